@@ -1,0 +1,5 @@
+"""Allows `python -m bot`, the same as the `dispatch-bot` console script."""
+
+from bot.cli import main
+
+main()

@@ -1,0 +1,53 @@
+"""Builds the Bolt app: every capability declares its listeners in one registry, wired here."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.context import BotContext
+from bot.core import handlers as core
+from bot.core.views import error_text
+from bot.registry import Registry
+
+logger = logging.getLogger(__name__)
+
+# Each capability contributes `register(registry, ctx)`; order decides the help listing.
+CAPABILITIES: list[Callable[[Registry, BotContext], None]] = [core.register]
+
+
+def build_registry(ctx: BotContext) -> Registry:
+    registry = Registry(command_names=ctx.settings.slack_commands)
+    for register in CAPABILITIES:
+        register(registry, ctx)
+    return registry
+
+
+def build_app(ctx: BotContext, registry: Registry | None = None) -> AsyncApp:
+    """The Bolt app in socket mode; listeners ack before returning, slow work goes to `ctx.tasks`."""
+    registry = registry or build_registry(ctx)
+    app = AsyncApp(
+        client=ctx.slack,
+        # Ack leaves when the listener returns instead of Bolt polling for it every 10 ms.
+        process_before_response=True,
+        request_verification_enabled=False,
+        logger=logging.getLogger("dispatch_bot.bolt"),
+    )
+    registry.attach(app)
+
+    @app.error
+    async def report_error(error: Exception, body: dict[str, Any], respond: AsyncRespond) -> None:
+        correlation_id = uuid.uuid4().hex[:12]
+        logger.error("listener failed", exc_info=error, extra={"correlation_id": correlation_id})
+        if body.get("response_url"):
+            try:
+                await respond(text=error_text(correlation_id), response_type="ephemeral")
+            except Exception:
+                logger.warning("could not tell the user about error %s", correlation_id)
+
+    return app

@@ -1,0 +1,1 @@
+"""Configuration as code: the workspace YAML file, its validation, and how it is applied to the database."""

@@ -1,0 +1,47 @@
+"""What flows and handlers depend on, built once per process and passed in explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.slack.client import InstrumentedWebClient, build_web_client
+from bot.tasks import TaskTracker
+from storage.db import SessionFactory, create_engine, session_factory
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class BotContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    slack: InstrumentedWebClient
+    metrics: Metrics
+    tasks: TaskTracker = field(default_factory=TaskTracker)
+    clock: Callable[[], datetime] = utc_now
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BotContext:
+        """Build without touching the network: the engine and the client connect on first use."""
+        metrics = Metrics()
+        engine = create_engine(settings.database_url)
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            slack=build_web_client(token, settings.slack_api_url, metrics),
+            metrics=metrics,
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Core listeners: the help command and the event subscriptions the other capabilities build on."""

@@ -1,0 +1,35 @@
+"""Block Kit for the core listeners (pure functions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.slack.text import escape
+
+
+def help_message(commands: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """The command list as blocks: one line per (name, usage hint, description)."""
+    lines = [
+        f"*{name}*{' ' + escape(hint) if hint else ''} — {escape(description)}"
+        for name, hint, description in commands
+    ]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*dispatch-bot commands*"}}
+    ]
+    # A section holds at most 3000 characters; keep well under it per block.
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(item) + 1 for item in chunk) + len(line) > 2800:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+    return blocks
+
+
+def error_text(correlation_id: str) -> str:
+    return (
+        "Something went wrong on our side and nothing was changed. "
+        f"If it keeps happening, give your admin this reference: `{correlation_id}`."
+    )

@@ -1,0 +1,142 @@
+"""The running process: checks, then Socket Mode, scheduler and health server in one loop; clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import aiohttp
+import sqlalchemy as sa
+from slack_sdk.errors import SlackApiError
+
+from bot.app import build_app, build_registry
+from bot.config.defaults import seed_defaults_if_empty
+from bot.context import BotContext
+from bot.health import HealthServer
+from bot.scheduler import Scheduler
+from bot.settings import Settings, mask_url_password
+from bot.slack.socket import SocketModeRunner
+from storage.migrate import is_at_head, upgrade
+
+logger = logging.getLogger("dispatch_bot")
+
+REJECTED_TOKEN_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+DATABASE_TIMEOUT = 10.0
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why and what to do. Exit code 2."""
+
+
+async def check_database(ctx: BotContext, migrate: bool) -> None:
+    url = mask_url_password(ctx.settings.database_url)
+    try:
+        async with asyncio.timeout(DATABASE_TIMEOUT), ctx.engine.connect() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+        at_head = await is_at_head(ctx.engine)
+    except Exception as error:
+        raise StartupError(f"Cannot reach the database at {url}: {type(error).__name__}: {error}") from None
+    if at_head:
+        return
+    if not migrate:
+        raise StartupError(
+            f"The database at {url} is not at the latest migration. "
+            "Run `dispatch-bot db upgrade`, or start with `dispatch-bot run --migrate`."
+        )
+    logger.info("migrating the database to head")
+    await asyncio.to_thread(upgrade, ctx.settings.database_url)
+
+
+async def check_slack_token(ctx: BotContext) -> dict[str, str]:
+    try:
+        response = await ctx.slack.auth_test()
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown_error")
+        if code in REJECTED_TOKEN_ERRORS:
+            raise StartupError(f"Slack rejected SLACK_BOT_TOKEN ({code}). Check the bot token.") from None
+        raise StartupError(f"Slack answered auth.test with an error: {code}") from None
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        raise StartupError(f"Cannot reach Slack at {ctx.settings.slack_api_url}: {error}") from None
+    return {"team": str(response.get("team", "")), "user": str(response.get("user", ""))}
+
+
+class BotProcess:
+    """One bot: `start()` returns once connected; `stop()` drains in-flight work and closes everything."""
+
+    def __init__(self, settings: Settings, migrate: bool = False) -> None:
+        missing = settings.missing_tokens()
+        if missing:
+            raise StartupError(f"Missing {' and '.join(missing)}: set them in the environment or in .env.")
+        self.settings = settings
+        self.migrate = migrate
+        self.ctx = BotContext.from_settings(settings)
+        self.registry = build_registry(self.ctx)
+        self.app = build_app(self.ctx, self.registry)
+        self.runner: SocketModeRunner | None = None
+        self.health = HealthServer(self.ctx, self._socket_connected)
+        self.scheduler: Scheduler | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    async def _socket_connected(self) -> bool:
+        return self.runner is not None and await self.runner.is_connected()
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        # One HTTP session for every Web API call instead of a new one per call.
+        self._http = aiohttp.ClientSession()
+        self.ctx.slack.session = self._http
+        await check_database(self.ctx, self.migrate)
+        if await seed_defaults_if_empty(self.ctx.sessions):
+            logger.info("empty database: seeded the built-in default configuration")
+        identity = await check_slack_token(self.ctx)
+        await self.health.start(self.settings.health_host, self.settings.health_port)
+        self.scheduler = Scheduler(self.ctx)
+        self.scheduler.start()
+        app_token = self.settings.slack_app_token.get_secret_value() if self.settings.slack_app_token else ""
+        self.runner = SocketModeRunner(self.app, app_token, self.ctx.slack, self.ctx.metrics)
+        try:
+            await self.runner.connect()
+        except SlackApiError as error:
+            code = error.response.get("error", "unknown_error")
+            raise StartupError(
+                f"Slack rejected SLACK_APP_TOKEN ({code}). It must be an app-level "
+                "token (xapp-…) with the connections:write scope."
+            ) from None
+        logger.info("connected to Slack", extra={**identity, "health_port": self.health.port})
+
+    async def stop(self) -> None:
+        """Stop taking envelopes, let running handlers and jobs finish (bounded), then close."""
+        grace = self.settings.shutdown_grace_seconds
+        self.health.shutting_down = True
+        if self.runner is not None:
+            await self.runner.stop_accepting()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        if self.runner is not None and not await self.runner.wait_idle(grace):
+            logger.warning("shutdown: envelopes still running after %.0f s", grace)
+        cancelled = await self.ctx.tasks.drain(grace)
+        if cancelled:
+            logger.warning("shutdown: cancelled %d background task(s) still running", cancelled)
+        await self.health.stop()
+        if self._http is not None:
+            await self._http.close()
+        await self.ctx.close()
+
+
+async def run_until_signalled(settings: Settings, migrate: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    bot = BotProcess(settings, migrate)
+    await bot.start()
+    await stop.wait()
+    logger.info("shutting down")
+    await bot.stop()

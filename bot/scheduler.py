@@ -1,0 +1,119 @@
+"""Periodic work: jobs declared once as data, run by APScheduler in the bot's own event loop."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
+from bot.context import BotContext
+from storage.models import FlowStep
+
+logger = logging.getLogger(__name__)
+
+JobFunction = Callable[[BotContext], Coroutine[object, object, str]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One periodic job: `run` returns a one-line outcome for the log and `scheduler list`."""
+
+    name: str
+    trigger: BaseTrigger
+    run: JobFunction
+    description: str = ""
+
+
+@dataclass
+class JobState:
+    last_run: datetime | None = None
+    last_outcome: str = "never run"
+    failures: int = 0
+
+
+async def reconcile(ctx: BotContext) -> str:
+    """Count the flow steps left pending or failed and due again, which later flows resume."""
+    now = ctx.clock()
+    async with ctx.sessions() as session:
+        due = await session.exec(
+            select(func.count())
+            .select_from(FlowStep)
+            .where(col(FlowStep.status).in_(["pending", "failed"]))
+            .where(or_(col(FlowStep.next_attempt_at).is_(None), col(FlowStep.next_attempt_at) <= now))
+        )
+        count = due.one()
+    return f"{count} flow step(s) due"
+
+
+JOBS: list[Job] = [
+    Job(
+        name="reconcile",
+        trigger=IntervalTrigger(minutes=1),
+        run=reconcile,
+        description="Find incomplete flow steps (channel, invites, notifications) left by a crash.",
+    ),
+]
+
+
+@dataclass
+class Scheduler:
+    ctx: BotContext
+    jobs: list[Job] = field(default_factory=lambda: list(JOBS))
+    states: dict[str, JobState] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        for job in self.jobs:
+            self.states[job.name] = JobState()
+            self._scheduler.add_job(
+                self.run_job,
+                job.trigger,
+                args=[job],
+                id=job.name,
+                name=job.name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=30,
+            )
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        self._scheduler.shutdown(wait=False)
+
+    def next_run(self, name: str) -> datetime | None:
+        job = self._scheduler.get_job(name)
+        return job.next_run_time if job is not None else None
+
+    async def run_job(self, job: Job) -> None:
+        """Run one job now; a failure is logged and counted, and the next period runs as usual."""
+        state = self.states[job.name]
+        started = time.perf_counter()
+        self.ctx.metrics.job_runs.labels(job.name).inc()
+        try:
+            outcome = await self.ctx.tasks.spawn(job.run(self.ctx), name=f"job:{job.name}")
+        except Exception as error:
+            self.ctx.metrics.job_failures.labels(job.name).inc()
+            state.failures += 1
+            state.last_outcome = f"failed: {type(error).__name__}: {error}"
+            logger.exception("job failed", extra={"job": job.name})
+        else:
+            state.last_outcome = outcome
+            logger.info(
+                "job ran",
+                extra={
+                    "job": job.name,
+                    "outcome": outcome,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+        state.last_run = self.ctx.clock()

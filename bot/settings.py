@@ -1,0 +1,82 @@
+"""Process settings read from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_PUBLIC_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dispatch-bot.db"
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class Settings(BaseSettings):
+    """Everything the process needs to start; secrets stay `SecretStr` so they never print."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_PUBLIC_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    dispatch_config: Path | None = None
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8080, ge=0, le=65535)
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.text
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # Renamed slash commands, by key: SLACK_COMMANDS='{"help": "/incident-help"}'.
+    slack_commands: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        # slack_sdk appends the method name to the base URL as-is.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    def missing_tokens(self) -> list[str]:
+        """Names of the Slack tokens that are not set, as the environment spells them."""
+        missing = []
+        if not self.slack_bot_token or not self.slack_bot_token.get_secret_value():
+            missing.append("SLACK_BOT_TOKEN")
+        if not self.slack_app_token or not self.slack_app_token.get_secret_value():
+            missing.append("SLACK_APP_TOKEN")
+        return missing
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with secrets replaced by a mask, for printing."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            elif name == "database_url":
+                value = mask_url_password(value)
+            shown[name.upper()] = "" if value is None else str(value)
+        return shown
+
+
+def mask_url_password(url: str) -> str:
+    """Hide the password of a database URL (`user:secret@host` → `user:***@host`)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, colon, _password = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"

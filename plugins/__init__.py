@@ -1,0 +1,1 @@
+"""Integrations as plugins: one small interface per role, one package per vendor (all optional)."""
