@@ -15,7 +15,7 @@ from bot.context import BotContext
 from bot.settings import Settings, mask_url_password
 from storage.migrate import current_revisions, head_revisions
 
-TIMEOUT = 10.0
+TIMEOUT = 10
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TextIO
 from pathlib import Path
+from typing import TextIO
 
 import sqlalchemy as sa
 from alembic import command

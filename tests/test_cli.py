@@ -1,4 +1,4 @@
-"""The ops CLI as an operator uses it: settings, start-up refusals, and the `db` commands on both databases."""
+"""The ops CLI as an operator uses it: settings, start-up refusals, `db` commands on both databases."""
 
 from __future__ import annotations
 
