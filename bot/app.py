@@ -17,13 +17,15 @@ from bot.registry import Registry
 
 logger = logging.getLogger(__name__)
 
+Capability = Callable[[Registry, BotContext], None]
+
 # Each capability contributes `register(registry, ctx)`; order decides the help listing.
-CAPABILITIES: list[Callable[[Registry, BotContext], None]] = [core.register]
+CAPABILITIES: list[Capability] = [core.register]
 
 
-def build_registry(ctx: BotContext) -> Registry:
+def build_registry(ctx: BotContext, capabilities: list[Capability] | None = None) -> Registry:
     registry = Registry(command_names=ctx.settings.slack_commands)
-    for register in CAPABILITIES:
+    for register in CAPABILITIES if capabilities is None else capabilities:
         register(registry, ctx)
     return registry
 

@@ -10,7 +10,7 @@ import aiohttp
 import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 
-from bot.app import build_app, build_registry
+from bot.app import CAPABILITIES, Capability, build_app, build_registry
 from bot.config.defaults import seed_defaults_if_empty
 from bot.context import BotContext
 from bot.health import HealthServer
@@ -64,14 +64,16 @@ async def check_slack_token(ctx: BotContext) -> dict[str, str]:
 class BotProcess:
     """One bot: `start()` returns once connected; `stop()` drains in-flight work and closes everything."""
 
-    def __init__(self, settings: Settings, migrate: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, migrate: bool = False, capabilities: list[Capability] | None = None
+    ) -> None:
         missing = settings.missing_tokens()
         if missing:
             raise StartupError(f"Missing {' and '.join(missing)}: set them in the environment or in .env.")
         self.settings = settings
         self.migrate = migrate
         self.ctx = BotContext.from_settings(settings)
-        self.registry = build_registry(self.ctx)
+        self.registry = build_registry(self.ctx, CAPABILITIES if capabilities is None else capabilities)
         self.app = build_app(self.ctx, self.registry)
         self.runner: SocketModeRunner | None = None
         self.health = HealthServer(self.ctx, self._socket_connected)

@@ -6,13 +6,17 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.runtime import BotProcess
+from bot.settings import Settings
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
 from tests.databases import MigratedTemplate, PostgresServer, find_postgres
+from tests.fakes.slack import FakeSlack
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ["sqlite", "postgresql"]
@@ -90,3 +94,36 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> SessionFactory:
     return session_factory(engine)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """A fake Slack workspace; any Block Kit or payload violation the bot caused fails the test."""
+    async with FakeSlack(ack_timeout=3.0) as fake:
+        yield fake
+        assert fake.violations == [], fake.violations
+        assert fake.unknown_methods == [], fake.unknown_methods
+
+
+def bot_settings(slack: FakeSlack, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": slack.bot_token,
+        "slack_app_token": slack.app_token,
+        "slack_api_url": slack.api_url,
+        "database_url": database_url,
+        "health_port": 0,
+        "shutdown_grace_seconds": 5,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def bot(slack: FakeSlack, database_url: str) -> AsyncIterator[BotProcess]:
+    """The real bot, started as `dispatch-bot run` starts it, connected to the fake workspace."""
+    process = BotProcess(bot_settings(slack, database_url))
+    await process.start()
+    await slack.wait_connected()
+    yield process
+    await process.stop()

@@ -57,6 +57,8 @@ class SocketModeRunner:
         self.accepting = True
 
     async def connect(self) -> None:
+        """Open the first connection; a rejected app token raises here instead of retrying forever."""
+        self.client.wss_uri = await self.client.issue_new_wss_url()
         await self.client.connect()
 
     async def is_connected(self) -> bool:
@@ -89,9 +91,13 @@ class SocketModeRunner:
                 response = await run_async_bolt_app(self.app, request)
             finally:
                 end_envelope_scope(token)
-            await send_async_response(client, request, response, started)
-            if response.status != 200:
-                outcome = f"status_{response.status}"
+            if response.status == 200:
+                await send_async_response(client, request, response, started)
+            else:
+                # Unacked envelopes come back as retries: ack what no listener took (404) or what
+                # failed (500, already reported to the user by the error handler) and log it.
+                await client.send_socket_mode_response({"envelope_id": request.envelope_id})
+                outcome = "unhandled" if response.status == 404 else "error"
         except Exception:
             outcome = "error"
             logger.exception("envelope failed", extra=fields)

@@ -1,0 +1,66 @@
+"""Fault injection for the fake's Web API: rate limits, server errors, latency and API errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Fault:
+    kind: str
+    """"rate_limit", "server_error" or "fail"."""
+    remaining: int
+    retry_after: int = 1
+    status: int = 500
+    error: str = ""
+
+
+class Faults:
+    """Per-method (or "*" for every method) faults, consumed in the order they were added."""
+
+    def __init__(self) -> None:
+        self._queued: dict[str, list[Fault]] = {}
+        self._latency: dict[str, float] = {}
+
+    def rate_limit(self, method: str = "*", times: int = 1, retry_after: int = 1) -> None:
+        """Answer the next `times` calls with HTTP 429, Retry-After and error "ratelimited"."""
+        self._add(method, Fault("rate_limit", times, retry_after=retry_after))
+
+    def server_error(self, method: str = "*", times: int = 1, status: int = 500) -> None:
+        """Answer the next `times` calls with an HTTP 5xx."""
+        self._add(method, Fault("server_error", times, status=status))
+
+    def fail(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
+        """Answer the next `times` calls with HTTP 200 {"ok": false, "error": error}."""
+        self._add(method, Fault("fail", times, error=error))
+
+    def latency(self, method: str, seconds: float) -> None:
+        """Delay every answer to method ("*": all) by seconds, until cleared; 0 removes it."""
+        if seconds > 0:
+            self._latency[method] = seconds
+        else:
+            self._latency.pop(method, None)
+
+    def clear(self) -> None:
+        self._queued.clear()
+        self._latency.clear()
+
+    def delay_for(self, method: str) -> float:
+        return self._latency.get(method, self._latency.get("*", 0.0))
+
+    def take(self, method: str) -> Fault | None:
+        """The fault to apply to this call, if any (method-specific ones first)."""
+        for key in (method, "*"):
+            queue = self._queued.get(key)
+            if queue:
+                fault = queue[0]
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    queue.pop(0)
+                return fault
+        return None
+
+    def _add(self, method: str, fault: Fault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("times must be at least 1")
+        self._queued.setdefault(method, []).append(fault)
