@@ -121,3 +121,13 @@ class Registry:
             app.view(constraints)(listener)
         for event_type, listener in self.events:
             app.event(event_type)(listener)
+        handled = {event_type for event_type, _ in self.events}
+        for subscription in sorted(self.subscriptions):
+            event_type = subscription.split(".")[0]  # message.channels and message.groups are `message`
+            if event_type not in handled:
+                handled.add(event_type)
+                app.event(event_type)(_not_handled_yet)
+
+
+async def _not_handled_yet() -> None:
+    """Subscribed events no capability consumes (yet) are acknowledged and dropped, without a warning."""

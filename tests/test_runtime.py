@@ -47,7 +47,7 @@ async def test_help_lists_the_commands_in_an_ephemeral_ack(slack: FakeSlack, bot
     assert len(interaction.delivery.attempts) == 1  # acked in time: no redelivery
 
 
-async def test_an_envelope_no_listener_takes_is_acked_and_logged(
+async def test_an_event_no_listener_takes_is_acked_and_logged(
     slack: FakeSlack, bot: BotProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="dispatch_bot.envelopes")
@@ -58,9 +58,8 @@ async def test_an_envelope_no_listener_takes_is_acked_and_logged(
         "events_api",
         slack.event_payload(
             {
-                "type": "reaction_added",
+                "type": "pin_added",
                 "user": user,
-                "reaction": "eyes",
                 "item": {"type": "message", "channel": channel, "ts": message.ts},
                 "event_ts": message.ts,
             }
@@ -68,9 +67,25 @@ async def test_an_envelope_no_listener_takes_is_acked_and_logged(
     )
     await delivery.acked(timeout=2)
     assert len(delivery.attempts) == 1
-    lines = [record for record in caplog.records if getattr(record, "event", None) == "reaction_added"]
+    lines = [record for record in caplog.records if getattr(record, "event", None) == "pin_added"]
     assert lines and lines[-1].outcome == "unhandled"
     assert isinstance(lines[-1].ack_ms, float)
+
+
+async def test_a_subscribed_event_is_acked_quietly(
+    slack: FakeSlack, bot: BotProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    user = slack.add_user("bea")
+    channel = slack.add_channel("general", members=[user, slack.bot_user_id])
+    message = await slack.as_user(user).post_message(channel, "hello")
+    await slack.as_user(user).add_reaction(channel, message.ts, "stopwatch")
+    await slack.wait_for(
+        lambda: any(getattr(r, "event", None) == "reaction_added" for r in caplog.records), timeout=3
+    )
+    handled = [r for r in caplog.records if getattr(r, "event", None) in {"reaction_added", "message"}]
+    assert {r.outcome for r in handled} == {"ok"}
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 async def test_every_manifest_command_is_answered_and_only_those(slack: FakeSlack, bot: BotProcess) -> None:

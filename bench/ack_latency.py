@@ -1,0 +1,136 @@
+"""Ack latency and event throughput of the real bot, driven through the fake Slack over loopback.
+
+    python bench/ack_latency.py [--count 1000] [--concurrency 50]
+
+The bot runs as `dispatch-bot run` in its own process; the fake and the measuring run in this one.
+Slash commands (`/dispatch-help`, which answers in its ack) and events (reactions, acked without a
+listener) are sent sequentially and then with `--concurrency` in flight; the latency is from the
+envelope leaving the fake to its ack arriving back, as Slack would measure it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.fakes.slack import FakeSlack  # noqa: E402
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def report(label: str, latencies: list[float], elapsed: float) -> None:
+    ms = [value * 1000 for value in latencies]
+    print(
+        f"{label:<34} n={len(ms):<5} p50={percentile(ms, 0.50):6.2f} ms  p95={percentile(ms, 0.95):6.2f} ms"
+        f"  p99={percentile(ms, 0.99):6.2f} ms  max={max(ms):6.2f} ms  mean={statistics.fmean(ms):6.2f} ms"
+        f"  {len(ms) / elapsed:7.0f}/s"
+    )
+
+
+async def measure(
+    send: Callable[[], Awaitable[float]], count: int, concurrency: int
+) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            latencies.append(await send())
+
+    started = time.perf_counter()
+    if concurrency == 1:
+        for _ in range(count):
+            await one()
+    else:
+        await asyncio.gather(*(one() for _ in range(count)))
+    return latencies, time.perf_counter() - started
+
+
+async def start_bot(slack: FakeSlack, scratch: str) -> asyncio.subprocess.Process:
+    """`dispatch-bot run` in its own process, as in production: the fake is not sharing its loop."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "DATABASE_"))}
+    env.update(
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_APP_TOKEN=slack.app_token,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{scratch}/bench.db",
+        HEALTH_PORT="0",
+        PYTHONPATH=str(REPO),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--migrate",
+        env=env,
+        cwd=scratch,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await slack.wait_connected(timeout=60)
+    return process
+
+
+async def main(count: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        async with FakeSlack(ack_timeout=3.0) as slack:
+            bot = await start_bot(slack, scratch)
+            user = slack.add_user("bench")
+            channel = slack.add_channel("bench", members=[user, slack.bot_user_id])
+            actor = slack.as_user(user)
+            message = await actor.post_message(channel, "something broke")
+
+            async def command() -> float:
+                return (await actor.slash_command("/dispatch-help", channel=channel)).latency
+
+            async def event() -> float:
+                payload = slack.event_payload(
+                    {
+                        "type": "reaction_added",
+                        "user": user,
+                        "reaction": "eyes",
+                        "event_ts": message.ts,
+                        "item": {"type": "message", "channel": channel, "ts": message.ts},
+                    }
+                )
+                delivery = await slack.deliver("events_api", payload)
+                return (await delivery.acked(timeout=5)).latency
+
+            for send in (command, event):  # warm-up: first auth.test, imports, caches
+                for _ in range(20):
+                    await send()
+
+            print(
+                f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+            )
+            for name, send in (("slash command", command), ("event", event)):
+                for inflight in (1, concurrency):
+                    latencies, elapsed = await measure(send, count, inflight)
+                    mode = "sequential" if inflight == 1 else f"{inflight} in flight"
+                    report(f"{name} ack, {mode}", latencies, elapsed)
+            bot.send_signal(signal.SIGTERM)
+            await bot.wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.count, arguments.concurrency))
