@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import signal
@@ -21,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TextIO
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -31,6 +33,30 @@ from tests.fakes.slack import FakeSlack  # noqa: E402
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def resident_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bot_side(log_path: str) -> None:
+    """The bot's own view: from receiving an envelope to sending its ack, read from its log lines."""
+    times: dict[str, list[float]] = {}
+    with open(log_path) as log:
+        for line in log:
+            if line.startswith("{"):
+                record = json.loads(line)
+                if record.get("message") == "envelope handled":
+                    times.setdefault(record["envelope_type"], []).append(record["ack_ms"] / 1000)
+    for kind, values in sorted(times.items()):
+        print(
+            f"{'inside the bot, ' + kind:<34} n={len(values):<5} p50={percentile(values, 0.5) * 1000:6.2f} ms"
+            f"  p99={percentile(values, 0.99) * 1000:6.2f} ms  max={max(values) * 1000:6.2f} ms"
+        )
 
 
 def report(label: str, latencies: list[float], elapsed: float) -> None:
@@ -61,7 +87,7 @@ async def measure(
     return latencies, time.perf_counter() - started
 
 
-async def start_bot(slack: FakeSlack, scratch: str) -> asyncio.subprocess.Process:
+async def start_bot(slack: FakeSlack, scratch: str, log: TextIO) -> asyncio.subprocess.Process:
     """`dispatch-bot run` in its own process, as in production: the fake is not sharing its loop."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "DATABASE_"))}
     env.update(
@@ -71,6 +97,7 @@ async def start_bot(slack: FakeSlack, scratch: str) -> asyncio.subprocess.Proces
         DATABASE_URL=f"sqlite+aiosqlite:///{scratch}/bench.db",
         HEALTH_PORT="0",
         PYTHONPATH=str(REPO),
+        LOG_FORMAT="json",
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -81,16 +108,16 @@ async def start_bot(slack: FakeSlack, scratch: str) -> asyncio.subprocess.Proces
         env=env,
         cwd=scratch,
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=log,
     )
     await slack.wait_connected(timeout=60)
     return process
 
 
 async def main(count: int, concurrency: int) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, open(f"{scratch}/bot.log", "w") as log:
         async with FakeSlack(ack_timeout=3.0) as slack:
-            bot = await start_bot(slack, scratch)
+            bot = await start_bot(slack, scratch, log)
             user = slack.add_user("bench")
             channel = slack.add_channel("bench", members=[user, slack.bot_user_id])
             actor = slack.as_user(user)
@@ -116,6 +143,7 @@ async def main(count: int, concurrency: int) -> None:
                 for _ in range(20):
                     await send()
 
+            print(f"bot process resident memory after warm-up: {resident_mib(bot.pid):.0f} MiB")
             print(
                 f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
             )
@@ -126,6 +154,7 @@ async def main(count: int, concurrency: int) -> None:
                     report(f"{name} ack, {mode}", latencies, elapsed)
             bot.send_signal(signal.SIGTERM)
             await bot.wait()
+        bot_side(log.name)
 
 
 if __name__ == "__main__":

@@ -30,15 +30,24 @@ def build_registry(ctx: BotContext, capabilities: list[Capability] | None = None
     return registry
 
 
+class _TokenFromEnvironmentIgnored(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins: expected here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(ctx: BotContext, registry: Registry | None = None) -> AsyncApp:
     """The Bolt app in socket mode; listeners ack before returning, slow work goes to `ctx.tasks`."""
     registry = registry or build_registry(ctx)
+    bolt_logger = logging.getLogger("dispatch_bot.bolt")
+    bolt_logger.addFilter(_TokenFromEnvironmentIgnored())
     app = AsyncApp(
         client=ctx.slack,
         # Ack leaves when the listener returns instead of Bolt polling for it every 10 ms.
         process_before_response=True,
         request_verification_enabled=False,
-        logger=logging.getLogger("dispatch_bot.bolt"),
+        logger=bolt_logger,
     )
     registry.attach(app)
 

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import CAPABILITIES, Capability, build_app, build_registry
 from bot.config.defaults import seed_defaults_if_empty
+from bot.config.loader import load_config
 from bot.context import BotContext
 from bot.health import HealthServer
 from bot.scheduler import Scheduler
@@ -61,6 +62,18 @@ async def check_slack_token(ctx: BotContext) -> dict[str, str]:
     return {"team": str(response.get("team", "")), "user": str(response.get("user", ""))}
 
 
+async def seed_configuration(settings: Settings, ctx: BotContext) -> None:
+    """On an empty database, apply DISPATCH_CONFIG if set, else the built-in defaults."""
+    config = None
+    if settings.dispatch_config is not None:
+        loaded = load_config(settings.dispatch_config)
+        if loaded.config is None or loaded.errors:
+            problems = "\n  ".join(loaded.rendered_errors())
+            raise StartupError(f"DISPATCH_CONFIG {settings.dispatch_config} is not valid:\n  {problems}")
+        config = loaded.config
+    await seed_defaults_if_empty(ctx.sessions, config)
+
+
 class BotProcess:
     """One bot: `start()` returns once connected; `stop()` drains in-flight work and closes everything."""
 
@@ -95,8 +108,7 @@ class BotProcess:
         self._http = aiohttp.ClientSession()
         self.ctx.slack.session = self._http
         await check_database(self.ctx, self.migrate)
-        if await seed_defaults_if_empty(self.ctx.sessions):
-            logger.info("empty database: seeded the built-in default configuration")
+        await seed_configuration(self.settings, self.ctx)
         identity = await check_slack_token(self.ctx)
         await self.health.start(self.settings.health_host, self.settings.health_port)
         self.scheduler = Scheduler(self.ctx)

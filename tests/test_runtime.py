@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from sqlmodel import select
 
 from bot.app import CAPABILITIES
 from bot.context import BotContext
@@ -15,6 +17,7 @@ from bot.manifest import build_manifest
 from bot.registry import CommandSpec, Registry
 from bot.runtime import BotProcess, StartupError
 from storage.migrate import downgrade
+from storage.models import IncidentPriority, Project
 from tests.conftest import bot_settings
 from tests.fakes.slack import FakeSlack
 
@@ -220,3 +223,40 @@ def test_missing_tokens_are_refused_before_any_network_call(database_url: str) -
 
     with pytest.raises(StartupError, match="Missing SLACK_APP_TOKEN"):
         BotProcess(Settings(slack_bot_token="xoxb-1", database_url=database_url, _env_file=None))
+
+
+async def project_names(bot: BotProcess) -> list[str]:
+    async with bot.ctx.sessions() as session:
+        return sorted((await session.exec(select(Project.name))).all())
+
+
+async def test_an_empty_database_gets_the_built_in_defaults(slack: FakeSlack, bot: BotProcess) -> None:
+    assert await project_names(bot) == ["default"]
+    async with bot.ctx.sessions() as session:
+        priorities = (
+            await session.exec(select(IncidentPriority).order_by(IncidentPriority.view_order))
+        ).all()
+    assert [(p.name, p.tactical_report_reminder_hours) for p in priorities] == [
+        ("Low", 12),
+        ("Medium", 6),
+        ("High", 2),
+    ]
+
+
+async def test_an_empty_database_gets_the_configured_file(slack: FakeSlack, database_url: str) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "config.yaml"
+    bot = BotProcess(bot_settings(slack, database_url, dispatch_config=example))
+    await bot.start()
+    try:
+        assert await project_names(bot) == ["default", "security"]
+    finally:
+        await bot.stop()
+
+
+async def test_an_invalid_config_file_stops_the_start_with_its_errors(
+    slack: FakeSlack, database_url: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "config.yaml"
+    broken.write_text("projects:\n  - name: default\n    prefix: INC\n    colour: blue\n")
+    with pytest.raises(StartupError, match=r"config.yaml:4: projects\[0\].colour"):
+        await BotProcess(bot_settings(slack, database_url, dispatch_config=broken)).start()

@@ -119,8 +119,8 @@ def default_config() -> WorkspaceConfig:
     )
 
 
-async def seed_defaults_if_empty(sessions: SessionFactory) -> bool:
-    """Apply `default_config()` when the database has no project at all; True when it did.
+async def seed_defaults_if_empty(sessions: SessionFactory, config: WorkspaceConfig | None = None) -> bool:
+    """Apply `config` (default: `default_config()`) when the database has no project; True when it did.
 
     Safe when several replicas start at once: the loser of the race hits the unique project name,
     rolls back and reports False.
@@ -129,11 +129,11 @@ async def seed_defaults_if_empty(sessions: SessionFactory) -> bool:
         if (await session.exec(select(Project.id).limit(1))).first() is not None:
             return False
         try:
-            await apply(session, default_config())
+            await apply(session, config or default_config())
             await session.commit()
         except IntegrityError:
             await session.rollback()
             logger.info("another process seeded the default configuration first")
             return False
-    logger.info("seeded the built-in default configuration (project %r)", DEFAULT_PROJECT_NAME)
+    logger.info("seeded the %s configuration", "given" if config else "built-in default")
     return True
