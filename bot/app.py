@@ -13,6 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.context import BotContext
 from bot.core import handlers as core
 from bot.core.views import error_text
+from bot.incidents import handlers as incidents
 from bot.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 Capability = Callable[[Registry, BotContext], None]
 
 # Each capability contributes `register(registry, ctx)`; order decides the help listing.
-CAPABILITIES: list[Capability] = [core.register]
+CAPABILITIES: list[Capability] = [incidents.register, core.register]
 
 
 def build_registry(ctx: BotContext, capabilities: list[Capability] | None = None) -> Registry:

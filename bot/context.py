@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.slack.client import InstrumentedWebClient, build_web_client
+from bot.slack.gateway import SlackGateway
 from bot.tasks import TaskTracker
 from storage.db import SessionFactory, create_engine, session_factory
 
@@ -42,6 +43,10 @@ class BotContext:
             slack=build_web_client(token, settings.slack_api_url, metrics),
             metrics=metrics,
         )
+
+    @property
+    def gateway(self) -> SlackGateway:
+        return SlackGateway(self.slack)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -124,6 +124,7 @@ class BotProcess:
                 "token (xapp-…) with the connections:write scope."
             ) from None
         logger.info("connected to Slack", extra={**identity, "health_port": self.health.port})
+        self.scheduler.run_soon("reconcile")
 
     async def stop(self) -> None:
         """Stop taking envelopes, let running handlers and jobs finish (bounded), then close."""

@@ -6,16 +6,14 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, or_
-from sqlmodel import col, select
 
 from bot.context import BotContext
-from storage.models import FlowStep
+from bot.incidents import flows as incident_flows
 
 logger = logging.getLogger(__name__)
 
@@ -40,17 +38,9 @@ class JobState:
 
 
 async def reconcile(ctx: BotContext) -> str:
-    """Count the flow steps left pending or failed and due again, which later flows resume."""
-    now = ctx.clock()
-    async with ctx.sessions() as session:
-        due = await session.exec(
-            select(func.count())
-            .select_from(FlowStep)
-            .where(col(FlowStep.status).in_(["pending", "failed"]))
-            .where(or_(col(FlowStep.next_attempt_at).is_(None), col(FlowStep.next_attempt_at) <= now))
-        )
-        count = due.one()
-    return f"{count} flow step(s) due"
+    """Finish what a crash or a failed call left undone: incidents whose opening is incomplete."""
+    resumed = await incident_flows.resume_unfinished(ctx)
+    return f"resumed {resumed} incident(s)"
 
 
 JOBS: list[Job] = [
@@ -58,7 +48,7 @@ JOBS: list[Job] = [
         name="reconcile",
         trigger=IntervalTrigger(minutes=1),
         run=reconcile,
-        description="Find incomplete flow steps (channel, invites, notifications) left by a crash.",
+        description="Resume incident openings (channel, invites, notifications) a crash or failure left.",
     ),
 ]
 
@@ -86,6 +76,11 @@ class Scheduler:
 
     def start(self) -> None:
         self._scheduler.start()
+
+    def run_soon(self, name: str) -> None:
+        """Run a job now as well as on its schedule (e.g. reconcile at start-up)."""
+        # APScheduler fires on the wall clock, whatever clock the flows are given.
+        self._scheduler.modify_job(name, next_run_time=datetime.now(UTC))
 
     def shutdown(self) -> None:
         self._scheduler.shutdown(wait=False)

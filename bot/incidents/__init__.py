@@ -1,0 +1,1 @@
+"""Incidents: reporting, the incident channel and its people, status and updates."""

@@ -1,0 +1,523 @@
+"""Reporting an incident and opening it in Slack: save first, then each step recorded and resumable.
+
+`save_report` commits the incident (numbered atomically, keyed by the request so a redelivered
+submission finds it) together with the pending steps of its opening. `open_incident` then runs
+those steps: the channel first, because the reporter is waiting for it, then invitations,
+channel details, the pinned summary, notifications and the commander's tips concurrently. Each
+finished step is recorded; a failed one is retried by the reconcile job, and a crash is resumed
+the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select, update
+
+from bot.config.filters import IncidentFacts, matches_stored
+from bot.context import BotContext
+from bot.incidents import naming, views
+from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
+from storage import incidents as store
+from storage.models import (
+    FlowStep,
+    Incident,
+    IncidentPriority,
+    IncidentSeverity,
+    IncidentType,
+    Project,
+)
+from storage.workspace import enabled_notifications, enabled_projects, project_choices
+
+logger = logging.getLogger(__name__)
+
+OPEN_FLOW = "incident.open"
+OPEN_STEPS = ("channel", "people", "details", "summary", "notifications", "commander_tips")
+# Steps are claimed for this long; a process that dies mid-flow leaves them to the reconcile job after it.
+CLAIM = timedelta(minutes=2)
+RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
+
+COMMANDER, REPORTER = "Incident Commander", "Reporter"
+
+
+@dataclass(frozen=True)
+class Report:
+    """A submitted report, as the reporter filled it in."""
+
+    request_key: str
+    reporter_id: str
+    title: str
+    description: str
+    project_id: int
+    type_id: int | None
+    severity_id: int | None
+    priority_id: int | None
+    visibility: str | None = None
+    commander_id: str | None = None
+
+
+class NoProject(Exception):
+    """The workspace has no enabled project to report into."""
+
+
+def _choices(rows: list[Any]) -> list[Choice]:
+    return [Choice(row.id, row.name, row.description) for row in rows]
+
+
+async def report_form(
+    ctx: BotContext, project_id: int | None = None, title: str = "", description: str = ""
+) -> ReportForm:
+    """The report modal's content for `project_id`, or for the default project."""
+    async with ctx.sessions() as session:
+        projects = await enabled_projects(session)
+        if not projects:
+            raise NoProject
+        project = next((p for p in projects if p.id == project_id), projects[0])
+        choices = await project_choices(session, project)
+    assert project.id is not None
+    default_type, default_severity, default_priority = (
+        choices.default_type(),
+        choices.default_severity(),
+        choices.default_priority(),
+    )
+    return ReportForm(
+        projects=_choices(projects),
+        project_id=project.id,
+        types=_choices(choices.types),
+        severities=_choices(choices.severities),
+        priorities=_choices(choices.priorities),
+        default_type_id=default_type.id if default_type else None,
+        default_severity_id=default_severity.id if default_severity else None,
+        default_priority_id=default_priority.id if default_priority else None,
+        title=title,
+        description=description,
+    )
+
+
+async def check_report(ctx: BotContext, report: Report) -> dict[str, str]:
+    """Problems with the report by modal block id; empty when it can be saved."""
+    errors: dict[str, str] = {}
+    if not report.title.strip():
+        errors[views.TITLE] = "Give the incident a title."
+    async with ctx.sessions() as session:
+        project = await session.get(Project, report.project_id)
+        if project is None or not project.enabled:
+            errors[views.PROJECT] = "This project is not available any more; choose another."
+            return errors
+        choices = await project_choices(session, project)
+    for block_id, chosen, allowed in (
+        (views.TYPE, report.type_id, choices.types),
+        (views.SEVERITY, report.severity_id, choices.severities),
+        (views.PRIORITY, report.priority_id, choices.priorities),
+    ):
+        if chosen is not None and chosen not in {row.id for row in allowed}:
+            errors[block_id] = "This choice was disabled in the meantime; pick another."
+    return errors
+
+
+async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
+    """Commit the incident and its pending steps; (incident id, False) when this request made one already."""
+    async with ctx.sessions() as session:
+        existing = await store.incident_by_request(session, report.request_key)
+        if existing is not None and existing.id is not None:
+            return existing.id, False
+        project = await session.get(Project, report.project_id)
+        assert project is not None
+        choices = await project_choices(session, project)
+        incident_type = next((t for t in choices.types if t.id == report.type_id), choices.default_type())
+        severity = next(
+            (s for s in choices.severities if s.id == report.severity_id), choices.default_severity()
+        )
+        priority = next(
+            (p for p in choices.priorities if p.id == report.priority_id), choices.default_priority()
+        )
+        project_values = (project.id, project.prefix, project.name, project.incident_name_pattern)
+    now = ctx.clock()
+    commander = report.commander_id or report.reporter_id
+    try:
+        async with ctx.sessions() as session, session.begin():
+            project_id, prefix, project_name, pattern = project_values
+            assert project_id is not None
+            number = await store.next_incident_number(session, project_id)
+            incident = Incident(
+                project_id=project_id,
+                number=number,
+                name=naming.incident_name(pattern, prefix, number, project_name),
+                title=report.title.strip(),
+                description=report.description.strip(),
+                visibility=report.visibility or (incident_type.visibility if incident_type else "open"),
+                incident_type_id=incident_type.id if incident_type else None,
+                incident_severity_id=severity.id if severity else None,
+                incident_priority_id=priority.id if priority else None,
+                reporter_user_id=report.reporter_id,
+                request_key=report.request_key,
+                reported_at=now,
+            )
+            session.add(incident)
+            await session.flush()
+            assert incident.id is not None
+            await store.add_participant(
+                session,
+                incident.id,
+                report.reporter_id,
+                [REPORTER],
+                added_by=report.reporter_id,
+                reason="Reported the incident",
+                now=now,
+            )
+            await store.add_participant(
+                session,
+                incident.id,
+                commander,
+                [COMMANDER],
+                added_by=report.reporter_id,
+                reason="Chosen as commander" if report.commander_id else "Reported it",
+                now=now,
+            )
+            await store.add_timeline_event(
+                session,
+                incident.id,
+                "incident_created",
+                f"Incident reported by <@{report.reporter_id}>: {incident.title}",
+                actor=report.reporter_id,
+                occurred_at=now,
+                key_event=True,
+                details={
+                    "type": incident_type.name if incident_type else None,
+                    "severity": severity.name if severity else None,
+                    "priority": priority.name if priority else None,
+                    "visibility": incident.visibility,
+                },
+            )
+            for step in OPEN_STEPS:
+                session.add(
+                    FlowStep(incident_id=incident.id, flow=OPEN_FLOW, step=step, next_attempt_at=now + CLAIM)
+                )
+            return incident.id, True
+    except IntegrityError:
+        # The same submission, delivered twice at once: the other delivery saved it first.
+        async with ctx.sessions() as session:
+            existing = await store.incident_by_request(session, report.request_key)
+        if existing is None or existing.id is None:
+            raise
+        return existing.id, False
+
+
+async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        assert incident is not None
+        project = await session.get(Project, incident.project_id)
+        incident_type = (
+            await session.get(IncidentType, incident.incident_type_id) if incident.incident_type_id else None
+        )
+        severity = (
+            await session.get(IncidentSeverity, incident.incident_severity_id)
+            if incident.incident_severity_id
+            else None
+        )
+        priority = (
+            await session.get(IncidentPriority, incident.incident_priority_id)
+            if incident.incident_priority_id
+            else None
+        )
+        people = await store.participants_with_roles(session, incident_id)
+        channel = (await store.resources(session, incident_id)).get("conversation")
+    commander = next((p.user_id for p, roles in people if COMMANDER in roles), incident.reporter_user_id)
+    return IncidentCard(
+        id=incident_id,
+        name=incident.name,
+        title=incident.title,
+        description=incident.description,
+        status=incident.status,
+        visibility=incident.visibility,
+        project=project.name if project else "",
+        type=incident_type.name if incident_type else "Unspecified",
+        severity=severity.name if severity else "Unspecified",
+        priority=priority.name if priority else "Unspecified",
+        reporter_id=incident.reporter_user_id,
+        commander_id=commander,
+        channel_id=channel.external_id if channel else None,
+        participants=[PersonCard(p.user_id, roles, p.name, p.timezone) for p, roles in people],
+    )
+
+
+StepRunner = Callable[["Opening"], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass
+class Opening:
+    """One run of the opening flow: what it knows of the incident, and the step results so far."""
+
+    ctx: BotContext
+    incident_id: int
+    card: IncidentCard
+    results: dict[str, dict[str, Any]]
+
+    @property
+    def channel_id(self) -> str:
+        channel = self.card.channel_id or self.results.get("channel", {}).get("channel_id")
+        if not channel:
+            raise RuntimeError("the incident channel does not exist yet")
+        return str(channel)
+
+
+async def claim_steps(ctx: BotContext, incident_id: int, lease: timedelta = CLAIM) -> bool:
+    """Take the incident's unfinished steps for this process; False when another holds them."""
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        result = await (await session.connection()).execute(
+            update(FlowStep)
+            .where(col(FlowStep.incident_id) == incident_id, col(FlowStep.flow) == OPEN_FLOW)
+            .where(col(FlowStep.status).in_(["pending", "failed"]))
+            .where((col(FlowStep.next_attempt_at).is_(None)) | (col(FlowStep.next_attempt_at) <= now))
+            .values(next_attempt_at=now + lease)
+        )
+        return bool(result.rowcount)
+
+
+async def open_incident(ctx: BotContext, incident_id: int) -> IncidentCard:
+    """Run the opening steps not done yet; returns the incident as it stands afterwards."""
+    async with ctx.sessions() as session:
+        done = await store.done_steps(session, incident_id, OPEN_FLOW)
+    opening = Opening(
+        ctx,
+        incident_id,
+        await incident_card(ctx, incident_id),
+        {step: row.result for step, row in done.items()},
+    )
+    if "channel" not in done and not await _run_step(opening, "channel", create_channel):
+        return opening.card
+    opening.card = await incident_card(ctx, incident_id)
+    pending = [(step, runner) for step, runner in STEPS.items() if step not in done and step != "channel"]
+    await asyncio.gather(*(_run_step(opening, step, runner) for step, runner in pending))
+    return opening.card
+
+
+async def _run_step(opening: Opening, step: str, runner: StepRunner) -> bool:
+    ctx = opening.ctx
+    try:
+        result = await runner(opening)
+    except Exception as error:
+        reason = f"{error_text(error)}"
+        logger.warning(
+            "incident step failed", extra={"incident_id": opening.incident_id, "step": step, "error": reason}
+        )
+        async with ctx.sessions() as session, session.begin():
+            row = (
+                await session.exec(
+                    select(FlowStep).where(
+                        FlowStep.incident_id == opening.incident_id,
+                        FlowStep.flow == OPEN_FLOW,
+                        FlowStep.step == step,
+                    )
+                )
+            ).first()
+            attempts = row.attempts if row else 0
+            backoff = RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF) - 1)]
+            await store.mark_step(
+                session,
+                opening.incident_id,
+                OPEN_FLOW,
+                step,
+                "failed",
+                error=reason[:1000],
+                next_attempt_at=ctx.clock() + backoff,
+            )
+        return False
+    async with ctx.sessions() as session, session.begin():
+        await store.mark_step(session, opening.incident_id, OPEN_FLOW, step, "done", result=result or {})
+    opening.results[step] = result or {}
+    return True
+
+
+def error_text(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return f"Slack answered {error.response.get('error', 'an error')}"
+    return f"{type(error).__name__}: {error}"
+
+
+async def create_channel(opening: Opening) -> dict[str, Any]:
+    ctx, card = opening.ctx, opening.card
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, opening.incident_id)
+        assert incident is not None
+        project = await session.get(Project, incident.project_id)
+        assert project is not None
+        name = naming.channel_name(
+            project.channel_name_pattern,
+            prefix=project.prefix,
+            number=incident.number,
+            title=incident.title,
+            name=incident.name,
+            project=project.name,
+        )
+        private = project.private_channels
+    channel_id, final_name = await ctx.gateway.create_channel(name, private=private)
+    async with ctx.sessions() as session, session.begin():
+        await store.record_resource(
+            session,
+            opening.incident_id,
+            "conversation",
+            channel_id,
+            details={"name": final_name, "private": private},
+        )
+        await store.add_timeline_event(
+            session,
+            opening.incident_id,
+            "channel_created",
+            f"Incident channel #{final_name} created",
+            occurred_at=ctx.clock(),
+        )
+    opening.card = IncidentCard(**{**card.__dict__, "channel_id": channel_id})
+    return {"channel_id": channel_id, "name": final_name}
+
+
+async def invite_people(opening: Opening) -> dict[str, Any]:
+    """Invite everyone engaged so far, announce them once, and welcome each of them."""
+    ctx, card, channel = opening.ctx, opening.card, opening.channel_id
+    people = card.participants
+    refused = await ctx.gateway.invite(channel, [person.user_id for person in people])
+    present = [person for person in people if person.user_id not in refused]
+    text, blocks = views.participants_announcement(present)
+    await ctx.gateway.post(channel, text, blocks)
+    for person in present:
+        welcome_text, welcome_blocks = views.welcome(card, person.roles)
+        await ctx.gateway.post_ephemeral(channel, person.user_id, welcome_text, welcome_blocks)
+    async with ctx.sessions() as session, session.begin():
+        await store.add_timeline_event(
+            session,
+            opening.incident_id,
+            "participants_added",
+            "Added " + ", ".join(f"<@{p.user_id}> ({', '.join(p.roles)})" for p in present),
+            occurred_at=ctx.clock(),
+        )
+    return {"invited": [p.user_id for p in present], "refused": refused}
+
+
+async def channel_details(opening: Opening) -> dict[str, Any]:
+    ctx, card, channel = opening.ctx, opening.card, opening.channel_id
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, opening.incident_id)
+        incident_type = (
+            await session.get(IncidentType, incident.incident_type_id)
+            if incident and incident.incident_type_id
+            else None
+        )
+    commander = await user_name(ctx, card.commander_id)
+    await asyncio.gather(
+        ctx.gateway.set_topic(channel, views.topic(card, commander)),
+        ctx.gateway.set_purpose(
+            channel, views.purpose(card, incident_type.description if incident_type else "")
+        ),
+    )
+    return {}
+
+
+async def pin_summary(opening: Opening) -> dict[str, Any]:
+    text, blocks = views.summary_message(opening.card)
+    ts = await opening.ctx.gateway.post(opening.channel_id, text, blocks)
+    await opening.ctx.gateway.pin(opening.channel_id, ts)
+    async with opening.ctx.sessions() as session, session.begin():
+        await store.record_resource(
+            session, opening.incident_id, "summary_message", ts, details={"channel_id": opening.channel_id}
+        )
+    return {"ts": ts}
+
+
+async def notify_targets(opening: Opening) -> dict[str, Any]:
+    """Announce the incident to every notification channel whose filters match; never a restricted one."""
+    ctx, card = opening.ctx, opening.card
+    if card.visibility == "restricted":
+        return {"sent": [], "skipped": "restricted"}
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, opening.incident_id)
+        assert incident is not None
+        project = await session.get(Project, incident.project_id)
+        targets = await enabled_notifications(session, incident.project_id)
+    facts = IncidentFacts(
+        project=card.project,
+        type=card.type,
+        priority=card.priority,
+        severity=card.severity,
+        status=card.status,
+        visibility=card.visibility,
+        tags=frozenset(incident.tags),
+        title=card.title,
+        description=card.description,
+    )
+    text, blocks = views.notification(card, allow_join=False)
+    sent: list[str] = []
+    failed: dict[str, str] = {}
+    for target in targets:
+        if target.kind != "conversation" or not matches_stored(target.filters, facts, when_absent=True):
+            continue
+        try:
+            await ctx.gateway.post(target.target, text, blocks)
+            sent.append(target.target)
+        except SlackApiError as error:
+            # A notification channel the bot cannot post to is the operator's to fix, not a reason to retry.
+            failed[target.target] = str(error.response.get("error"))
+            logger.warning(
+                "could not notify %s about %s: %s", target.target, card.name, failed[target.target]
+            )
+    if sent or failed:
+        async with ctx.sessions() as session, session.begin():
+            await store.add_timeline_event(
+                session,
+                opening.incident_id,
+                "notifications_sent",
+                f"Announced in {', '.join(sent) or 'no channel'}"
+                + (f"; could not post in {', '.join(failed)}" if failed else ""),
+                occurred_at=ctx.clock(),
+                details={"sent": sent, "failed": failed},
+            )
+    _ = project
+    return {"sent": sent, "failed": failed}
+
+
+async def send_commander_tips(opening: Opening) -> dict[str, Any]:
+    ctx = opening.ctx
+    update_command = "/dispatch-update-incident"
+    text, blocks = views.commander_tips(opening.card, update_command)
+    await ctx.gateway.direct_message(opening.card.commander_id, text, blocks)
+    return {}
+
+
+STEPS: dict[str, StepRunner] = {
+    "channel": create_channel,
+    "people": invite_people,
+    "details": channel_details,
+    "summary": pin_summary,
+    "notifications": notify_targets,
+    "commander_tips": send_commander_tips,
+}
+
+
+async def user_name(ctx: BotContext, user_id: str) -> str:
+    try:
+        response = await ctx.slack.users_info(user=user_id)
+    except SlackApiError:
+        return user_id
+    user = response.get("user") or {}
+    profile = user.get("profile") or {}
+    return str(profile.get("display_name") or user.get("real_name") or user.get("name") or user_id)
+
+
+async def resume_unfinished(ctx: BotContext) -> int:
+    """Finish the opening of incidents a crash or a failure left incomplete; how many were taken up."""
+    async with ctx.sessions() as session:
+        due = await store.incidents_with_unfinished_flow(session, OPEN_FLOW, ctx.clock())
+    resumed = 0
+    for incident_id in due:
+        if await claim_steps(ctx, incident_id):
+            resumed += 1
+            await open_incident(ctx, incident_id)
+    return resumed

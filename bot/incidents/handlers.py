@@ -1,0 +1,169 @@
+"""Slack listeners for reporting incidents: the command, the message shortcut and the report modal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.context import BotContext
+from bot.incidents import flows, views
+from bot.registry import CommandSpec, Registry, ShortcutSpec
+
+logger = logging.getLogger(__name__)
+
+REPORT = CommandSpec(
+    key="report_incident",
+    default_name="/dispatch-report-incident",
+    description="Report an incident: a short form, then an incident channel with the right people.",
+    usage_hint="[title]",
+)
+REPORT_SHORTCUT = ShortcutSpec(
+    callback_id="incident_report_from_message",
+    name="Report incident",
+    description="Report an incident about this message",
+)
+
+
+def state_value(view: dict[str, Any], block_id: str) -> Any:
+    """The value of one input of a submitted modal: text, selected option value or user id."""
+    actions = (view.get("state") or {}).get("values", {}).get(block_id) or {}
+    for element in actions.values():
+        kind = element.get("type")
+        if kind == "plain_text_input":
+            return element.get("value") or ""
+        if kind in {"static_select", "external_select"}:
+            option = element.get("selected_option")
+            return option.get("value") if option else None
+        if kind == "users_select":
+            return element.get("selected_user")
+    return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_report(body: dict[str, Any]) -> flows.Report:
+    view = body["view"]
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    return flows.Report(
+        request_key=f"view:{view['id']}",
+        reporter_id=body["user"]["id"],
+        title=state_value(view, views.TITLE) or "",
+        description=state_value(view, views.DESCRIPTION) or "",
+        project_id=_int(state_value(view, views.PROJECT)) or int(metadata["project_id"]),
+        type_id=_int(state_value(view, views.TYPE)),
+        severity_id=_int(state_value(view, views.SEVERITY)),
+        priority_id=_int(state_value(view, views.PRIORITY)),
+        visibility=state_value(view, views.VISIBILITY),
+        commander_id=state_value(view, views.COMMANDER),
+    )
+
+
+async def open_report_modal(
+    ctx: BotContext, trigger_id: str, user_id: str, title: str = "", description: str = ""
+) -> None:
+    try:
+        form = await flows.report_form(ctx, title=title, description=description)
+        view = views.report_modal(form, {"project_id": form.project_id})
+    except flows.NoProject:
+        view = views.message_modal(
+            "Report an incident",
+            "No project is set up for incidents yet. Ask an admin to run `dispatch-bot config apply`.",
+        )
+    await ctx.gateway.open_view(trigger_id, view)
+
+
+async def report_and_open(ctx: BotContext, report: flows.Report, view_id: str) -> None:
+    """Save the report, open the incident, and turn the reporter's modal into the result."""
+    try:
+        incident_id, created = await flows.save_report(ctx, report)
+        card = (
+            await flows.open_incident(ctx, incident_id)
+            if created
+            else await flows.incident_card(ctx, incident_id)
+        )
+        await ctx.gateway.update_view(view_id, views.created_modal(card))
+    except Exception:
+        correlation_id = uuid.uuid4().hex[:12]
+        logger.exception("reporting an incident failed", extra={"correlation_id": correlation_id})
+        await ctx.gateway.update_view(
+            view_id,
+            views.message_modal(
+                "Report an incident",
+                "Sorry, the incident could not be saved, so nothing was created. Please try again; "
+                f"if it keeps failing, give your admin this reference: `{correlation_id}`.",
+            ),
+        )
+
+
+def register(registry: Registry, ctx: BotContext) -> None:
+    registry.require_scopes(
+        "channels:manage",
+        "groups:write",
+        "channels:read",
+        "groups:read",
+        "chat:write.public",
+        "pins:write",
+        "bookmarks:write",
+        "im:write",
+        "users:read",
+    )
+
+    @registry.command(REPORT)
+    async def report_command(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        ctx.tasks.spawn(
+            open_report_modal(ctx, body["trigger_id"], body["user_id"], title=body.get("text", "").strip()),
+            name="report-modal",
+        )
+
+    @registry.shortcut(REPORT_SHORTCUT)
+    async def report_from_message(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+
+        async def with_message() -> None:
+            message = body.get("message") or {}
+            channel = (body.get("channel") or {}).get("id")
+            text = message.get("text", "")
+            if channel and message.get("ts"):
+                text = f"{text}\n\n{await ctx.gateway.permalink(channel, message['ts'])}"
+            await open_report_modal(ctx, body["trigger_id"], body["user"]["id"], description=text)
+
+        ctx.tasks.spawn(with_message(), name="report-modal")
+
+    @registry.action(views.PROJECT_ACTION)
+    async def project_chosen(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        view = body["view"]
+        project_id = _int(state_value(view, views.PROJECT))
+
+        async def rebuild() -> None:
+            form = await flows.report_form(
+                ctx,
+                project_id,
+                title=state_value(view, views.TITLE) or "",
+                description=state_value(view, views.DESCRIPTION) or "",
+            )
+            await ctx.gateway.update_view(
+                view["id"], views.report_modal(form, {"project_id": form.project_id})
+            )
+
+        ctx.tasks.spawn(rebuild(), name="report-modal-project")
+
+    @registry.view(views.REPORT_CALLBACK)
+    async def report_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        report = parse_report(body)
+        errors = await flows.check_report(ctx, report)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack(response_action="update", view=views.creating_modal())
+        ctx.tasks.spawn(report_and_open(ctx, report, body["view"]["id"]), name="report-incident")

@@ -1,0 +1,327 @@
+"""Block Kit for reporting and running an incident: modals, the channel's messages and DMs (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
+from bot.slack.text import escape
+
+REPORT_CALLBACK = "incident_report"
+PROJECT_ACTION = "incident_report_project"
+TITLE_MAX = 200
+DESCRIPTION_MAX = 3000
+
+# Block ids of the report modal; the submission handler reads the values back by these.
+TITLE, DESCRIPTION, PROJECT, TYPE, SEVERITY, PRIORITY, VISIBILITY, COMMANDER = (
+    "title",
+    "description",
+    "project",
+    "type",
+    "severity",
+    "priority",
+    "visibility",
+    "commander",
+)
+STATUS_EMOJI = {"active": "🔥", "stable": "🛡️", "closed": "✅"}
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _option(choice: Choice) -> dict[str, Any]:
+    option: dict[str, Any] = {"text": _text(choice.name[:75]), "value": str(choice.id)}
+    if choice.description:
+        option["description"] = _text(choice.description[:75])
+    return option
+
+
+def _select(
+    block_id: str,
+    label: str,
+    choices: list[Choice],
+    selected: int | None,
+    *,
+    dispatch: bool = False,
+    action_id: str | None = None,
+    optional: bool = False,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": action_id or block_id,
+        "options": [_option(choice) for choice in choices[:100]],
+    }
+    initial = next((choice for choice in choices if choice.id == selected), None)
+    if initial is not None:
+        element["initial_option"] = _option(initial)
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": _text(label),
+        "element": element,
+        "optional": optional,
+    }
+    if dispatch:
+        block["dispatch_action"] = True
+    return block
+
+
+def report_modal(form: ReportForm, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The "Report an incident" modal; choosing another project rebuilds it with that project's choices."""
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (
+                        "Tell us what is happening. An incident channel opens as soon as you submit, "
+                        "and you can change every field later."
+                    ),
+                }
+            ],
+        },
+        {
+            "type": "input",
+            "block_id": TITLE,
+            "label": _text("Title"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": TITLE,
+                "max_length": TITLE_MAX,
+                "placeholder": _text("A short summary, e.g. Checkout fails for EU users"),
+                **({"initial_value": form.title[:TITLE_MAX]} if form.title else {}),
+            },
+        },
+        {
+            "type": "input",
+            "block_id": DESCRIPTION,
+            "label": _text("Description"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": DESCRIPTION,
+                "multiline": True,
+                "max_length": DESCRIPTION_MAX,
+                "placeholder": _text("What is affected, since when, and what you have seen"),
+                **({"initial_value": form.description[:DESCRIPTION_MAX]} if form.description else {}),
+            },
+        },
+    ]
+    if len(form.projects) > 1:
+        blocks.append(
+            _select(
+                PROJECT, "Project", form.projects, form.project_id, dispatch=True, action_id=PROJECT_ACTION
+            )
+        )
+    blocks += [
+        _select(TYPE, "Type", form.types, form.default_type_id),
+        _select(SEVERITY, "Severity", form.severities, form.default_severity_id),
+        _select(PRIORITY, "Priority", form.priorities, form.default_priority_id),
+        {
+            "type": "input",
+            "block_id": VISIBILITY,
+            "label": _text("Visibility"),
+            "optional": True,
+            "hint": _text(
+                "Leave empty to use the type's visibility. Restricted incidents are "
+                "announced to no one outside the channel."
+            ),
+            "element": {
+                "type": "static_select",
+                "action_id": VISIBILITY,
+                "options": [
+                    {"text": _text("Open"), "value": "open"},
+                    {"text": _text("Restricted"), "value": "restricted"},
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": COMMANDER,
+            "label": _text("Incident commander"),
+            "optional": True,
+            "hint": _text("Leave empty and the on-call policy, or you, will lead."),
+            "element": {"type": "users_select", "action_id": COMMANDER},
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": REPORT_CALLBACK,
+        "title": _text("Report an incident"),
+        "submit": _text("Report"),
+        "close": _text("Cancel"),
+        "blocks": blocks,
+        "private_metadata": json.dumps(metadata),
+    }
+
+
+def message_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something: progress, a result or an error."""
+    return {
+        "type": "modal",
+        "title": _text(title[:24]),
+        "close": _text("Close"),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+    }
+
+
+def creating_modal() -> dict[str, Any]:
+    return message_modal("Report an incident", "⏳ Creating your incident and its channel…")
+
+
+def created_modal(incident: IncidentCard) -> dict[str, Any]:
+    where = f"<#{incident.channel_id}>" if incident.channel_id else "its channel (opening now)"
+    return message_modal(
+        "Incident reported",
+        f"*{escape(incident.name)}* is open: join the response in {where}.\n\n"
+        f"*Title:* {escape(incident.title)}\n*Commander:* <@{incident.commander_id}>\n"
+        f"*Type:* {escape(incident.type)} · *Severity:* {escape(incident.severity)} · "
+        f"*Priority:* {escape(incident.priority)}",
+    )
+
+
+def topic(incident: IncidentCard, commander_name: str) -> str:
+    return (
+        f"IC: {commander_name} | {incident.status.capitalize()} | {incident.type} | "
+        f"Severity: {incident.severity} | Priority: {incident.priority}"
+    )
+
+
+def purpose(incident: IncidentCard, type_description: str) -> str:
+    return type_description or f"Response to {incident.name}: {incident.title}"
+
+
+def _facts_fields(incident: IncidentCard) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "mrkdwn",
+            "text": f"*Status*\n{STATUS_EMOJI.get(incident.status, '')} {incident.status.capitalize()}",
+        },
+        {"type": "mrkdwn", "text": f"*Commander*\n<@{incident.commander_id}>"},
+        {"type": "mrkdwn", "text": f"*Type*\n{escape(incident.type)}"},
+        {"type": "mrkdwn", "text": f"*Severity*\n{escape(incident.severity)}"},
+        {"type": "mrkdwn", "text": f"*Priority*\n{escape(incident.priority)}"},
+        {"type": "mrkdwn", "text": f"*Reporter*\n<@{incident.reporter_id}>"},
+    ]
+
+
+def _visibility_note(incident: IncidentCard) -> str:
+    if incident.visibility == "restricted":
+        return "🔒 Restricted: keep details inside this channel."
+    return "🌐 Open"
+
+
+def summary_message(incident: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
+    """The pinned summary at the top of the incident channel."""
+    description = escape(incident.description[:2500]) or "_No description yet._"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _text(f"{incident.name}: {incident.title}"[:150])},
+        {"type": "section", "text": {"type": "mrkdwn", "text": description}},
+        {"type": "section", "fields": _facts_fields(incident)},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (f"{_visibility_note(incident)} · Project {escape(incident.project)}"),
+                }
+            ],
+        },
+    ]
+    return escape(f"{incident.name}: {incident.title}"), blocks
+
+
+def _person_line(person: PersonCard) -> str:
+    details = ", ".join(person.roles) or "Participant"
+    where = f" · {escape(person.timezone)}" if person.timezone else ""
+    return f"• <@{person.user_id}> — {escape(details)}{where}"
+
+
+def participants_announcement(people: list[PersonCard]) -> tuple[str, list[dict[str, Any]]]:
+    heading = "New participant" if len(people) == 1 else f"{len(people)} new participants"
+    lines = "\n".join(_person_line(person) for person in people)
+    return heading, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{heading}*\n{lines}"[:3000]}},
+    ]
+
+
+def welcome(incident: IncidentCard, roles: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    role_text = ", ".join(roles) if roles else "Participant"
+    restricted = incident.visibility == "restricted"
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    f"*Welcome to {escape(incident.name)}*\nYou are here as *{escape(role_text)}* "
+                    f"in the response to _{escape(incident.title)}_."
+                ),
+            },
+        },
+        {"type": "section", "fields": _facts_fields(incident)},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (
+                        "🔒 This incident is restricted: do not share its details outside this channel."
+                        if restricted
+                        else "Everything about the incident happens in this channel; the pinned "
+                        "message has the summary."
+                    ),
+                }
+            ],
+        },
+    ]
+    return f"Welcome to {incident.name}", blocks
+
+
+def commander_tips(incident: IncidentCard, update_command: str) -> tuple[str, list[dict[str, Any]]]:
+    channel = f"<#{incident.channel_id}>" if incident.channel_id else "the incident channel"
+    text = (
+        f"*You are the incident commander of {escape(incident.name)}* ({channel}).\n"
+        f"• Keep the status, severity and priority current with `{update_command}`.\n"
+        "• Bring people in by mentioning them in the channel.\n"
+        "• Mark key moments with a :stopwatch: reaction so they land in the timeline.\n"
+        "• Hand the role over as soon as someone better placed is around."
+    )
+    return f"You are the incident commander of {incident.name}", [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    ]
+
+
+def notification(incident: IncidentCard, allow_join: bool) -> tuple[str, list[dict[str, Any]]]:
+    """The announcement sent to notification targets."""
+    text, _ = summary_message(incident)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _text(f"🚨 New incident {incident.name}"[:150])},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (f"*{escape(incident.title)}*\n{escape(incident.description[:500])}")[:3000],
+            },
+        },
+        {"type": "section", "fields": _facts_fields(incident)},
+    ]
+    if allow_join:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "incident_notification",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "incident_join",
+                        "text": _text("Join"),
+                        "value": str(incident.id),
+                        "style": "primary",
+                    },
+                ],
+            }
+        )
+    return f"New incident {text}", blocks

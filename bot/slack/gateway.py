@@ -1,0 +1,135 @@
+"""Slack Web API calls the flows make, with Slack's known answers turned into outcomes, not crashes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+logger = logging.getLogger(__name__)
+
+INVITE_CHUNK = 30  # Slack accepts up to 1000 per call; small chunks keep one bad id from failing many
+MAX_CHANNEL_NAME = 80
+
+
+def error_code(error: SlackApiError) -> str:
+    return str(error.response.get("error", "unknown_error"))
+
+
+class SlackGateway:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def create_channel(self, name: str, private: bool) -> tuple[str, str]:
+        """Create `name`, or `name-2`, `name-3`… when taken; returns (channel id, final name)."""
+        for attempt in range(1, 50):
+            candidate = name if attempt == 1 else with_suffix(name, attempt)
+            try:
+                response = await self.client.conversations_create(name=candidate, is_private=private)
+            except SlackApiError as error:
+                if error_code(error) == "name_taken":
+                    continue
+                raise
+            channel = response["channel"]
+            return str(channel["id"]), str(channel["name"])
+        raise RuntimeError(f"no free channel name near {name!r}")
+
+    async def invite(self, channel: str, users: Iterable[str]) -> list[str]:
+        """Invite users, in chunks; people already there are fine. Returns the ids Slack refused."""
+        wanted = list(dict.fromkeys(users))
+        refused: list[str] = []
+        for start in range(0, len(wanted), INVITE_CHUNK):
+            chunk = wanted[start : start + INVITE_CHUNK]
+            try:
+                await self.client.conversations_invite(channel=channel, users=",".join(chunk), force=True)
+            except SlackApiError as error:
+                code = error_code(error)
+                if code == "already_in_channel":
+                    continue
+                if len(chunk) > 1:
+                    # Find the one id that spoiled the chunk instead of losing everyone in it.
+                    for user in chunk:
+                        refused.extend(await self.invite(channel, [user]))
+                    continue
+                logger.warning("could not invite %s to %s: %s", chunk[0], channel, code)
+                refused.extend(chunk)
+        return refused
+
+    async def set_topic(self, channel: str, topic: str) -> None:
+        await self.client.conversations_setTopic(channel=channel, topic=topic[:250])
+
+    async def set_purpose(self, channel: str, purpose: str) -> None:
+        await self.client.conversations_setPurpose(channel=channel, purpose=purpose[:250])
+
+    async def post(
+        self, channel: str, text: str, blocks: Sequence[dict[str, Any]] | None = None, **extra: Any
+    ) -> str:
+        response = await self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False, **extra
+        )
+        return str(response["ts"])
+
+    async def update_message(
+        self, channel: str, ts: str, text: str, blocks: Sequence[dict[str, Any]] | None = None
+    ) -> None:
+        await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def post_ephemeral(
+        self, channel: str, user: str, text: str, blocks: Sequence[dict[str, Any]] | None = None
+    ) -> bool:
+        """Show a message to one person; False when they are not there to see it."""
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+        except SlackApiError as error:
+            if error_code(error) in {"user_not_in_channel", "channel_not_found", "is_archived"}:
+                return False
+            raise
+        return True
+
+    async def direct_message(
+        self, user: str, text: str, blocks: Sequence[dict[str, Any]] | None = None
+    ) -> str | None:
+        try:
+            opened = await self.client.conversations_open(users=user)
+            return await self.post(str(opened["channel"]["id"]), text, blocks)
+        except SlackApiError as error:
+            if error_code(error) in {"user_not_found", "user_disabled", "cannot_dm_bot"}:
+                logger.info("could not message %s: %s", user, error_code(error))
+                return None
+            raise
+
+    async def pin(self, channel: str, ts: str) -> None:
+        try:
+            await self.client.pins_add(channel=channel, timestamp=ts)
+        except SlackApiError as error:
+            if error_code(error) != "already_pinned":
+                raise
+
+    async def bookmark(self, channel: str, title: str, link: str) -> None:
+        await self.client.bookmarks_add(channel_id=channel, title=title, type="link", link=link)
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        return str(response["permalink"])
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        response = await self.client.views_open(trigger_id=trigger_id, view=view)
+        return str(response["view"]["id"])
+
+    async def update_view(self, view_id: str, view: dict[str, Any]) -> bool:
+        """Replace a modal; False when the person already closed it."""
+        try:
+            await self.client.views_update(view_id=view_id, view=view)
+        except SlackApiError as error:
+            if error_code(error) == "not_found":
+                return False
+            raise
+        return True
+
+
+def with_suffix(name: str, number: int) -> str:
+    suffix = f"-{number}"
+    return name[: MAX_CHANNEL_NAME - len(suffix)].rstrip("-") + suffix

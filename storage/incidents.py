@@ -1,0 +1,255 @@
+"""Queries the incident flows share: numbering, participants and roles, timeline, resources, flow steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    FlowStep,
+    Incident,
+    IncidentCounter,
+    Participant,
+    ParticipantRole,
+    Resource,
+    TimelineEvent,
+)
+from storage.types import utcnow
+
+
+async def next_incident_number(session: AsyncSession, project_id: int) -> int:
+    """Take the project's next number; the row lock holds until the caller's transaction ends.
+
+    Call it first in its transaction: on SQLite that makes the transaction a writer from the
+    start, so concurrent reporters queue on the lock instead of failing to upgrade a read lock.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await (await session.connection()).execute(
+        insert(IncidentCounter)
+        .values(project_id=project_id, last_number=0)
+        .on_conflict_do_nothing(index_elements=["project_id"])
+    )
+    result = await (await session.connection()).execute(
+        sa.update(IncidentCounter)
+        .where(col(IncidentCounter.project_id) == project_id)
+        .values(last_number=col(IncidentCounter.last_number) + 1)
+        .returning(col(IncidentCounter.last_number))
+    )
+    return int(result.scalar_one())
+
+
+async def incident_by_request(session: AsyncSession, request_key: str) -> Incident | None:
+    return (await session.exec(select(Incident).where(Incident.request_key == request_key))).first()
+
+
+async def incident_by_channel(session: AsyncSession, channel_id: str) -> Incident | None:
+    statement = (
+        select(Incident)
+        .join(Resource, col(Resource.incident_id) == col(Incident.id))
+        .where(Resource.kind == "conversation", Resource.external_id == channel_id)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def resources(session: AsyncSession, incident_id: int) -> dict[str, Resource]:
+    rows = await session.exec(select(Resource).where(Resource.incident_id == incident_id))
+    return {row.kind if not row.name else f"{row.kind}:{row.name}": row for row in rows}
+
+
+async def record_resource(
+    session: AsyncSession,
+    incident_id: int,
+    kind: str,
+    external_id: str,
+    weblink: str | None = None,
+    name: str = "",
+    details: dict[str, Any] | None = None,
+) -> Resource:
+    existing = (
+        await session.exec(
+            select(Resource).where(
+                Resource.incident_id == incident_id, Resource.kind == kind, Resource.name == name
+            )
+        )
+    ).first()
+    resource = existing or Resource(incident_id=incident_id, kind=kind, name=name, external_id=external_id)
+    resource.external_id = external_id
+    resource.weblink = weblink
+    resource.details = details or {}
+    session.add(resource)
+    await session.flush()
+    return resource
+
+
+async def add_participant(
+    session: AsyncSession,
+    incident_id: int,
+    user_id: str,
+    roles: Iterable[str],
+    *,
+    added_by: str | None = None,
+    reason: str = "",
+    name: str = "",
+    email: str | None = None,
+    timezone: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Participant, list[str]]:
+    """Add the person (or find them) and give them the roles they lack; returns the roles added."""
+    participant = (
+        await session.exec(
+            select(Participant).where(Participant.incident_id == incident_id, Participant.user_id == user_id)
+        )
+    ).first()
+    if participant is None:
+        participant = Participant(
+            incident_id=incident_id,
+            user_id=user_id,
+            added_by=added_by,
+            added_reason=reason,
+            name=name,
+            email=email,
+            timezone=timezone,
+        )
+        session.add(participant)
+        await session.flush()
+    assert participant.id is not None
+    held = set(await active_roles_of(session, participant.id))
+    added = [role for role in dict.fromkeys(roles) if role not in held]
+    for role in added:
+        session.add(ParticipantRole(participant_id=participant.id, role=role, assumed_at=now or utcnow()))
+    await session.flush()
+    return participant, added
+
+
+async def active_roles_of(session: AsyncSession, participant_id: int) -> list[str]:
+    rows = await session.exec(
+        select(ParticipantRole.role)
+        .where(ParticipantRole.participant_id == participant_id)
+        .where(col(ParticipantRole.renounced_at).is_(None))
+        .order_by(col(ParticipantRole.id))
+    )
+    return list(rows)
+
+
+async def participants_with_roles(
+    session: AsyncSession, incident_id: int
+) -> list[tuple[Participant, list[str]]]:
+    """Every participant with their active roles, in the order they were added."""
+    statement = (
+        select(Participant, ParticipantRole)
+        .join(ParticipantRole, col(ParticipantRole.participant_id) == col(Participant.id), isouter=True)
+        .where(Participant.incident_id == incident_id)
+        .where(col(ParticipantRole.renounced_at).is_(None))
+        .order_by(col(Participant.id), col(ParticipantRole.id))
+    )
+    grouped: dict[int, tuple[Participant, list[str]]] = {}
+    for participant, role in await session.exec(statement):
+        assert participant.id is not None
+        entry = grouped.setdefault(participant.id, (participant, []))
+        if role is not None:
+            entry[1].append(role.role)
+    return list(grouped.values())
+
+
+async def holder_of(session: AsyncSession, incident_id: int, role: str) -> str | None:
+    statement = (
+        select(Participant.user_id)
+        .join(ParticipantRole, col(ParticipantRole.participant_id) == col(Participant.id))
+        .where(Participant.incident_id == incident_id, ParticipantRole.role == role)
+        .where(col(ParticipantRole.renounced_at).is_(None))
+        .order_by(col(ParticipantRole.assumed_at).desc())
+    )
+    return (await session.exec(statement)).first()
+
+
+async def add_timeline_event(
+    session: AsyncSession,
+    incident_id: int,
+    kind: str,
+    description: str,
+    *,
+    actor: str | None = None,
+    occurred_at: datetime | None = None,
+    details: dict[str, Any] | None = None,
+    key_event: bool = False,
+    dedupe_key: str | None = None,
+) -> TimelineEvent | None:
+    """Write one event; with `dedupe_key`, a second write of the same fact adds nothing (None)."""
+    if dedupe_key is not None:
+        existing = (
+            await session.exec(
+                select(TimelineEvent.id).where(
+                    TimelineEvent.incident_id == incident_id, TimelineEvent.dedupe_key == dedupe_key
+                )
+            )
+        ).first()
+        if existing is not None:
+            return None
+    event = TimelineEvent(
+        incident_id=incident_id,
+        kind=kind,
+        description=description,
+        actor=actor,
+        occurred_at=occurred_at or utcnow(),
+        details=details or {},
+        is_key_event=key_event,
+        dedupe_key=dedupe_key,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def done_steps(session: AsyncSession, incident_id: int, flow: str) -> dict[str, FlowStep]:
+    rows = await session.exec(
+        select(FlowStep).where(FlowStep.incident_id == incident_id, FlowStep.flow == flow)
+    )
+    return {row.step: row for row in rows if row.status == "done"}
+
+
+async def mark_step(
+    session: AsyncSession,
+    incident_id: int,
+    flow: str,
+    step: str,
+    status: str,
+    *,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> FlowStep:
+    row = (
+        await session.exec(
+            select(FlowStep).where(
+                FlowStep.incident_id == incident_id, FlowStep.flow == flow, FlowStep.step == step
+            )
+        )
+    ).first() or FlowStep(incident_id=incident_id, flow=flow, step=step)
+    row.status = status
+    row.attempts += 1 if status != "pending" else 0
+    if result is not None:
+        row.result = result
+    row.last_error = error
+    row.next_attempt_at = next_attempt_at
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def incidents_with_unfinished_flow(session: AsyncSession, flow: str, now: datetime) -> list[int]:
+    """Incidents whose `flow` has a step left pending or failed and due again."""
+    statement = (
+        select(FlowStep.incident_id)
+        .where(FlowStep.flow == flow, col(FlowStep.status).in_(["pending", "failed"]))
+        .where(sa.or_(col(FlowStep.next_attempt_at).is_(None), col(FlowStep.next_attempt_at) <= now))
+        .distinct()
+    )
+    return list(await session.exec(statement))

@@ -1,0 +1,234 @@
+"""Reporting an incident as a responder does it, through the fake Slack, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.incidents import flows
+from bot.runtime import BotProcess
+from storage.models import FlowStep, Incident, Notification, Participant, ParticipantRole, TimelineEvent
+from tests.conftest import bot_settings
+from tests.fakes.slack import FakeSlack
+
+
+async def report(slack: FakeSlack, user: str, title: str, channel: str | None = None, **values: Any) -> Any:
+    """Run the command, fill the modal and submit it, as the user would."""
+    actor = slack.as_user(user)
+    await actor.slash_command(f"/dispatch-report-incident {title}", channel=channel)
+    await slack.wait_for(lambda: actor_view(slack, user) is not None)
+    fields = {"Description": "Checkout returns 500 for every EU customer.", **values}
+    return await actor.submit_view(fields)
+
+
+def actor_view(slack: FakeSlack, user: str) -> dict[str, Any] | None:
+    view = slack.open_view_for(user)
+    return view if view and view.get("callback_id") == "incident_report" else None
+
+
+async def incident_rows(bot: BotProcess) -> list[Incident]:
+    async with bot.ctx.sessions() as session:
+        return list((await session.exec(select(Incident).order_by(Incident.number))).all())
+
+
+async def wait_until_opened(slack: FakeSlack, bot: BotProcess, count: int = 1, timeout: float = 10) -> None:
+    async def opened() -> bool:
+        async with bot.ctx.sessions() as session:
+            steps = (await session.exec(select(FlowStep))).all()
+        return len(steps) == count * len(flows.OPEN_STEPS) and all(step.status == "done" for step in steps)
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await opened():
+        assert asyncio.get_running_loop().time() < deadline, "the incident did not open in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_report_opens_a_channel_with_the_people_and_the_facts(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    alice = slack.add_user("alice", tz="Europe/Paris")
+    general = slack.add_channel("general", members=[alice])
+    interaction = await report(slack, alice, "Checkout is down", channel=general, Priority="High")
+    assert interaction.response_action == "update"
+    await wait_until_opened(slack, bot)
+
+    channel = slack.channel_by_name("inc-1-checkout-is-down")
+    assert channel is not None
+    assert {alice, slack.bot_user_id} <= slack.members(channel.id)
+    assert "Priority: High" in channel.topic and "Active" in channel.topic
+    pinned = slack.pins(channel.id)
+    assert len(pinned) == 1 and "INC-1: Checkout is down" in str(pinned[0])
+    texts = [message.text for message in slack.messages(channel.id)]
+    assert "New participant" in texts
+    welcome = slack.ephemerals(channel.id, alice)
+    assert welcome and "Welcome to INC-1" in welcome[0].text
+    tips = slack.dms_to(alice)
+    assert tips and "incident commander of INC-1" in tips[-1].text
+
+    result = slack.open_view_for(alice)
+    assert result is not None and f"<#{channel.id}>" in str(result["blocks"])
+
+    [incident] = await incident_rows(bot)
+    assert (incident.number, incident.name, incident.status) == (1, "INC-1", "active")
+    async with bot.ctx.sessions() as session:
+        roles = (await session.exec(select(ParticipantRole.role).join(Participant))).all()
+        kinds = (await session.exec(select(TimelineEvent.kind).order_by(TimelineEvent.id))).all()
+    assert sorted(roles) == ["Incident Commander", "Reporter"]
+    assert kinds[0] == "incident_created" and {"channel_created", "participants_added"} <= set(kinds)
+
+
+async def test_an_empty_title_is_refused_in_the_modal(slack: FakeSlack, bot: BotProcess) -> None:
+    bob = slack.add_user("bob")
+    interaction = await report(slack, bob, "", Title="   ")
+    assert interaction.response_action == "errors"
+    assert interaction.errors == {"title": "Give the incident a title."}
+    assert await incident_rows(bot) == []
+
+
+async def test_a_redelivered_submission_makes_one_incident(slack: FakeSlack, bot: BotProcess) -> None:
+    carol = slack.add_user("carol")
+    interaction = await report(slack, carol, "Payments delayed")
+    again = await slack.deliver("interactive", interaction.delivery.payload)
+    await again.acked(timeout=3)
+    await wait_until_opened(slack, bot)
+    assert len(await incident_rows(bot)) == 1
+    assert len(slack.calls_to("conversations.create")) == 1
+
+
+async def test_twenty_concurrent_reports_get_twenty_numbers_and_channels(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    users = [slack.add_user(f"user{index}") for index in range(20)]
+    await asyncio.gather(*(report(slack, user, f"Outage {index}") for index, user in enumerate(users)))
+    await wait_until_opened(slack, bot, count=20, timeout=30)
+    incidents = await incident_rows(bot)
+    assert [incident.number for incident in incidents] == list(range(1, 21))
+    channels = {
+        call.response["channel"]["name"] for call in slack.calls_to("conversations.create") if call.ok
+    }
+    assert len(channels) == 20
+
+
+async def test_rate_limits_and_server_errors_still_end_in_a_complete_incident(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    dan = slack.add_user("dan")
+    slack.faults.rate_limit("conversations.create", times=1, retry_after=1)
+    slack.faults.server_error("conversations.invite", times=1)
+    slack.faults.rate_limit("chat.postMessage", times=2, retry_after=1)
+    await report(slack, dan, "Search is slow")
+    await wait_until_opened(slack, bot, timeout=20)
+    channel = slack.channel_by_name("inc-1-search-is-slow")
+    assert channel is not None and dan in slack.members(channel.id)
+    assert len(slack.pins(channel.id)) == 1
+
+
+async def test_user_text_cannot_mention_everyone_or_forge_links(slack: FakeSlack, bot: BotProcess) -> None:
+    eve = slack.add_user("eve")
+    await report(slack, eve, "<!channel> & <@U0BOSS|boss>", Description="see <https://evil.example|docs>")
+    await wait_until_opened(slack, bot)
+    channel = slack.channel_by_name("inc-1-channel-u0boss-boss")
+    assert channel is not None
+    [pinned] = slack.pins(channel.id)
+    rendered = " ".join(mrkdwn_texts(pinned))  # what Slack would turn into mentions and links
+    assert "<!channel>" not in rendered and "<@U0BOSS" not in rendered and "<https://evil" not in rendered
+    assert "&lt;!channel&gt; &amp; &lt;@U0BOSS|boss&gt;" in rendered
+    assert "&lt;https://evil.example|docs&gt;" in rendered
+
+
+def mrkdwn_texts(message: Any) -> list[str]:
+    """The message's fallback text and every mrkdwn text object in its blocks."""
+    found = [message.text]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.blocks)
+    return found
+
+
+async def test_matching_notification_channels_get_the_announcement_and_restricted_ones_none(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    frank = slack.add_user("frank")
+    announcements = slack.add_channel("incidents", members=[slack.bot_user_id])
+    async with bot.ctx.sessions() as session:
+        project_id = await incident_project(bot)
+        session.add(Notification(project_id=project_id, name="all", target=announcements))
+        await session.commit()
+    await report(slack, frank, "Login broken")
+    await report(slack, frank, "Leaked key", Visibility="Restricted")
+    await wait_until_opened(slack, bot, count=2)
+    posted = [message.text for message in slack.messages(announcements)]
+    assert len(posted) == 1 and "INC-1" in posted[0] and "Leaked key" not in str(posted)
+
+
+async def incident_project(bot: BotProcess) -> int:
+    form = await flows.report_form(bot.ctx)
+    return form.project_id
+
+
+async def test_a_failed_step_is_retried_later_without_repeating_the_others(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    gina = slack.add_user("gina")
+    slack.faults.fail("conversations.setTopic", error="channel_not_found", times=1)
+    await report(slack, gina, "Queue backlog")
+    await slack.wait_for(lambda: len(slack.calls_to("conversations.setTopic")) == 1, timeout=5)
+    await asyncio.sleep(0.3)
+    async with bot.ctx.sessions() as session:
+        failed = (await session.exec(select(FlowStep).where(FlowStep.status == "failed"))).all()
+    assert [step.step for step in failed] == ["details"]
+    assert "channel_not_found" in (failed[0].last_error or "")
+
+    later = bot.ctx.clock() + timedelta(minutes=5)
+    bot.ctx.clock = lambda: later
+    assert await flows.resume_unfinished(bot.ctx) == 1
+    await wait_until_opened(slack, bot)
+    channel = slack.channel_by_name("inc-1-queue-backlog")
+    assert channel is not None and "IC:" in channel.topic
+    assert len(slack.calls_to("conversations.create")) == 1
+    assert len(slack.pins(channel.id)) == 1
+
+
+async def test_an_incident_saved_before_a_crash_is_opened_after_restart(
+    slack: FakeSlack, database_url: str
+) -> None:
+    hugo = slack.add_user("hugo")
+    first = BotProcess(bot_settings(slack, database_url))
+    await first.start()
+    form = await flows.report_form(first.ctx)
+    report_request = flows.Report(
+        request_key="view:V-crash",
+        reporter_id=hugo,
+        title="Cache stampede",
+        description="",
+        project_id=form.project_id,
+        type_id=None,
+        severity_id=None,
+        priority_id=None,
+    )
+    await flows.save_report(first.ctx, report_request)  # the process dies before opening it
+    await first.stop()
+    assert slack.channel_by_name("inc-1-cache-stampede") is None
+
+    second = BotProcess(bot_settings(slack, database_url))
+    after_the_claim = second.ctx.clock() + flows.CLAIM + timedelta(seconds=1)
+    second.ctx.clock = lambda: after_the_claim
+    await second.start()
+    try:
+        await wait_until_opened(slack, second)
+        channel = slack.channel_by_name("inc-1-cache-stampede")
+        assert channel is not None and hugo in slack.members(channel.id)
+    finally:
+        await second.stop()
