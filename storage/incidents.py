@@ -253,3 +253,14 @@ async def incidents_with_unfinished_flow(session: AsyncSession, flow: str, now: 
         .distinct()
     )
     return list(await session.exec(statement))
+
+
+async def roles_of_user(session: AsyncSession, incident_id: int, user_id: str) -> list[str]:
+    participant = (
+        await session.exec(
+            select(Participant).where(Participant.incident_id == incident_id, Participant.user_id == user_id)
+        )
+    ).first()
+    if participant is None or participant.id is None:
+        return []
+    return await active_roles_of(session, participant.id)

@@ -421,6 +421,13 @@ async def channel_details(opening: Opening) -> dict[str, Any]:
     return {}
 
 
+async def refresh_topic(ctx: BotContext, incident_id: int) -> None:
+    """Set the channel topic from the incident as it is now (after a status, field or commander change)."""
+    card = await incident_card(ctx, incident_id)
+    if card.channel_id:
+        await ctx.gateway.set_topic(card.channel_id, views.topic(card, await user_name(ctx, card.commander_id)))
+
+
 async def pin_summary(opening: Opening) -> dict[str, Any]:
     text, blocks = views.summary_message(opening.card)
     ts = await opening.ctx.gateway.post(opening.channel_id, text, blocks)
