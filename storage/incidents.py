@@ -264,3 +264,14 @@ async def roles_of_user(session: AsyncSession, incident_id: int, user_id: str) -
     if participant is None or participant.id is None:
         return []
     return await active_roles_of(session, participant.id)
+
+
+async def last_holder_of(session: AsyncSession, incident_id: int, role: str) -> str | None:
+    """Who held `role` last, even if the role has ended (a closed incident's commander)."""
+    statement = (
+        select(Participant.user_id)
+        .join(ParticipantRole, col(ParticipantRole.participant_id) == col(Participant.id))
+        .where(Participant.incident_id == incident_id, ParticipantRole.role == role)
+        .order_by(col(ParticipantRole.assumed_at).desc(), col(ParticipantRole.id).desc())
+    )
+    return (await session.exec(statement)).first()

@@ -230,7 +230,9 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
         )
         people = await store.participants_with_roles(session, incident_id)
         channel = (await store.resources(session, incident_id)).get("conversation")
-    commander = next((p.user_id for p, roles in people if COMMANDER in roles), incident.reporter_user_id)
+        last_commander = await store.last_holder_of(session, incident_id, COMMANDER)
+    commander = next((p.user_id for p, roles in people if COMMANDER in roles), None)
+    commander = commander or last_commander or incident.reporter_user_id
     return IncidentCard(
         id=incident_id,
         name=incident.name,
@@ -425,7 +427,9 @@ async def refresh_topic(ctx: BotContext, incident_id: int) -> None:
     """Set the channel topic from the incident as it is now (after a status, field or commander change)."""
     card = await incident_card(ctx, incident_id)
     if card.channel_id:
-        await ctx.gateway.set_topic(card.channel_id, views.topic(card, await user_name(ctx, card.commander_id)))
+        await ctx.gateway.set_topic(
+            card.channel_id, views.topic(card, await user_name(ctx, card.commander_id))
+        )
 
 
 async def pin_summary(opening: Opening) -> dict[str, Any]:

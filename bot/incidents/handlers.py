@@ -8,9 +8,11 @@ import uuid
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
-from bot.incidents import flows, views
+from bot.incidents import flows, lifecycle, views
+from bot.incidents.context import incident_context, require_incident
 from bot.registry import CommandSpec, Registry, ShortcutSpec
 
 logger = logging.getLogger(__name__)
@@ -20,6 +22,11 @@ REPORT = CommandSpec(
     default_name="/dispatch-report-incident",
     description="Report an incident: a short form, then an incident channel with the right people.",
     usage_hint="[title]",
+)
+UPDATE = CommandSpec(
+    key="update_incident",
+    default_name="/dispatch-update-incident",
+    description="Change the incident's title, description, status, type, severity, priority or visibility.",
 )
 REPORT_SHORTCUT = ShortcutSpec(
     callback_id="incident_report_from_message",
@@ -104,6 +111,56 @@ async def report_and_open(ctx: BotContext, report: flows.Report, view_id: str) -
         )
 
 
+def parse_update(body: dict[str, Any]) -> lifecycle.Update:
+    view = body["view"]
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    return lifecycle.Update(
+        incident_id=int(metadata["incident_id"]),
+        user_id=body["user"]["id"],
+        title=state_value(view, views.TITLE) or "",
+        description=state_value(view, views.DESCRIPTION) or "",
+        resolution=state_value(view, views.RESOLUTION) or "",
+        status=state_value(view, views.STATUS) or "",
+        type_id=_int(state_value(view, views.TYPE)),
+        severity_id=_int(state_value(view, views.SEVERITY)),
+        priority_id=_int(state_value(view, views.PRIORITY)),
+        visibility=state_value(view, views.VISIBILITY) or "open",
+    )
+
+
+async def open_update_modal(
+    ctx: BotContext, respond: AsyncRespond, channel_id: str, user_id: str, trigger_id: str, command: str
+) -> None:
+    found = await require_incident(ctx, respond, channel_id, user_id, command, leads_only=True)
+    if found is None:
+        return
+    form = await lifecycle.update_form(ctx, found.incident_id)
+    metadata = {"incident_id": found.incident_id, "channel_id": channel_id}
+    await ctx.gateway.open_view(trigger_id, views.update_modal(form, metadata))
+
+
+async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -> None:
+    try:
+        changes = await lifecycle.apply_update(ctx, update)
+    except Exception:
+        correlation_id = uuid.uuid4().hex[:12]
+        logger.exception("updating an incident failed", extra={"correlation_id": correlation_id})
+        await ctx.gateway.update_view(
+            view_id,
+            views.message_modal(
+                "Update incident",
+                f"Sorry, the update could not be saved; nothing changed. Reference: `{correlation_id}`.",
+            ),
+        )
+        return
+    summary = ", ".join(change.field.lower() for change in changes)
+    await ctx.gateway.update_view(
+        view_id,
+        views.message_modal("Update incident", f"✅ Saved: {summary}." if changes else "Nothing changed."),
+    )
+    await lifecycle.after_update(ctx, update.incident_id, changes, update.user_id)
+
+
 def register(registry: Registry, ctx: BotContext) -> None:
     registry.require_scopes(
         "channels:manage",
@@ -124,6 +181,43 @@ def register(registry: Registry, ctx: BotContext) -> None:
             open_report_modal(ctx, body["trigger_id"], body["user_id"], title=body.get("text", "").strip()),
             name="report-modal",
         )
+
+    @registry.command(UPDATE)
+    async def update_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        command = registry.name_of(UPDATE)
+        ctx.tasks.spawn(
+            open_update_modal(ctx, respond, body["channel_id"], body["user_id"], body["trigger_id"], command),
+            name="update-modal",
+        )
+
+    @registry.action(views.UPDATE_BUTTON)
+    async def update_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        channel = (body.get("channel") or {}).get("id", "")
+        command = registry.name_of(UPDATE)
+        ctx.tasks.spawn(
+            open_update_modal(ctx, respond, channel, body["user"]["id"], body["trigger_id"], command),
+            name="update-modal",
+        )
+
+    @registry.view(views.UPDATE_CALLBACK)
+    async def update_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        update = parse_update(body)
+        metadata = json.loads(body["view"].get("private_metadata") or "{}")
+        found = await incident_context(ctx, metadata.get("channel_id", ""), update.user_id)
+        if found is None or not found.leads:
+            await ack(
+                response_action="errors",
+                errors={views.TITLE: "Only the incident commander or the scribe can update the incident."},
+            )
+            return
+        errors = await lifecycle.check_update(ctx, update)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack(response_action="update", view=views.message_modal("Update incident", "⏳ Saving…"))
+        ctx.tasks.spawn(save_update(ctx, update, body["view"]["id"]), name="update-incident")
 
     @registry.shortcut(REPORT_SHORTCUT)
     async def report_from_message(ack: AsyncAck, body: dict[str, Any]) -> None:

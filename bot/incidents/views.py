@@ -9,6 +9,7 @@ from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
 from bot.slack.text import escape
 
 REPORT_CALLBACK = "incident_report"
+UPDATE_BUTTON = "incident_update_open"
 PROJECT_ACTION = "incident_report_project"
 TITLE_MAX = 200
 DESCRIPTION_MAX = 3000
@@ -230,6 +231,21 @@ def summary_message(incident: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
             ],
         },
     ]
+    if incident.status != "closed":
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "incident_summary_actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": UPDATE_BUTTON,
+                        "text": _text("Update incident"),
+                        "value": str(incident.id),
+                    },
+                ],
+            }
+        )
     return escape(f"{incident.name}: {incident.title}"), blocks
 
 
@@ -325,3 +341,136 @@ def notification(incident: IncidentCard, allow_join: bool) -> tuple[str, list[di
             }
         )
     return f"New incident {text}", blocks
+
+
+UPDATE_CALLBACK = "incident_update"
+STATUS, RESOLUTION = "status", "resolution"
+STATUS_CHOICES = [Choice(0, "Active"), Choice(1, "Stable"), Choice(2, "Closed")]
+ARROWS = {1: "⬆️ ", -1: "⬇️ ", 0: ""}
+
+
+def _static(
+    block_id: str, label: str, options: list[tuple[str, str]], selected: str | None
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": block_id,
+        "options": [{"text": _text(text[:75]), "value": value} for text, value in options[:100]],
+    }
+    initial = next(((text, value) for text, value in options if value == selected), None)
+    if initial is not None:
+        element["initial_option"] = {"text": _text(initial[0][:75]), "value": initial[1]}
+    return {"type": "input", "block_id": block_id, "label": _text(label), "element": element}
+
+
+def _textarea(block_id: str, label: str, value: str, *, optional: bool, limit: int) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": block_id,
+        "multiline": block_id != TITLE,
+        "max_length": limit,
+    }
+    if value:
+        element["initial_value"] = value[:limit]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": _text(label),
+        "optional": optional,
+        "element": element,
+    }
+
+
+def update_modal(form: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The "Update incident" modal, prefilled; `form` is a lifecycle.UpdateForm."""
+    card: IncidentCard = form.incident
+
+    def options(choices: list[Choice]) -> list[tuple[str, str]]:
+        return [(choice.name, str(choice.id)) for choice in choices]
+
+    blocks = [
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (
+                        f"*{escape(card.name)}* · project {escape(card.project)}. "
+                        "Each change is written to the timeline and announced in the channel."
+                    ),
+                }
+            ],
+        },
+        _textarea(TITLE, "Title", card.title, optional=False, limit=TITLE_MAX),
+        _textarea(DESCRIPTION, "Description", card.description, optional=True, limit=DESCRIPTION_MAX),
+        _textarea(RESOLUTION, "Resolution", form.resolution, optional=True, limit=DESCRIPTION_MAX),
+        _static(STATUS, "Status", [(s.name, s.name.lower()) for s in STATUS_CHOICES], card.status),
+        _static(TYPE, "Type", options(form.types), str(form.type_id) if form.type_id else None),
+        _static(
+            SEVERITY,
+            "Severity",
+            options(form.severities),
+            str(form.severity_id) if form.severity_id else None,
+        ),
+        _static(
+            PRIORITY,
+            "Priority",
+            options(form.priorities),
+            str(form.priority_id) if form.priority_id else None,
+        ),
+        _static(VISIBILITY, "Visibility", [("Open", "open"), ("Restricted", "restricted")], card.visibility),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": UPDATE_CALLBACK,
+        "title": _text("Update incident"),
+        "submit": _text("Save"),
+        "close": _text("Cancel"),
+        "blocks": blocks,
+        "private_metadata": json.dumps(metadata),
+    }
+
+
+def update_notification(
+    incident: IncidentCard, changes: list[Any], actor: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """What changed, old → new, with arrows for priority and severity (`changes` are lifecycle.Change)."""
+    lines = []
+    for change in changes:
+        if change.field in {"Description", "Resolution"}:
+            lines.append(f"• *{change.field}* updated")
+        else:
+            emoji = STATUS_EMOJI.get(change.new.lower(), "") + " " if change.field == "Status" else ""
+            old_to_new = f"{escape(change.old)} → {escape(change.new)}"
+            lines.append(f"• {ARROWS[change.direction]}{emoji}*{change.field}:* {old_to_new}")
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    f"*{escape(incident.name)} updated* by <@{actor}>: {escape(incident.title)}\n"
+                    + "\n".join(lines)
+                )[:3000],
+            },
+        },
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"Commander: <@{incident.commander_id}>"}],
+        },
+    ]
+    return escape(
+        f"{incident.name} updated: " + ", ".join(change.field.lower() for change in changes)
+    ), blocks
+
+
+def closed_review_reminder(incident: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
+    text = (
+        f"*Thanks for closing {escape(incident.name)}.* Before it fades from memory, please check that "
+        "the title, description, resolution, type, severity and priority tell the story right "
+        "(use the update command in the incident channel, which stays readable while archived).\n"
+        f"*Title:* {escape(incident.title)}\n*Description:* {escape(incident.description[:200])}"
+    )
+    return f"Please review {incident.name} now that it is closed", [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    ]

@@ -1,0 +1,306 @@
+"""Changing an incident: its fields and its status (Active → Stable → Closed, and reopening).
+
+`apply_update` saves the changes and one timeline event per changed field in one transaction;
+`after_update` then does what people see: the update posted in the channel and to matching
+notification channels, the topic and pinned summary refreshed, and the status effects (closing
+ends every role and archives the channel; reopening unarchives it and gives people their roles back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import col, select
+
+from bot.config.filters import IncidentFacts, matches_stored
+from bot.context import BotContext
+from bot.incidents import flows, views
+from bot.incidents.facts import Choice, IncidentCard
+from storage import incidents as store
+from storage.models import (
+    Incident,
+    IncidentPriority,
+    IncidentSeverity,
+    IncidentType,
+    Participant,
+    ParticipantRole,
+    Project,
+)
+from storage.workspace import enabled_notifications, project_choices
+
+logger = logging.getLogger(__name__)
+
+STATUSES = ("active", "stable", "closed")
+
+
+@dataclass(frozen=True)
+class Update:
+    incident_id: int
+    user_id: str
+    title: str
+    description: str
+    resolution: str
+    status: str
+    type_id: int | None
+    severity_id: int | None
+    priority_id: int | None
+    visibility: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed field, by its display name; `direction` is +1/-1 for a priority or severity moving."""
+
+    field: str
+    old: str
+    new: str
+    direction: int = 0
+
+
+@dataclass(frozen=True)
+class UpdateForm:
+    incident: IncidentCard
+    resolution: str
+    type_id: int | None
+    severity_id: int | None
+    priority_id: int | None
+    types: list[Choice]
+    severities: list[Choice]
+    priorities: list[Choice]
+
+
+async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
+    card = await flows.incident_card(ctx, incident_id)
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        assert incident is not None
+        project = await session.get(Project, incident.project_id)
+        assert project is not None
+        choices = await project_choices(session, project)
+    return UpdateForm(
+        incident=card,
+        resolution=incident.resolution,
+        type_id=incident.incident_type_id,
+        severity_id=incident.incident_severity_id,
+        priority_id=incident.incident_priority_id,
+        types=[Choice(t.id, t.name, t.description) for t in choices.types if t.id is not None],
+        severities=[Choice(s.id, s.name, s.description) for s in choices.severities if s.id is not None],
+        priorities=[Choice(p.id, p.name, p.description) for p in choices.priorities if p.id is not None],
+    )
+
+
+async def check_update(ctx: BotContext, update: Update) -> dict[str, str]:
+    """Problems by modal block id; empty when the update can be saved."""
+    errors: dict[str, str] = {}
+    if not update.title.strip():
+        errors[views.TITLE] = "The incident needs a title."
+    if update.status not in STATUSES:
+        errors[views.STATUS] = "Choose Active, Stable or Closed."
+    async with ctx.sessions() as session:
+        severity = await session.get(IncidentSeverity, update.severity_id) if update.severity_id else None
+    if (
+        severity is not None
+        and update.status in {"stable", "closed"}
+        and not severity.allowed_for_stable_incidents
+    ):
+        errors[views.SEVERITY] = (
+            f"Severity {severity.name} is for incidents still being assessed; "
+            f"choose the real severity before marking it {update.status}."
+        )
+    return errors
+
+
+def _direction(
+    old: IncidentPriority | IncidentSeverity | None, new: IncidentPriority | IncidentSeverity | None
+) -> int:
+    if old is None or new is None or old.view_order == new.view_order:
+        return 0
+    return 1 if new.view_order > old.view_order else -1
+
+
+async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
+    """Save the update; returns what changed (nothing saved, and [] returned, when nothing did)."""
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        incident = await session.get(Incident, update.incident_id)
+        assert incident is not None
+        old_type = await _get(session, IncidentType, incident.incident_type_id)
+        new_type = await _get(session, IncidentType, update.type_id)
+        old_severity = await _get(session, IncidentSeverity, incident.incident_severity_id)
+        new_severity = await _get(session, IncidentSeverity, update.severity_id)
+        old_priority = await _get(session, IncidentPriority, incident.incident_priority_id)
+        new_priority = await _get(session, IncidentPriority, update.priority_id)
+        changes: list[Change] = []
+
+        def compare(field: str, old: str, new: str, direction: int = 0) -> None:
+            if old != new:
+                changes.append(Change(field, old, new, direction))
+
+        compare("Title", incident.title, update.title.strip())
+        compare("Description", incident.description, update.description.strip())
+        compare("Resolution", incident.resolution, update.resolution.strip())
+        compare("Status", incident.status.capitalize(), update.status.capitalize())
+        compare("Type", _name(old_type), _name(new_type))
+        compare("Severity", _name(old_severity), _name(new_severity), _direction(old_severity, new_severity))
+        compare("Priority", _name(old_priority), _name(new_priority), _direction(old_priority, new_priority))
+        compare("Visibility", incident.visibility.capitalize(), update.visibility.capitalize())
+        if not changes:
+            return []
+        previous_status = incident.status
+        incident.title = update.title.strip()
+        incident.description = update.description.strip()
+        incident.resolution = update.resolution.strip()
+        incident.incident_type_id = update.type_id
+        incident.incident_severity_id = update.severity_id
+        incident.incident_priority_id = update.priority_id
+        incident.visibility = update.visibility
+        incident.status = update.status
+        if update.status != previous_status:
+            if update.status == "stable" and incident.stable_at is None:
+                incident.stable_at = now
+            if update.status == "closed":
+                incident.stable_at = incident.stable_at or now
+                incident.closed_at = now
+        session.add(incident)
+        for change in changes:
+            await store.add_timeline_event(
+                session,
+                update.incident_id,
+                "status_changed" if change.field == "Status" else "field_updated",
+                f"<@{update.user_id}> changed the {change.field.lower()}"
+                + (
+                    ""
+                    if change.field in {"Description", "Resolution"}
+                    else f" from {change.old} to {change.new}"
+                ),
+                actor=update.user_id,
+                occurred_at=now,
+                key_event=change.field == "Status",
+                details={"field": change.field, "old": change.old, "new": change.new},
+            )
+        if update.status == "closed" and previous_status != "closed":
+            await _end_all_roles(session, update.incident_id, now)
+        elif previous_status == "closed" and update.status != "closed":
+            await _restore_roles(session, update.incident_id, incident.closed_at)
+            incident.closed_at = None
+    return changes
+
+
+async def _get(session: Any, model: Any, row_id: int | None) -> Any:
+    return await session.get(model, row_id) if row_id is not None else None
+
+
+def _name(row: Any) -> str:
+    return str(row.name) if row is not None else "Unspecified"
+
+
+async def _end_all_roles(session: Any, incident_id: int, now: Any) -> None:
+    open_roles = await session.exec(
+        select(ParticipantRole)
+        .join(Participant, col(Participant.id) == col(ParticipantRole.participant_id))
+        .where(Participant.incident_id == incident_id, col(ParticipantRole.renounced_at).is_(None))
+    )
+    for role in open_roles:
+        role.renounced_at = now
+        session.add(role)
+
+
+async def _restore_roles(session: Any, incident_id: int, closed_at: Any) -> None:
+    """Give back the roles that closing ended (those renounced at the closing time)."""
+    if closed_at is None:
+        return
+    ended = await session.exec(
+        select(ParticipantRole, Participant)
+        .join(Participant, col(Participant.id) == col(ParticipantRole.participant_id))
+        .where(Participant.incident_id == incident_id, ParticipantRole.renounced_at == closed_at)
+    )
+    for role, participant in ended:
+        await store.add_participant(session, incident_id, participant.user_id, [role.role])
+
+
+async def after_update(ctx: BotContext, incident_id: int, changes: list[Change], actor: str) -> None:
+    """What people see after an update: messages, topic, summary, and the status effects."""
+    if not changes:
+        return
+    card = await flows.incident_card(ctx, incident_id)
+    status = next((change for change in changes if change.field == "Status"), None)
+    closing = status is not None and status.new == "Closed"
+    reopening = status is not None and status.old == "Closed"
+    if reopening and card.channel_id:
+        await _unarchive(ctx, card.channel_id)
+        await ctx.gateway.invite(card.channel_id, [person.user_id for person in card.participants])
+    text, blocks = views.update_notification(card, changes, actor)
+    if card.channel_id:
+        await ctx.gateway.post(card.channel_id, text, blocks)
+    await asyncio.gather(
+        _notify_targets(ctx, incident_id, card, text, blocks),
+        _refresh_channel(ctx, incident_id, card, closing),
+    )
+    if closing:
+        await _close_effects(ctx, card)
+
+
+async def _refresh_channel(ctx: BotContext, incident_id: int, card: IncidentCard, closing: bool) -> None:
+    if not card.channel_id:
+        return
+    if not closing:
+        await flows.refresh_topic(ctx, incident_id)
+    async with ctx.sessions() as session:
+        summary = (await store.resources(session, incident_id)).get("summary_message")
+    if summary is not None:
+        text, blocks = views.summary_message(card)
+        await ctx.gateway.update_message(card.channel_id, summary.external_id, text, blocks)
+
+
+async def _notify_targets(
+    ctx: BotContext, incident_id: int, card: IncidentCard, text: str, blocks: list[dict[str, Any]]
+) -> None:
+    if card.visibility == "restricted":
+        return
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        assert incident is not None
+        targets = await enabled_notifications(session, incident.project_id)
+    facts = IncidentFacts(
+        project=card.project,
+        type=card.type,
+        priority=card.priority,
+        severity=card.severity,
+        status=card.status,
+        visibility=card.visibility,
+        tags=frozenset(incident.tags),
+        title=card.title,
+        description=card.description,
+    )
+    for target in targets:
+        if target.kind == "conversation" and matches_stored(target.filters, facts, when_absent=True):
+            try:
+                await ctx.gateway.post(target.target, text, blocks)
+            except SlackApiError as error:
+                logger.warning(
+                    "could not notify %s about %s: %s", target.target, card.name, error.response.get("error")
+                )
+
+
+async def _close_effects(ctx: BotContext, card: IncidentCard) -> None:
+    """Closing: the IC is asked to review the facts; the channel is archived."""
+    text, blocks = views.closed_review_reminder(card)
+    await ctx.gateway.direct_message(card.commander_id, text, blocks)
+    if card.channel_id and ctx.settings.archive_closed_channels:
+        try:
+            await ctx.slack.conversations_archive(channel=card.channel_id)
+        except SlackApiError as error:
+            if error.response.get("error") != "already_archived":
+                raise
+
+
+async def _unarchive(ctx: BotContext, channel_id: str) -> None:
+    try:
+        await ctx.slack.conversations_unarchive(channel=channel_id)
+    except SlackApiError as error:
+        if error.response.get("error") != "not_archived":
+            raise

@@ -1,0 +1,115 @@
+"""Updating an incident and moving it through its statuses, as its commander does in Slack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.runtime import BotProcess
+from storage.models import Incident, ParticipantRole, TimelineEvent
+from tests.fakes.slack import FakeSlack
+from tests.test_incident_report import report, wait_until_opened
+
+
+async def open_incident(slack: FakeSlack, bot: BotProcess, user: str, title: str) -> str:
+    await report(slack, user, title)
+    await wait_until_opened(slack, bot)
+    channel = next(
+        call.response["channel"]["id"] for call in slack.calls_to("conversations.create") if call.ok
+    )
+    return str(channel)
+
+
+async def open_update_modal(slack: FakeSlack, user: str, channel: str) -> dict[str, Any]:
+    await slack.as_user(user).slash_command("/dispatch-update-incident", channel=channel)
+    await slack.wait_for(lambda: (slack.open_view_for(user) or {}).get("callback_id") == "incident_update")
+    view = slack.open_view_for(user)
+    assert view is not None
+    return view
+
+
+async def the_incident(bot: BotProcess) -> Incident:
+    async with bot.ctx.sessions() as session:
+        return (await session.exec(select(Incident))).one()
+
+
+async def test_the_commander_raises_the_priority_and_everyone_sees_it(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Checkout errors")
+    view = await open_update_modal(slack, ada, channel)
+    assert "Checkout errors" in str(view["blocks"])  # prefilled
+
+    result = await slack.as_user(ada).submit_view({"Priority": "High", "Severity": "High"})
+    assert result.response_action == "update"
+    await slack.wait_for(lambda: "Saved" in str(slack.open_view_for(ada) or {}), timeout=5)
+    await slack.wait_for(lambda: "Priority: High" in (slack.channel(channel).topic or ""), timeout=5)
+
+    update = [m for m in slack.messages(channel) if "INC-1 updated" in m.text][-1]
+    shown = str(update.blocks)
+    assert "⬆️" in shown and "Medium → High" in shown
+    pinned = slack.pins(channel)[0]
+    await slack.wait_for(lambda: "High" in str(slack.pins(channel)[0].blocks), timeout=5)
+    assert pinned.ts == slack.pins(channel)[0].ts  # the same pinned message, edited in place
+
+    async with bot.ctx.sessions() as session:
+        events = (
+            await session.exec(select(TimelineEvent).where(TimelineEvent.kind == "field_updated"))
+        ).all()
+    assert sorted(event.details["field"] for event in events) == ["Priority", "Severity"]
+
+
+async def test_only_the_commander_or_scribe_may_update(slack: FakeSlack, bot: BotProcess) -> None:
+    ada, bob = slack.add_user("ada"), slack.add_user("bob")
+    channel = await open_incident(slack, bot, ada, "Slow search")
+    await bot.ctx.gateway.invite(channel, [bob])
+    await slack.as_user(bob).slash_command("/dispatch-update-incident", channel=channel)
+    await slack.wait_for(lambda: any(post.user == bob for post in slack.response_url_posts), timeout=5)
+    refusal = [post.body for post in slack.response_url_posts if post.user == bob][-1]
+    assert "Only the incident commander or the scribe" in refusal["text"] and f"<@{ada}>" in refusal["text"]
+
+
+async def test_an_incident_command_outside_an_incident_channel_says_where_it_works(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada = slack.add_user("ada")
+    general = slack.add_channel("general", members=[ada])
+    await slack.as_user(ada).slash_command("/dispatch-update-incident", channel=general)
+    await slack.wait_for(lambda: bool(slack.response_url_posts), timeout=5)
+    text = slack.response_url_posts[-1].body["text"]
+    assert "only works in an incident channel" in text and "/dispatch-report-incident" in text
+
+
+async def test_a_provisional_severity_cannot_be_kept_when_stabilising(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Disk filling")
+    await open_update_modal(slack, ada, channel)
+    result = await slack.as_user(ada).submit_view({"Status": "Stable", "Severity": "Undetermined"})
+    assert result.response_action == "errors"
+    assert "severity" in result.errors
+    assert (await the_incident(bot)).status == "active"
+
+
+async def test_closing_ends_roles_archives_the_channel_and_asks_the_commander_to_review(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Login outage")
+    await open_update_modal(slack, ada, channel)
+    await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low", "Resolution": "Rolled back"})
+    await slack.wait_for(lambda: slack.channel(channel).is_archived, timeout=5)
+
+    incident = await the_incident(bot)
+    assert incident.status == "closed" and incident.closed_at is not None and incident.stable_at is not None
+    async with bot.ctx.sessions() as session:
+        active = (
+            await session.exec(select(ParticipantRole).where(col(ParticipantRole.renounced_at).is_(None)))
+        ).all()
+    assert active == []
+    assert any("Thanks for closing INC-1" in str(message.blocks) for message in slack.dms_to(ada))
+    closing = [m for m in slack.messages(channel) if "INC-1 updated" in m.text][-1]
+    assert "Active → Closed" in str(closing.blocks)
