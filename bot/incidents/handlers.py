@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
-from bot.incidents import flows, lifecycle, views
+from bot.incidents import flows, lifecycle, listing, views
 from bot.incidents.context import incident_context, require_incident
 from bot.registry import CommandSpec, Registry, ShortcutSpec
 
@@ -27,6 +28,12 @@ UPDATE = CommandSpec(
     key="update_incident",
     default_name="/dispatch-update-incident",
     description="Change the incident's title, description, status, type, severity, priority or visibility.",
+)
+LIST = CommandSpec(
+    key="list_incidents",
+    default_name="/dispatch-list-incidents",
+    description="List active and stable incidents, and those closed in the last 24 hours.",
+    usage_hint="[project]",
 )
 REPORT_SHORTCUT = ShortcutSpec(
     callback_id="incident_report_from_message",
@@ -218,6 +225,30 @@ def register(registry: Registry, ctx: BotContext) -> None:
             return
         await ack(response_action="update", view=views.message_modal("Update incident", "⏳ Saving…"))
         ctx.tasks.spawn(save_update(ctx, update, body["view"]["id"]), name="update-incident")
+
+    @registry.command(LIST)
+    async def list_command(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        project = body.get("text", "").strip() or None
+
+        async def show() -> None:
+            cards = await listing.current_incidents(ctx, body["user_id"], project)
+            await ctx.gateway.open_view(body["trigger_id"], views.incident_list_modal(cards, 0, project))
+
+        ctx.tasks.spawn(show(), name="list-incidents")
+
+    @registry.action({"action_id": re.compile("^(" + "|".join(views.LIST_PAGE_ACTIONS) + ")$")})
+    async def list_page(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        view = body["view"]
+        project = json.loads(view.get("private_metadata") or "{}").get("project")
+        page = _int(body["actions"][0].get("value")) or 0
+
+        async def turn() -> None:
+            cards = await listing.current_incidents(ctx, body["user"]["id"], project)
+            await ctx.gateway.update_view(view["id"], views.incident_list_modal(cards, page, project))
+
+        ctx.tasks.spawn(turn(), name="list-incidents-page")
 
     @registry.shortcut(REPORT_SHORTCUT)
     async def report_from_message(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -474,3 +474,95 @@ def closed_review_reminder(incident: IncidentCard) -> tuple[str, list[dict[str, 
     return f"Please review {incident.name} now that it is closed", [
         {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
     ]
+
+
+LIST_CALLBACK = "incident_list"
+LIST_PAGE_ACTIONS = ("incident_list_previous", "incident_list_next")
+LIST_PAGE_SIZE = 15
+
+
+def incident_list_modal(cards: list[IncidentCard], page: int, project: str | None) -> dict[str, Any]:
+    """One page of current incidents grouped by project; every page says where it is in the list."""
+    pages = max(1, -(-len(cards) // LIST_PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = cards[page * LIST_PAGE_SIZE : (page + 1) * LIST_PAGE_SIZE]
+    blocks: list[dict[str, Any]] = []
+    if not cards:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        "No active, stable or recently closed incidents"
+                        + (f" in project {escape(project)}" if project else "")
+                        + ". 🎉"
+                    ),
+                },
+            }
+        )
+    current_project = None
+    for card in shown:
+        if card.project != current_project:
+            current_project = card.project
+            blocks.append({"type": "header", "text": _text(f"Project {card.project}"[:150])})
+        where = f" · <#{card.channel_id}>" if card.channel_id else ""
+        lock = "🔒 " if card.visibility == "restricted" else ""
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        f"{lock}*{escape(card.name)}* {escape(card.title)}{where}\n"
+                        f"{STATUS_EMOJI.get(card.status, '')} {card.status.capitalize()}"
+                        f" · {escape(card.type)} · Severity {escape(card.severity)}"
+                        f" · Priority {escape(card.priority)} · IC <@{card.commander_id}>"
+                    )[:3000],
+                },
+            }
+        )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (
+                        f"{len(cards)} incident{'s' if len(cards) != 1 else ''}"
+                        f" · page {page + 1} of {pages}. "
+                        "Closed incidents stay listed for 24 hours."
+                    ),
+                }
+            ],
+        }
+    )
+    buttons = []
+    if page > 0:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": LIST_PAGE_ACTIONS[0],
+                "text": _text("Previous"),
+                "value": str(page - 1),
+            }
+        )
+    if page < pages - 1:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": LIST_PAGE_ACTIONS[1],
+                "text": _text("Next"),
+                "value": str(page + 1),
+            }
+        )
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "incident_list_pages", "elements": buttons})
+    return {
+        "type": "modal",
+        "callback_id": LIST_CALLBACK,
+        "title": _text("Current incidents"),
+        "close": _text("Close"),
+        "blocks": blocks,
+        "private_metadata": json.dumps({"page": page, "project": project}),
+    }

@@ -1,0 +1,95 @@
+"""`/dispatch-list-incidents`: what is going on now, per project; restricted ones only to insiders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import col, or_, select
+
+from bot.context import BotContext
+from bot.incidents.facts import IncidentCard
+from storage.models import (
+    Incident,
+    IncidentPriority,
+    IncidentSeverity,
+    IncidentType,
+    Participant,
+    ParticipantRole,
+    Project,
+    Resource,
+)
+
+RECENTLY_CLOSED = timedelta(hours=24)
+COMMANDER = "Incident Commander"
+
+
+async def current_incidents(ctx: BotContext, user_id: str, project: str | None = None) -> list[IncidentCard]:
+    """Active and stable incidents and those closed in the last 24 h, newest first, that `user_id` may see.
+
+    A fixed number of queries whatever the number of incidents: names, channels and commanders
+    are fetched for all of them at once.
+    """
+    since = ctx.clock() - RECENTLY_CLOSED
+    async with ctx.sessions() as session:
+        statement = (
+            select(Incident, Project)
+            .join(Project, col(Project.id) == col(Incident.project_id))
+            .where(or_(col(Incident.status).in_(["active", "stable"]), col(Incident.closed_at) >= since))
+            .order_by(col(Project.name), col(Incident.reported_at).desc())
+        )
+        if project:
+            statement = statement.where(col(Project.name).ilike(project))
+        rows = list(await session.exec(statement))
+        ids = [incident.id for incident, _ in rows]
+        mine = set(
+            await session.exec(
+                select(Participant.incident_id).where(
+                    col(Participant.incident_id).in_(ids), Participant.user_id == user_id
+                )
+            )
+        )
+        channels = {
+            resource.incident_id: resource.external_id
+            for resource in await session.exec(
+                select(Resource).where(col(Resource.incident_id).in_(ids), Resource.kind == "conversation")
+            )
+        }
+        commanders: dict[int, str] = {}
+        for incident_id, holder in await session.exec(
+            select(Participant.incident_id, Participant.user_id)
+            .join(ParticipantRole, col(ParticipantRole.participant_id) == col(Participant.id))
+            .where(col(Participant.incident_id).in_(ids), ParticipantRole.role == COMMANDER)
+            .order_by(col(ParticipantRole.assumed_at))
+        ):
+            commanders[incident_id] = holder  # the latest assignment wins
+        names: dict[tuple[str, int | None], str] = {}
+        for kind, id_column, name_column in (
+            ("type", IncidentType.id, IncidentType.name),
+            ("severity", IncidentSeverity.id, IncidentSeverity.name),
+            ("priority", IncidentPriority.id, IncidentPriority.name),
+        ):
+            for row_id, name in await session.exec(select(id_column, name_column)):
+                names[(kind, row_id)] = name
+    cards = []
+    for incident, owner in rows:
+        assert incident.id is not None
+        if incident.visibility == "restricted" and incident.id not in mine:
+            continue
+        cards.append(
+            IncidentCard(
+                id=incident.id,
+                name=incident.name,
+                title=incident.title,
+                description=incident.description,
+                status=incident.status,
+                visibility=incident.visibility,
+                project=owner.name,
+                type=names.get(("type", incident.incident_type_id or 0), "Unspecified"),
+                severity=names.get(("severity", incident.incident_severity_id or 0), "Unspecified"),
+                priority=names.get(("priority", incident.incident_priority_id or 0), "Unspecified"),
+                reporter_id=incident.reporter_user_id,
+                commander_id=commanders.get(incident.id, incident.reporter_user_id),
+                channel_id=channels.get(incident.id),
+            )
+        )
+    return cards
