@@ -250,6 +250,24 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
         ctx.tasks.spawn(turn(), name="list-incidents-page")
 
+    @registry.action(views.REOPEN_BUTTON)
+    async def reopen_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        incident_id = _int(body["actions"][0].get("value"))
+        user_id = body["user"]["id"]
+
+        async def reopen() -> None:
+            changes = await lifecycle.reopen(ctx, incident_id, user_id) if incident_id else None
+            if changes is None:
+                text = "Only the incident's last commander or scribe can reopen it."
+            elif not changes:
+                text = "The incident is already open."
+            else:
+                text = "Reopened: the channel is back, with everyone in their roles."
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        ctx.tasks.spawn(reopen(), name="reopen-incident")
+
     @registry.shortcut(REPORT_SHORTCUT)
     async def report_from_message(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

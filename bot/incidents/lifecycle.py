@@ -190,6 +190,35 @@ async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
     return changes
 
 
+async def reopen(ctx: BotContext, incident_id: int, user_id: str) -> list[Change] | None:
+    """Make a closed incident active again, if `user_id` led it; None when they may not."""
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        leads = {
+            await store.last_holder_of(session, incident_id, role)
+            for role in ("Incident Commander", "Scribe")
+        }
+    if incident is None or user_id not in leads:
+        return None
+    changes = await apply_update(
+        ctx,
+        Update(
+            incident_id=incident_id,
+            user_id=user_id,
+            title=incident.title,
+            description=incident.description,
+            resolution=incident.resolution,
+            status="active",
+            type_id=incident.incident_type_id,
+            severity_id=incident.incident_severity_id,
+            priority_id=incident.incident_priority_id,
+            visibility=incident.visibility,
+        ),
+    )
+    await after_update(ctx, incident_id, changes, user_id)
+    return changes
+
+
 async def _get(session: Any, model: Any, row_id: int | None) -> Any:
     return await session.get(model, row_id) if row_id is not None else None
 

@@ -10,6 +10,7 @@ from bot.slack.text import escape
 
 REPORT_CALLBACK = "incident_report"
 UPDATE_BUTTON = "incident_update_open"
+REOPEN_BUTTON = "incident_reopen"
 PROJECT_ACTION = "incident_report_project"
 TITLE_MAX = 200
 DESCRIPTION_MAX = 3000
@@ -472,7 +473,19 @@ def closed_review_reminder(incident: IncidentCard) -> tuple[str, list[dict[str, 
         f"*Title:* {escape(incident.title)}\n*Description:* {escape(incident.description[:200])}"
     )
     return f"Please review {incident.name} now that it is closed", [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
+        {
+            "type": "actions",
+            "block_id": "incident_closed_actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": REOPEN_BUTTON,
+                    "text": _text("Reopen incident"),
+                    "value": str(incident.id),
+                },
+            ],
+        },
     ]
 
 
