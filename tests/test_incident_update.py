@@ -122,7 +122,9 @@ async def test_the_commander_reopens_a_closed_incident_from_the_review_message(
     channel = await open_incident(slack, bot, ada, "Queue stuck")
     await open_update_modal(slack, ada, channel)
     await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
-    await slack.wait_for(lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(ada)), timeout=5)
+    await slack.wait_for(
+        lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(ada)), timeout=5
+    )
     review = next(m for m in slack.dms_to(ada) if "Thanks for closing" in str(m.blocks))
 
     await slack.as_user(ada).click_button(review.channel, review.ts, "Reopen incident")
@@ -132,7 +134,9 @@ async def test_the_commander_reopens_a_closed_incident_from_the_review_message(
     assert incident.status == "active" and incident.closed_at is None
     async with bot.ctx.sessions() as session:
         active = (
-            await session.exec(select(ParticipantRole.role).where(col(ParticipantRole.renounced_at).is_(None)))
+            await session.exec(
+                select(ParticipantRole.role).where(col(ParticipantRole.renounced_at).is_(None))
+            )
         ).all()
     assert sorted(active) == ["Incident Commander", "Reporter"]
     reopened = [m for m in slack.messages(channel) if "INC-1 updated" in m.text][-1]
