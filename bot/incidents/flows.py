@@ -464,7 +464,7 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
         title=card.title,
         description=card.description,
     )
-    text, blocks = views.notification(card, allow_join=False)
+    text, blocks = views.notification(card, allow_join=bool(project and project.allow_self_join))
     sent: list[str] = []
     failed: dict[str, str] = {}
     for target in targets:
@@ -490,7 +490,6 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
                 occurred_at=ctx.clock(),
                 details={"sent": sent, "failed": failed},
             )
-    _ = project
     return {"sent": sent, "failed": failed}
 
 

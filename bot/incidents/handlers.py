@@ -12,7 +12,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
-from bot.incidents import flows, lifecycle, listing, views
+from bot.incidents import flows, lifecycle, listing, self_service, views
 from bot.incidents.context import incident_context, require_incident
 from bot.registry import CommandSpec, Registry, ShortcutSpec
 
@@ -267,6 +267,21 @@ def register(registry: Registry, ctx: BotContext) -> None:
             await respond(text=text, response_type="ephemeral", replace_original=False)
 
         ctx.tasks.spawn(reopen(), name="reopen-incident")
+
+    @registry.action({"action_id": re.compile(f"^({views.JOIN_BUTTON}|{views.SUBSCRIBE_BUTTON})$")})
+    async def self_service_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        action = body["actions"][0]
+        incident_id = _int(action.get("value"))
+        act = self_service.join if action["action_id"] == views.JOIN_BUTTON else self_service.subscribe
+
+        async def answer() -> None:
+            text = (
+                await act(ctx, incident_id, body["user"]["id"]) if incident_id else "This button is broken."
+            )
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        ctx.tasks.spawn(answer(), name="incident-self-service")
 
     @registry.shortcut(REPORT_SHORTCUT)
     async def report_from_message(ack: AsyncAck, body: dict[str, Any]) -> None:

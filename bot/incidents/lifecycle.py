@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from bot.config.filters import IncidentFacts, matches_stored
 from bot.context import BotContext
-from bot.incidents import flows, views
+from bot.incidents import flows, self_service, views
 from bot.incidents.facts import Choice, IncidentCard
 from storage import incidents as store
 from storage.models import (
@@ -268,6 +268,10 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     await asyncio.gather(
         _notify_targets(ctx, incident_id, card, text, blocks),
         _refresh_channel(ctx, incident_id, card, closing),
+        *(
+            ctx.gateway.direct_message(user, text, blocks)
+            for user in await self_service.subscribers(ctx, incident_id)
+        ),
     )
     if closing:
         await _close_effects(ctx, card)
@@ -293,7 +297,13 @@ async def _notify_targets(
     async with ctx.sessions() as session:
         incident = await session.get(Incident, incident_id)
         assert incident is not None
+        project = await session.get(Project, incident.project_id)
         targets = await enabled_notifications(session, incident.project_id)
+    if card.status != "closed":
+        blocks = [
+            *blocks,
+            views.self_service_buttons(card, allow_join=bool(project and project.allow_self_join)),
+        ]
     facts = IncidentFacts(
         project=card.project,
         type=card.type,

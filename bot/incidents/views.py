@@ -11,6 +11,7 @@ from bot.slack.text import escape
 REPORT_CALLBACK = "incident_report"
 UPDATE_BUTTON = "incident_update_open"
 REOPEN_BUTTON = "incident_reopen"
+JOIN_BUTTON, SUBSCRIBE_BUTTON = "incident_join", "incident_subscribe"
 PROJECT_ACTION = "incident_report_project"
 TITLE_MAX = 200
 DESCRIPTION_MAX = 3000
@@ -311,6 +312,30 @@ def commander_tips(incident: IncidentCard, update_command: str) -> tuple[str, li
     ]
 
 
+def self_service_buttons(incident: IncidentCard, allow_join: bool) -> dict[str, Any]:
+    """Join (when the project lets people in on their own) and Subscribe, for announcements."""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": SUBSCRIBE_BUTTON,
+            "text": _text("Subscribe"),
+            "value": str(incident.id),
+        }
+    ]
+    if allow_join:
+        buttons.insert(
+            0,
+            {
+                "type": "button",
+                "action_id": JOIN_BUTTON,
+                "text": _text("Join"),
+                "value": str(incident.id),
+                "style": "primary",
+            },
+        )
+    return {"type": "actions", "block_id": f"incident_self_service_{incident.id}", "elements": buttons}
+
+
 def notification(incident: IncidentCard, allow_join: bool) -> tuple[str, list[dict[str, Any]]]:
     """The announcement sent to notification targets."""
     text, _ = summary_message(incident)
@@ -325,22 +350,8 @@ def notification(incident: IncidentCard, allow_join: bool) -> tuple[str, list[di
         },
         {"type": "section", "fields": _facts_fields(incident)},
     ]
-    if allow_join:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "incident_notification",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": "incident_join",
-                        "text": _text("Join"),
-                        "value": str(incident.id),
-                        "style": "primary",
-                    },
-                ],
-            }
-        )
+    if incident.status != "closed":
+        blocks.append(self_service_buttons(incident, allow_join))
     return f"New incident {text}", blocks
 
 

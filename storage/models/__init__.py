@@ -24,6 +24,7 @@ from storage.models.incident import (
     Participant,
     ParticipantRole,
     Resource,
+    Subscription,
     TimelineEvent,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "RoleDefinition",
     "RolePolicy",
     "Service",
+    "Subscription",
     "Tag",
     "TagType",
     "TeamContact",

@@ -126,3 +126,14 @@ class FlowStep(Timestamped, table=True):
     result: dict[str, Any] = json_field()
     last_error: str | None = None
     next_attempt_at: datetime | None = optional_time_field()
+
+
+class Subscription(SQLModel, table=True):
+    """Someone outside the response who asked to be told about every update of an incident."""
+
+    __table_args__ = (sa.UniqueConstraint("incident_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
+    user_id: str = Field(max_length=50)
+    created_at: datetime = created_at_field()
