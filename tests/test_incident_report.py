@@ -232,3 +232,45 @@ async def test_an_incident_saved_before_a_crash_is_opened_after_restart(
         assert channel is not None and hugo in slack.members(channel.id)
     finally:
         await second.stop()
+
+
+async def test_reporting_from_a_message_prefills_its_text_and_link(slack: FakeSlack, bot: BotProcess) -> None:
+    ivy = slack.add_user("ivy")
+    alerts = slack.add_channel("alerts", members=[ivy, slack.bot_user_id])
+    message = await slack.as_user(ivy).post_message(alerts, "p99 latency on checkout is 9s")
+    await slack.as_user(ivy).message_shortcut(alerts, message.ts, "incident_report_from_message")
+    await slack.wait_for(lambda: actor_view(slack, ivy) is not None, timeout=5)
+    view = actor_view(slack, ivy)
+    assert view is not None
+    description = next(b for b in view["blocks"] if b.get("block_id") == "description")["element"]
+    assert description["initial_value"].startswith("p99 latency on checkout is 9s\n\n")
+    assert message.ts.replace(".", "") in description["initial_value"]  # the permalink
+    await slack.as_user(ivy).submit_view({"Title": "Checkout latency"})
+    await wait_until_opened(slack, bot)
+    [incident] = await incident_rows(bot)
+    assert incident.description.startswith("p99 latency on checkout is 9s")
+
+
+async def test_choosing_another_project_offers_its_own_choices(slack: FakeSlack, bot: BotProcess) -> None:
+    from storage.models import IncidentPriority, IncidentType, Project
+
+    async with bot.ctx.sessions() as session:
+        security = Project(name="security", prefix="SEC")
+        session.add(security)
+        await session.flush()
+        assert security.id is not None
+        session.add(IncidentType(project_id=security.id, name="Data exposure", is_default=True))
+        session.add(IncidentPriority(project_id=security.id, name="Urgent", is_default=True))
+        await session.commit()
+    jo = slack.add_user("jo")
+    await slack.as_user(jo).slash_command("/dispatch-report-incident Token leaked")
+    await slack.wait_for(lambda: actor_view(slack, jo) is not None, timeout=5)
+    await slack.as_user(jo).select_in_view("incident_report_project", "security")
+    await slack.wait_for(lambda: "Data exposure" in str(actor_view(slack, jo)), timeout=5)
+    view = actor_view(slack, jo)
+    assert "Urgent" in str(view) and "Token leaked" in str(view)  # the typed title survives
+    await slack.as_user(jo).submit_view({"Description": "A deploy key was pushed to a public repo."})
+    await wait_until_opened(slack, bot)
+    [incident] = await incident_rows(bot)
+    assert incident.name == "SEC-1"
+    assert slack.channel_by_name("inc-1-token-leaked") is not None

@@ -118,10 +118,15 @@ def report_modal(form: ReportForm, metadata: dict[str, Any]) -> dict[str, Any]:
                 PROJECT, "Project", form.projects, form.project_id, dispatch=True, action_id=PROJECT_ACTION
             )
         )
+    # A project may not define every kind of choice; Slack refuses a select without options.
+    for block_id, label, choices, default in (
+        (TYPE, "Type", form.types, form.default_type_id),
+        (SEVERITY, "Severity", form.severities, form.default_severity_id),
+        (PRIORITY, "Priority", form.priorities, form.default_priority_id),
+    ):
+        if choices:
+            blocks.append(_select(block_id, label, choices, default))
     blocks += [
-        _select(TYPE, "Type", form.types, form.default_type_id),
-        _select(SEVERITY, "Severity", form.severities, form.default_severity_id),
-        _select(PRIORITY, "Priority", form.priorities, form.default_priority_id),
         {
             "type": "input",
             "block_id": VISIBILITY,
@@ -400,7 +405,7 @@ def update_modal(form: Any, metadata: dict[str, Any]) -> dict[str, Any]:
     def options(choices: list[Choice]) -> list[tuple[str, str]]:
         return [(choice.name, str(choice.id)) for choice in choices]
 
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {
             "type": "context",
             "elements": [
@@ -417,21 +422,17 @@ def update_modal(form: Any, metadata: dict[str, Any]) -> dict[str, Any]:
         _textarea(DESCRIPTION, "Description", card.description, optional=True, limit=DESCRIPTION_MAX),
         _textarea(RESOLUTION, "Resolution", form.resolution, optional=True, limit=DESCRIPTION_MAX),
         _static(STATUS, "Status", [(s.name, s.name.lower()) for s in STATUS_CHOICES], card.status),
-        _static(TYPE, "Type", options(form.types), str(form.type_id) if form.type_id else None),
-        _static(
-            SEVERITY,
-            "Severity",
-            options(form.severities),
-            str(form.severity_id) if form.severity_id else None,
-        ),
-        _static(
-            PRIORITY,
-            "Priority",
-            options(form.priorities),
-            str(form.priority_id) if form.priority_id else None,
-        ),
-        _static(VISIBILITY, "Visibility", [("Open", "open"), ("Restricted", "restricted")], card.visibility),
     ]
+    for block_id, label, choices, current in (
+        (TYPE, "Type", form.types, form.type_id),
+        (SEVERITY, "Severity", form.severities, form.severity_id),
+        (PRIORITY, "Priority", form.priorities, form.priority_id),
+    ):
+        if choices:  # Slack refuses a select without options
+            blocks.append(_static(block_id, label, options(choices), str(current) if current else None))
+    blocks.append(
+        _static(VISIBILITY, "Visibility", [("Open", "open"), ("Restricted", "restricted")], card.visibility)
+    )
     return {
         "type": "modal",
         "callback_id": UPDATE_CALLBACK,
