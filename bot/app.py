@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
@@ -38,17 +39,33 @@ class _TokenFromEnvironmentIgnored(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
+def _startup_identity(ctx: BotContext) -> Callable[..., Awaitable[AuthorizeResult]]:
+    """Authorize every request with the bot identity checked at start-up, not an auth.test per request."""
+
+    async def authorize(**_: Any) -> AuthorizeResult:
+        if ctx.identity is None:
+            ctx.identity = await ctx.slack.auth_test()
+        return AuthorizeResult.from_auth_test_response(
+            auth_test_response=ctx.identity, bot_token=ctx.slack.token
+        )
+
+    return authorize
+
+
+BOLT_LOGGER = logging.getLogger("dispatch_bot.bolt")
+BOLT_LOGGER.addFilter(_TokenFromEnvironmentIgnored())
+
+
 def build_app(ctx: BotContext, registry: Registry | None = None) -> AsyncApp:
     """The Bolt app in socket mode; listeners ack before returning, slow work goes to `ctx.tasks`."""
     registry = registry or build_registry(ctx)
-    bolt_logger = logging.getLogger("dispatch_bot.bolt")
-    bolt_logger.addFilter(_TokenFromEnvironmentIgnored())
     app = AsyncApp(
         client=ctx.slack,
+        authorize=_startup_identity(ctx),
         # Ack leaves when the listener returns instead of Bolt polling for it every 10 ms.
         process_before_response=True,
         request_verification_enabled=False,
-        logger=bolt_logger,
+        logger=BOLT_LOGGER,
     )
     registry.attach(app)
 

@@ -12,6 +12,7 @@ import click
 import yaml
 from alembic import command as alembic_command
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from bot.config.commands import config_group
 from bot.settings import Settings
@@ -28,6 +29,9 @@ def load_settings() -> Settings:
         for problem in error.errors():
             field = ".".join(str(part) for part in problem["loc"]).upper()
             click.echo(f"Invalid setting {field}: {problem['msg']}", err=True)
+        sys.exit(EXIT_STARTUP)
+    except SettingsError as error:  # e.g. SLACK_COMMANDS that is not JSON
+        click.echo(f"Invalid setting: {error}", err=True)
         sys.exit(EXIT_STARTUP)
 
 

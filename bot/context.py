@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import Metrics
@@ -28,6 +29,8 @@ class BotContext:
     slack: InstrumentedWebClient
     metrics: Metrics
     tasks: TaskTracker = field(default_factory=TaskTracker)
+    # The bot's auth.test answer, taken once at start-up and reused to authorize every request.
+    identity: AsyncSlackResponse | None = None
     clock: Callable[[], datetime] = utc_now
 
     @classmethod

@@ -24,6 +24,7 @@ logger = logging.getLogger("dispatch_bot")
 
 REJECTED_TOKEN_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 DATABASE_TIMEOUT = 10.0
+WEB_API_TIMEOUT = 30.0
 
 
 class StartupError(Exception):
@@ -46,19 +47,26 @@ async def check_database(ctx: BotContext, migrate: bool) -> None:
             "Run `dispatch-bot db upgrade`, or start with `dispatch-bot run --migrate`."
         )
     logger.info("migrating the database to head")
-    await asyncio.to_thread(upgrade, ctx.settings.database_url)
+    try:
+        await asyncio.to_thread(upgrade, ctx.settings.database_url)
+    except Exception as error:
+        raise StartupError(
+            f"Migrating the database at {url} failed: {type(error).__name__}: {error}"
+        ) from None
 
 
 async def check_slack_token(ctx: BotContext) -> dict[str, str]:
     try:
         response = await ctx.slack.auth_test()
+        ctx.identity = response
     except SlackApiError as error:
         code = error.response.get("error", "unknown_error")
         if code in REJECTED_TOKEN_ERRORS:
             raise StartupError(f"Slack rejected SLACK_BOT_TOKEN ({code}). Check the bot token.") from None
         raise StartupError(f"Slack answered auth.test with an error: {code}") from None
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
-        raise StartupError(f"Cannot reach Slack at {ctx.settings.slack_api_url}: {error}") from None
+        reason = str(error) or type(error).__name__
+        raise StartupError(f"Cannot reach Slack at {ctx.settings.slack_api_url}: {reason}") from None
     return {"team": str(response.get("team", "")), "user": str(response.get("user", ""))}
 
 
@@ -105,12 +113,19 @@ class BotProcess:
 
     async def _start(self) -> None:
         # One HTTP session for every Web API call instead of a new one per call.
-        self._http = aiohttp.ClientSession()
+        # slack_sdk's own timeout does not apply to a session it is given: set one here.
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT))
         self.ctx.slack.session = self._http
         await check_database(self.ctx, self.migrate)
         await seed_configuration(self.settings, self.ctx)
         identity = await check_slack_token(self.ctx)
-        await self.health.start(self.settings.health_host, self.settings.health_port)
+        try:
+            await self.health.start(self.settings.health_host, self.settings.health_port)
+        except OSError as error:
+            raise StartupError(
+                f"Cannot serve health checks on {self.settings.health_host}:{self.settings.health_port}: "
+                f"{error.strerror or error}. Set HEALTH_PORT to a free port."
+            ) from None
         self.scheduler = Scheduler(self.ctx)
         self.scheduler.start()
         app_token = self.settings.slack_app_token.get_secret_value() if self.settings.slack_app_token else ""
@@ -127,16 +142,18 @@ class BotProcess:
         self.scheduler.run_soon("reconcile")
 
     async def stop(self) -> None:
-        """Stop taking envelopes, let running handlers and jobs finish (bounded), then close."""
-        grace = self.settings.shutdown_grace_seconds
+        """Stop taking envelopes, let taken ones ack and running work finish (one bounded grace), close."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.shutdown_grace_seconds
         self.health.shutting_down = True
-        if self.runner is not None:
-            await self.runner.stop_accepting()
         if self.scheduler is not None:
             self.scheduler.shutdown()
-        if self.runner is not None and not await self.runner.wait_idle(grace):
-            logger.warning("shutdown: envelopes still running after %.0f s", grace)
-        cancelled = await self.ctx.tasks.drain(grace)
+        if self.runner is not None:
+            self.runner.stop_accepting()
+            if not await self.runner.wait_acked(max(0.0, deadline - loop.time())):
+                logger.warning("shutdown: some envelopes had not acked when the grace period ended")
+            await self.runner.close()
+        cancelled = await self.ctx.tasks.drain(max(0.0, deadline - loop.time()))
         if cancelled:
             logger.warning("shutdown: cancelled %d background task(s) still running", cancelled)
         await self.health.stop()
@@ -146,12 +163,25 @@ class BotProcess:
 
 
 async def run_until_signalled(settings: Settings, migrate: bool) -> None:
+    """Run until SIGTERM or SIGINT; a signal during start-up abandons the start, a second one exits."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     bot = BotProcess(settings, migrate)
-    await bot.start()
+    starting = asyncio.create_task(bot.start())
+
+    def on_signal() -> None:
+        if stop.is_set():
+            raise SystemExit(1)
+        stop.set()
+        starting.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal)
+    try:
+        await starting
+    except asyncio.CancelledError:
+        logger.info("start-up interrupted")
+        return
     await stop.wait()
     logger.info("shutting down")
     await bot.stop()

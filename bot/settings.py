@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SLACK_PUBLIC_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dispatch-bot.db"
@@ -43,6 +45,22 @@ class Settings(BaseSettings):
         # slack_sdk appends the method name to the base URL as-is.
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the URLs people paste (postgres://, postgresql://, sqlite://) and use the async drivers."""
+        scheme, sep, rest = value.partition("://")
+        drivers = {
+            "postgres": "postgresql+asyncpg",
+            "postgresql": "postgresql+asyncpg",
+            "sqlite": "sqlite+aiosqlite",
+        }
+        if not sep or (scheme not in drivers and scheme not in drivers.values()):
+            raise ValueError(
+                "use postgresql+asyncpg://user:password@host/database or sqlite+aiosqlite:///path.db"
+            )
+        return f"{drivers.get(scheme, scheme)}://{rest}"
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -74,10 +92,10 @@ class Settings(BaseSettings):
 
 
 def mask_url_password(url: str) -> str:
-    """Hide the password of a database URL (`user:secret@host` → `user:***@host`)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    """Hide the password of a database URL, in its credentials or its query string."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
         return url
-    credentials, _, host = rest.rpartition("@")
-    user, colon, _password = credentials.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+    query = {key: "***" if "password" in key.lower() else value for key, value in parsed.query.items()}
+    return parsed.set(query=query).render_as_string(hide_password=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 import storage.models as models
 from storage.db import create_engine
 
+MIGRATION_LOCK = 0x64697370  # any constant shared by every process of this project
 config = context.config
 target_metadata = models.metadata
 
@@ -43,9 +44,12 @@ def run_sync(connection: Connection) -> None:
 
 
 async def run_online() -> None:
-    engine = create_engine(database_url())
+    engine = create_engine(database_url(), foreign_keys=False)
     try:
         async with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas started with --migrate at once: one migrates, the others wait, then find head.
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             await connection.run_sync(run_sync)
             await connection.commit()
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import shutil
 from pathlib import Path
 from typing import TextIO
 
@@ -27,11 +29,22 @@ def alembic_config(database_url: str, stdout: TextIO | None = None) -> Config:
     config = Config(stdout=stdout) if stdout is not None else Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["database_url"] = database_url
+    ruff = shutil.which("ruff")
+    if ruff:  # a generated revision comes out formatted and without unused imports
+        config.set_section_option("post_write_hooks", "hooks", "ruff_fix, ruff_format")
+        for name, options in (("ruff_fix", "check --fix --quiet"), ("ruff_format", "format --quiet")):
+            config.set_section_option("post_write_hooks", f"{name}.type", "exec")
+            config.set_section_option("post_write_hooks", f"{name}.executable", ruff)
+            config.set_section_option(
+                "post_write_hooks", f"{name}.options", f"{options} REVISION_SCRIPT_FILENAME"
+            )
     return config
 
 
-def head_revisions() -> set[str]:
-    return set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The latest revisions; read once, since the migration files cannot change under a running process."""
+    return frozenset(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

@@ -89,3 +89,18 @@ def test_db_upgrade_reports_an_unreachable_database() -> None:
     code, output = invoke("db", "upgrade", env={"DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/x"})
     assert code == 1
     assert "Database error" in output
+
+
+def test_pasted_database_urls_get_the_async_driver_and_query_passwords_are_hidden() -> None:
+    code, output = invoke("settings", env={"DATABASE_URL": "postgres://bot@db/dispatch?password=hunter2"})
+    assert code == 0
+    assert "DATABASE_URL=postgresql+asyncpg://bot@db/dispatch?password=%2A%2A%2A" in output
+    assert "hunter2" not in output
+    code, output = invoke("settings", env={"DATABASE_URL": "mysql://bot@db/dispatch"})
+    assert code == 2 and "Invalid setting DATABASE_URL" in output
+
+
+def test_a_malformed_json_setting_is_one_line_not_a_traceback() -> None:
+    code, output = invoke("settings", env={"SLACK_COMMANDS": "{not json"})
+    assert code == 2
+    assert "Invalid setting" in output and "Traceback" not in output

@@ -48,6 +48,7 @@ async def test_help_lists_the_commands_in_an_ephemeral_ack(slack: FakeSlack, bot
     shown = str(interaction.ack["blocks"])
     assert "/dispatch-help" in shown and "List the commands" in shown
     assert len(interaction.delivery.attempts) == 1  # acked in time: no redelivery
+    assert len(slack.calls_to("auth.test")) == 1  # requests reuse the start-up identity
 
 
 async def test_an_event_no_listener_takes_is_acked_and_logged(
@@ -128,7 +129,8 @@ async def test_renamed_commands_are_registered_and_listed_under_their_new_name(
 async def test_readyz_says_which_check_fails_when_the_socket_is_gone(
     slack: FakeSlack, bot: BotProcess
 ) -> None:
-    await bot.runner.stop_accepting()  # type: ignore[union-attr]
+    assert bot.runner is not None
+    await bot.runner.close()
     status, body = await get(bot, "/readyz")
     assert status == 503
     assert '"socket": "not connected to Slack"' in body
@@ -260,3 +262,25 @@ async def test_an_invalid_config_file_stops_the_start_with_its_errors(
     broken.write_text("projects:\n  - name: default\n    prefix: INC\n    colour: blue\n")
     with pytest.raises(StartupError, match=r"config.yaml:4: projects\[0\].colour"):
         await BotProcess(bot_settings(slack, database_url, dispatch_config=broken)).start()
+
+
+async def test_an_envelope_being_handled_at_shutdown_still_gets_its_ack(
+    slack: FakeSlack, database_url: str
+) -> None:
+    slow = CommandSpec(key="slow_ack", default_name="/slow-ack", description="Thinks before it acks.")
+
+    def slow_capability(registry: Registry, ctx: BotContext) -> None:
+        @registry.command(slow)
+        async def think_then_ack(ack: Any) -> None:
+            await asyncio.sleep(0.5)
+            await ack(text="done thinking")
+
+    bot = BotProcess(bot_settings(slack, database_url), capabilities=[*CAPABILITIES, slow_capability])
+    await bot.start()
+    user = slack.add_user("gus")
+    command = asyncio.create_task(slack.as_user(user).slash_command("/slow-ack"))
+    await slack.wait_for(lambda: len(slack.envelopes) == 1, timeout=5)
+    await bot.stop()
+    interaction = await command
+    assert interaction.ack == {"text": "done thinking"}
+    assert len(interaction.delivery.attempts) == 1

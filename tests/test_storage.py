@@ -68,3 +68,21 @@ async def test_incident_numbers_are_unique_per_project(sessions: SessionFactory)
                     )
                 )
             await session.commit()
+
+
+async def test_changes_inside_json_columns_are_saved(sessions: SessionFactory) -> None:
+    async with sessions() as session:
+        project = Project(name="Default", prefix="INC")
+        session.add(project)
+        await session.flush()
+        assert project.id is not None
+        incident = Incident(project_id=project.id, number=1, name="INC-1", title="t", reporter_user_id="U1")
+        session.add(incident)
+        await session.commit()
+    async with sessions() as session:
+        incident = (await session.exec(select(Incident))).one()
+        incident.tags.append("database")
+        session.add(incident)
+        await session.commit()
+    async with sessions() as session:
+        assert (await session.exec(select(Incident))).one().tags == ["database"]

@@ -30,6 +30,6 @@ def help_message(commands: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
 
 def error_text(correlation_id: str) -> str:
     return (
-        "Something went wrong on our side and nothing was changed. "
+        "Something went wrong on our side and this may not have finished. "
         f"If it keeps happening, give your admin this reference: `{correlation_id}`."
     )

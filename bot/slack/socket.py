@@ -1,8 +1,9 @@
 """Socket Mode: receive envelopes, dispatch them through Bolt, ack as soon as the listener returns.
 
 Bolt's own socket adapter works too, but this runner also times each envelope (ack and total,
-including the background work the listener started) and keeps count of envelopes in flight so
-a shutdown can stop taking new ones and let the running ones finish.
+including the background work the listener started), skips envelopes it has already handled, and
+keeps count of envelopes waiting for their ack so a shutdown can let them ack before it closes the
+socket.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
@@ -24,6 +26,8 @@ from bot.tasks import begin_envelope_scope, end_envelope_scope
 
 logger = logging.getLogger("dispatch_bot.envelopes")
 
+SEEN_ENVELOPES = 10_000
+
 
 def describe(request: SocketModeRequest) -> dict[str, Any]:
     """The fields of an envelope worth a log line: its type and what it is for."""
@@ -34,10 +38,12 @@ def describe(request: SocketModeRequest) -> dict[str, Any]:
     elif request.type == "interactive":
         fields["interaction"] = payload.get("type")
         view = payload.get("view") or {}
-        actions = payload.get("actions") or [{}]
-        fields["callback_id"] = (
-            payload.get("callback_id") or view.get("callback_id") or actions[0].get("action_id")
-        )
+        callback_id = payload.get("callback_id") or view.get("callback_id")
+        if callback_id:
+            fields["callback_id"] = callback_id
+        actions = payload.get("actions") or []
+        if actions:
+            fields["action_id"] = actions[0].get("action_id")
     elif request.type == "events_api":
         fields["event"] = (payload.get("event") or {}).get("type")
     if request.retry_attempt:
@@ -51,9 +57,10 @@ class SocketModeRunner:
         self.metrics = metrics
         self.client = SocketModeClient(app_token=app_token, web_client=web_client, ping_interval=10)
         self.client.socket_mode_request_listeners.append(self._on_request)
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._unacked = 0
+        self._all_acked = asyncio.Event()
+        self._all_acked.set()
+        self._seen: OrderedDict[str, None] = OrderedDict()
         self.accepting = True
 
     async def connect(self) -> None:
@@ -62,26 +69,42 @@ class SocketModeRunner:
         await self.client.connect()
 
     async def is_connected(self) -> bool:
-        return not self.client.closed and await self.client.is_connected()
+        return self.accepting and not self.client.closed and await self.client.is_connected()
 
-    async def stop_accepting(self) -> None:
-        """Close the socket: Slack sends new envelopes to other connections or redelivers them later."""
+    def stop_accepting(self) -> None:
+        """Take no new envelope: unacked, Slack sends it again to a live connection."""
         self.accepting = False
-        await self.client.close()
 
-    async def wait_idle(self, timeout: float) -> bool:
+    async def wait_acked(self, timeout: float) -> bool:
+        """Wait until every envelope taken has sent its ack; False if some had not after `timeout`."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(self._all_acked.wait(), timeout)
         except TimeoutError:
             return False
         return True
 
+    async def close(self) -> None:
+        await self.client.close()
+
+    def _first_time(self, envelope_id: str) -> bool:
+        if envelope_id in self._seen:
+            return False
+        self._seen[envelope_id] = None
+        if len(self._seen) > SEEN_ENVELOPES:
+            self._seen.popitem(last=False)
+        return True
+
     async def _on_request(self, client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
         if not self.accepting:
-            return  # unacked: Slack redelivers it to a live connection
+            return
+        if not self._first_time(request.envelope_id):
+            # A redelivery of an envelope this process already took (its ack was late or lost).
+            await client.send_socket_mode_response({"envelope_id": request.envelope_id})
+            logger.info("duplicate envelope acked again", extra=describe(request))
+            return
         started = time.perf_counter()
-        self._in_flight += 1
-        self._idle.clear()
+        self._unacked += 1
+        self._all_acked.clear()
         fields = describe(request)
         outcome = "ok"
         background: list[asyncio.Task[Any]] = []
@@ -103,14 +126,14 @@ class SocketModeRunner:
             logger.exception("envelope failed", extra=fields)
         finally:
             acked = time.perf_counter()
+            self._unacked -= 1
+            if self._unacked == 0:
+                self._all_acked.set()
             self.metrics.ack_latency.labels(request.type).observe(acked - started)
             self.metrics.envelopes.labels(request.type, outcome).inc()
-            if background:
-                await asyncio.wait(background)
-            fields["ack_ms"] = round((acked - started) * 1000, 2)
-            fields["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
-            fields["outcome"] = outcome
-            logger.info("envelope handled", extra=fields)
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+        if background:
+            await asyncio.wait(background)
+        fields["ack_ms"] = round((acked - started) * 1000, 2)
+        fields["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        fields["outcome"] = outcome
+        logger.info("envelope handled", extra=fields)

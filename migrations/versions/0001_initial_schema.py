@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 18:41:18.291818
+Create Date: 2026-11-23 19:28:43.514822
 """
 
 from collections.abc import Sequence
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import storage.types
 
@@ -68,7 +69,11 @@ def upgrade() -> None:
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("weblink", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("filters", sa.JSON(), nullable=False),
+        sa.Column(
+            "filters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["project.id"], name=op.f("fk_document_project_id_project"), ondelete="CASCADE"
@@ -159,7 +164,11 @@ def upgrade() -> None:
         sa.Column("exclude_from_metrics", sa.Boolean(), nullable=False),
         sa.Column("exclude_from_reminders", sa.Boolean(), nullable=False),
         sa.Column("cost_model", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("plugin_metadata", sa.JSON(), nullable=False),
+        sa.Column(
+            "plugin_metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("is_default", sa.Boolean(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -184,7 +193,11 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("weblink", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("filters", sa.JSON(), nullable=False),
+        sa.Column(
+            "filters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -208,7 +221,11 @@ def upgrade() -> None:
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("target", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("filters", sa.JSON(), nullable=False),
+        sa.Column(
+            "filters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -232,7 +249,11 @@ def upgrade() -> None:
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("plugin", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
         sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("filters", sa.JSON(), nullable=False),
+        sa.Column(
+            "filters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["project.id"], name=op.f("fk_service_project_id_project"), ondelete="CASCADE"
@@ -272,7 +293,11 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("filters", sa.JSON(), nullable=False),
+        sa.Column(
+            "filters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -296,7 +321,11 @@ def upgrade() -> None:
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("plugin", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
         sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("parameters", sa.JSON(), nullable=False),
+        sa.Column(
+            "parameters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["project.id"], name=op.f("fk_workflow_project_id_project"), ondelete="CASCADE"
@@ -323,7 +352,11 @@ def upgrade() -> None:
         sa.Column("incident_type_id", sa.Integer(), nullable=True),
         sa.Column("incident_severity_id", sa.Integer(), nullable=True),
         sa.Column("incident_priority_id", sa.Integer(), nullable=True),
-        sa.Column("tags", sa.JSON(), nullable=False),
+        sa.Column(
+            "tags",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("reporter_user_id", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
         sa.Column("request_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("reported_at", storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -367,8 +400,16 @@ def upgrade() -> None:
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
-        sa.Column("incident_types", sa.JSON(), nullable=False),
-        sa.Column("incident_priorities", sa.JSON(), nullable=False),
+        sa.Column(
+            "incident_types",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "incident_priorities",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("service_id", sa.Integer(), nullable=True),
         sa.Column("individual_email", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("enabled", sa.Boolean(), nullable=False),
@@ -424,7 +465,11 @@ def upgrade() -> None:
         sa.Column("step", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column(
+            "result",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("next_attempt_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -477,7 +522,11 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("weblink", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column(
+            "details",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incident.id"],
@@ -491,6 +540,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_resource_incident_id"), ["incident_id"], unique=False)
 
     op.create_table(
+        "subscription",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incident.id"],
+            name=op.f("fk_subscription_incident_id_incident"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscription")),
+        sa.UniqueConstraint("incident_id", "user_id", name=op.f("uq_subscription_incident_id_user_id")),
+    )
+    with op.batch_alter_table("subscription", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_subscription_incident_id"), ["incident_id"], unique=False)
+
+    op.create_table(
         "timeline_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
@@ -499,7 +566,11 @@ def upgrade() -> None:
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("occurred_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column(
+            "details",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("is_key_event", sa.Boolean(), nullable=False),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -550,6 +621,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_timeline_event_incident_id"))
 
     op.drop_table("timeline_event")
+    with op.batch_alter_table("subscription", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_subscription_incident_id"))
+
+    op.drop_table("subscription")
     with op.batch_alter_table("resource", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_resource_incident_id"))
 

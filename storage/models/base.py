@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.mutable import MutableDict, MutableList
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -38,7 +40,11 @@ def optional_time_field() -> Any:
 
 
 def json_field(default_factory: Any = dict) -> Any:
-    return Field(default_factory=default_factory, sa_type=sa.JSON, nullable=False)
+    """A JSON column (JSONB on PostgreSQL) whose in-place changes (`row.tags.append(...)`) are saved."""
+    mutable = MutableList if default_factory is list else MutableDict
+    # A new type object per column: `as_mutable` tracks the type by identity.
+    column_type = sa.JSON().with_variant(JSONB(), "postgresql")
+    return Field(default_factory=default_factory, sa_type=mutable.as_mutable(column_type), nullable=False)
 
 
 def project_fk() -> Any:
