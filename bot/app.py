@@ -14,6 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.context import BotContext
 from bot.core import handlers as core
 from bot.core.views import error_text
+from bot.feedback import handlers as feedback
 from bot.incidents import handlers as incidents
 from bot.registry import Registry
 
@@ -22,7 +23,13 @@ logger = logging.getLogger(__name__)
 Capability = Callable[[Registry, BotContext], None]
 
 # Each capability contributes `register(registry, ctx)`; order decides the help listing.
-CAPABILITIES: list[Capability] = [incidents.register, core.register]
+CAPABILITIES: list[Capability] = [
+    incidents.register,
+    people.register,
+    timeline.register,
+    feedback.register,
+    core.register,
+]
 
 
 def build_registry(ctx: BotContext, capabilities: list[Capability] | None = None) -> Registry:
@@ -36,7 +43,8 @@ class _TokenFromEnvironmentIgnored(logging.Filter):
     """Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins: expected here."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
 
 
 def _startup_identity(ctx: BotContext) -> Callable[..., Awaitable[AuthorizeResult]]:

@@ -275,3 +275,12 @@ async def last_holder_of(session: AsyncSession, incident_id: int, role: str) -> 
         .order_by(col(ParticipantRole.assumed_at).desc(), col(ParticipantRole.id).desc())
     )
     return (await session.exec(statement)).first()
+
+
+async def participant_user_ids(session: AsyncSession, incident_id: int) -> list[str]:
+    rows = await session.exec(
+        select(Participant.user_id)
+        .where(Participant.incident_id == incident_id)
+        .order_by(col(Participant.id))
+    )
+    return list(rows)

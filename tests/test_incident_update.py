@@ -126,6 +126,7 @@ async def test_the_commander_reopens_a_closed_incident_from_the_review_message(
         lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(ada)), timeout=5
     )
     review = next(m for m in slack.dms_to(ada) if "Thanks for closing" in str(m.blocks))
+    assert slack.channel(channel).is_archived
 
     await slack.as_user(ada).click_button(review.channel, review.ts, "Reopen incident")
     await slack.wait_for(lambda: not slack.channel(channel).is_archived, timeout=5)

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from bot.config.filters import IncidentFacts, matches_stored
 from bot.context import BotContext
+from bot.feedback import flows as feedback
 from bot.incidents import flows, self_service, views
 from bot.incidents.facts import Choice, IncidentCard
 from storage import incidents as store
@@ -326,15 +327,21 @@ async def _notify_targets(
 
 
 async def _close_effects(ctx: BotContext, card: IncidentCard) -> None:
-    """Closing: the IC is asked to review the facts; the channel is archived."""
-    text, blocks = views.closed_review_reminder(card)
-    await ctx.gateway.direct_message(card.commander_id, text, blocks)
+    """Closing: the channel is archived, then the IC is asked to review the facts and everyone for feedback.
+
+    Archiving comes first so that whatever the DMs lead to (a reopen, say) happens after it.
+    """
     if card.channel_id and ctx.settings.archive_closed_channels:
         try:
             await ctx.slack.conversations_archive(channel=card.channel_id)
         except SlackApiError as error:
             if error.response.get("error") != "already_archived":
                 raise
+    text, blocks = views.closed_review_reminder(card)
+    await asyncio.gather(
+        ctx.gateway.direct_message(card.commander_id, text, blocks),
+        feedback.request_feedback(ctx, card.id, card.name, card.title),
+    )
 
 
 async def _unarchive(ctx: BotContext, channel_id: str) -> None:

@@ -18,6 +18,7 @@ from storage.models.config import (
     Workflow,
 )
 from storage.models.incident import (
+    Feedback,
     FlowStep,
     Incident,
     IncidentCounter,
@@ -30,6 +31,7 @@ from storage.models.incident import (
 
 __all__ = [
     "Document",
+    "Feedback",
     "FlowStep",
     "Incident",
     "IncidentCounter",

@@ -137,3 +137,18 @@ class Subscription(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
     user_id: str = Field(max_length=50)
     created_at: datetime = created_at_field()
+
+
+class Feedback(SQLModel, table=True):
+    """A participant's rating of how the response went, asked for when the incident closes."""
+
+    __table_args__ = (sa.UniqueConstraint("incident_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
+    # Kept even when anonymous, so one person gives one rating; never shown when `anonymous`.
+    user_id: str = Field(max_length=50)
+    rating: int
+    text: str = ""
+    anonymous: bool = False
+    created_at: datetime = created_at_field()

@@ -1,0 +1,1 @@
+"""Feedback: how the response went, asked of every participant when an incident closes."""

@@ -1,0 +1,41 @@
+"""Asking for feedback at closing, and saving it (one per participant and incident)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.context import BotContext
+from bot.feedback import views
+from storage import incidents as store
+from storage.models import Feedback
+
+
+async def request_feedback(ctx: BotContext, incident_id: int, name: str, title: str) -> None:
+    """DM every participant of the incident (roles ended or not) a request for feedback."""
+    async with ctx.sessions() as session:
+        people = await store.participant_user_ids(session, incident_id)
+    text, blocks = views.request_message(incident_id, name, title)
+    await asyncio.gather(*(ctx.gateway.direct_message(user, text, blocks) for user in people))
+
+
+async def save_feedback(
+    ctx: BotContext, incident_id: int, user_id: str, rating: int, text: str, anonymous: bool
+) -> bool:
+    """Store the feedback; False when this person had already given theirs."""
+    try:
+        async with ctx.sessions() as session, session.begin():
+            session.add(
+                Feedback(
+                    incident_id=incident_id,
+                    user_id=user_id,
+                    rating=rating,
+                    text=text.strip(),
+                    anonymous=anonymous,
+                    created_at=ctx.clock(),
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
