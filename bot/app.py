@@ -25,8 +25,6 @@ Capability = Callable[[Registry, BotContext], None]
 # Each capability contributes `register(registry, ctx)`; order decides the help listing.
 CAPABILITIES: list[Capability] = [
     incidents.register,
-    people.register,
-    timeline.register,
     feedback.register,
     core.register,
 ]
