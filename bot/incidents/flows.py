@@ -285,8 +285,16 @@ async def claim_steps(ctx: BotContext, incident_id: int, lease: timedelta = CLAI
         return bool(result.rowcount)
 
 
-async def open_incident(ctx: BotContext, incident_id: int) -> IncidentCard:
-    """Run the opening steps not done yet; returns the incident as it stands afterwards."""
+async def open_incident(
+    ctx: BotContext,
+    incident_id: int,
+    channel_ready: Callable[[IncidentCard], Awaitable[Any]] | None = None,
+) -> IncidentCard:
+    """Run the opening steps not done yet; returns the incident as it stands afterwards.
+
+    `channel_ready` runs alongside the remaining steps as soon as the channel exists (the
+    reporter's modal turns into a link to it then, not when everything is done).
+    """
     async with ctx.sessions() as session:
         done = await store.done_steps(session, incident_id, OPEN_FLOW)
     opening = Opening(
@@ -299,7 +307,10 @@ async def open_incident(ctx: BotContext, incident_id: int) -> IncidentCard:
         return opening.card
     opening.card = await incident_card(ctx, incident_id)
     pending = [(step, runner) for step, runner in STEPS.items() if step not in done and step != "channel"]
-    await asyncio.gather(*(_run_step(opening, step, runner) for step, runner in pending))
+    await asyncio.gather(
+        *(_run_step(opening, step, runner) for step, runner in pending),
+        *([channel_ready(opening.card)] if channel_ready else []),
+    )
     return opening.card
 
 
@@ -389,10 +400,13 @@ async def invite_people(opening: Opening) -> dict[str, Any]:
     refused = await ctx.gateway.invite(channel, [person.user_id for person in people])
     present = [person for person in people if person.user_id not in refused]
     text, blocks = views.participants_announcement(present)
-    await ctx.gateway.post(channel, text, blocks)
-    for person in present:
-        welcome_text, welcome_blocks = views.welcome(card, person.roles)
-        await ctx.gateway.post_ephemeral(channel, person.user_id, welcome_text, welcome_blocks)
+    await asyncio.gather(
+        ctx.gateway.post(channel, text, blocks),
+        *(
+            ctx.gateway.post_ephemeral(channel, person.user_id, *views.welcome(card, person.roles))
+            for person in present
+        ),
+    )
     async with ctx.sessions() as session, session.begin():
         await store.add_timeline_event(
             session,
@@ -467,18 +481,22 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
     text, blocks = views.notification(card, allow_join=bool(project and project.allow_self_join))
     sent: list[str] = []
     failed: dict[str, str] = {}
-    for target in targets:
-        if target.kind != "conversation" or not matches_stored(target.filters, facts, when_absent=True):
-            continue
+
+    async def announce(target: str) -> None:
         try:
-            await ctx.gateway.post(target.target, text, blocks)
-            sent.append(target.target)
+            await ctx.gateway.post(target, text, blocks)
+            sent.append(target)
         except SlackApiError as error:
             # A notification channel the bot cannot post to is the operator's to fix, not a reason to retry.
-            failed[target.target] = str(error.response.get("error"))
-            logger.warning(
-                "could not notify %s about %s: %s", target.target, card.name, failed[target.target]
-            )
+            failed[target] = str(error.response.get("error"))
+            logger.warning("could not notify %s about %s: %s", target, card.name, failed[target])
+
+    matching = [
+        target.target
+        for target in targets
+        if target.kind == "conversation" and matches_stored(target.filters, facts, when_absent=True)
+    ]
+    await asyncio.gather(*(announce(target) for target in matching))
     if sent or failed:
         async with ctx.sessions() as session, session.begin():
             await store.add_timeline_event(

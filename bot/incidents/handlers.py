@@ -14,6 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.context import BotContext
 from bot.incidents import flows, lifecycle, listing, self_service, views
 from bot.incidents.context import incident_context, require_incident
+from bot.incidents.facts import IncidentCard
 from bot.registry import CommandSpec, Registry, ShortcutSpec
 
 logger = logging.getLogger(__name__)
@@ -99,12 +100,14 @@ async def report_and_open(ctx: BotContext, report: flows.Report, view_id: str) -
     """Save the report, open the incident, and turn the reporter's modal into the result."""
     try:
         incident_id, created = await flows.save_report(ctx, report)
-        card = (
-            await flows.open_incident(ctx, incident_id)
-            if created
-            else await flows.incident_card(ctx, incident_id)
-        )
-        await ctx.gateway.update_view(view_id, views.created_modal(card))
+
+        async def show_channel(card: IncidentCard) -> None:
+            await ctx.gateway.update_view(view_id, views.created_modal(card))
+
+        if created:
+            await flows.open_incident(ctx, incident_id, channel_ready=show_channel)
+        else:
+            await show_channel(await flows.incident_card(ctx, incident_id))
     except Exception:
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("reporting an incident failed", extra={"correlation_id": correlation_id})
