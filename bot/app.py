@@ -16,7 +16,9 @@ from bot.core import handlers as core
 from bot.core.views import error_text
 from bot.feedback import handlers as feedback
 from bot.incidents import handlers as incidents
+from bot.people import handlers as people
 from bot.registry import Registry
+from bot.timeline import handlers as timeline
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,8 @@ Capability = Callable[[Registry, BotContext], None]
 # Each capability contributes `register(registry, ctx)`; order decides the help listing.
 CAPABILITIES: list[Capability] = [
     incidents.register,
+    people.register,
+    timeline.register,
     feedback.register,
     core.register,
 ]

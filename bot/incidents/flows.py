@@ -305,7 +305,6 @@ async def open_incident(
     )
     if "channel" not in done and not await _run_step(opening, "channel", create_channel):
         return opening.card
-    opening.card = await incident_card(ctx, incident_id)
     pending = [(step, runner) for step, runner in STEPS.items() if step not in done and step != "channel"]
     await asyncio.gather(
         *(_run_step(opening, step, runner) for step, runner in pending),

@@ -1,0 +1,328 @@
+"""Slack listeners for an incident's people: role assignment, the participant list and reasons, and
+the channel events (joins, leaves, messages) that keep the participant list true."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.context import BotContext
+from bot.core.views import error_text
+from bot.incidents.context import require_incident
+from bot.people import flows, views
+from bot.people.messages import ChannelMessage, MessageDispatcher
+from bot.people.profiles import Profiles
+from bot.registry import CommandSpec, Registry
+
+logger = logging.getLogger(__name__)
+
+ASSIGN_ROLE = CommandSpec(
+    key="assign_role",
+    default_name="/dispatch-assign-role",
+    description="Give someone a role in this incident (commander, scribe, liaison…); commander or scribe.",
+    usage_hint="[@person]",
+)
+LIST_PARTICIPANTS = CommandSpec(
+    key="list_participants",
+    default_name="/dispatch-list-participants",
+    description="Who takes part in this incident: roles, team, time zone, and why they are here.",
+)
+UPDATE_PARTICIPANT = CommandSpec(
+    key="update_participant",
+    default_name="/dispatch-update-participant",
+    description="Say why you take part and what you know about (leads can do it for anyone).",
+    usage_hint="[@person]",
+)
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+FIELD_BLOCKS = {flows.PERSON: views.PERSON, flows.ROLE: views.ROLE}
+
+
+def mentioned_user(text: str) -> str | None:
+    """The first user mentioned in a command's text (Slack sends `<@U123|name>` for `@name`)."""
+    found = MENTION.search(text or "")
+    return found.group(1) if found else None
+
+
+def _state(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict((view.get("state") or {}).get("values") or {})
+
+
+def state_value(view: dict[str, Any], block_id: str) -> str | None:
+    """A submitted input's value: text, the chosen option's value or the chosen user."""
+    for element in (_state(view).get(block_id) or {}).values():
+        kind = element.get("type")
+        if kind == "plain_text_input":
+            return element.get("value") or ""
+        if kind == "static_select":
+            option = element.get("selected_option")
+            return option.get("value") if option else None
+        if kind == "users_select":
+            return element.get("selected_user")
+    return None
+
+
+def _reason_block(view: dict[str, Any]) -> str | None:
+    return next((block_id for block_id in _state(view) if block_id.startswith(views.REASON_PREFIX)), None)
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _event_key(body: dict[str, Any], event: dict[str, Any]) -> str:
+    """What identifies one event across redeliveries: Slack keeps event_ts (and event_id) for a retry."""
+    return str(event.get("event_ts") or body.get("event_id") or uuid.uuid4().hex)
+
+
+async def _with_error_modal(ctx: BotContext, view_id: str, title: str, work: Awaitable[None]) -> None:
+    try:
+        await work
+    except Exception:
+        correlation_id = uuid.uuid4().hex[:12]
+        logger.exception("%s failed", title, extra={"correlation_id": correlation_id})
+        await ctx.gateway.update_view(view_id, views.message_modal(title, error_text(correlation_id)))
+
+
+def register(registry: Registry, ctx: BotContext) -> None:
+    registry.require_scopes(
+        "channels:read",
+        "groups:read",
+        "channels:history",
+        "groups:history",
+        "users:read",
+        "users:read.email",
+        "channels:manage",
+        "groups:write",
+        "im:write",
+    )
+    profiles = Profiles(ctx.slack)
+
+    async def activity(message: ChannelMessage) -> None:
+        await flows.count_activity(ctx, profiles, message)
+
+    # Other capabilities that react to messages add their hooks here (see bot/people/messages.py).
+    messages = MessageDispatcher(ctx, [activity])
+
+    # ----- /dispatch-assign-role -----
+
+    @registry.command(ASSIGN_ROLE)
+    async def assign_role_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def open_modal() -> None:
+            found = await require_incident(
+                ctx, respond, body["channel_id"], body["user_id"], body["command"], leads_only=True
+            )
+            if found is None:
+                return
+            metadata = {"incident_id": found.incident_id, "channel_id": found.channel_id}
+            person = mentioned_user(body.get("text", ""))
+            await ctx.gateway.open_view(
+                body["trigger_id"], views.assign_modal(metadata, flows.ASSIGNABLE_ROLES, person)
+            )
+
+        ctx.tasks.spawn(open_modal(), name="assign-role-modal")
+
+    @registry.view(views.ASSIGN_CALLBACK)
+    async def assign_role_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        view, user = body["view"], body["user"]["id"]
+        metadata = _metadata(view)
+        incident_id, channel_id = metadata.get("incident_id"), str(metadata.get("channel_id") or "")
+        if not isinstance(incident_id, int) or not await flows.may_assign(ctx, channel_id, incident_id, user):
+            await ack(
+                response_action="update",
+                view=views.message_modal(
+                    "Assign a role",
+                    "Only the incident commander or the scribe of this incident can assign roles, "
+                    "and you are not (any more). Nothing was changed.",
+                ),
+            )
+            return
+        assignment = flows.Assignment(
+            incident_id=incident_id,
+            channel_id=channel_id,
+            user_id=state_value(view, views.PERSON) or "",
+            role=state_value(view, views.ROLE) or "",
+            assigned_by=user,
+        )
+        errors = await flows.check_assignment(ctx, profiles, assignment)
+        if errors:
+            await ack(response_action="errors", errors={FIELD_BLOCKS[k]: v for k, v in errors.items()})
+            return
+        await ack(response_action="update", view=views.assigning_modal())
+
+        async def assign() -> None:
+            outcome = await flows.assign_role(ctx, profiles, assignment)
+            card_name = await flows.incident_name(ctx, incident_id)
+            await ctx.gateway.update_view(
+                view["id"],
+                views.assigned_modal(assignment.user_id, assignment.role, card_name, outcome.problems),
+            )
+
+        ctx.tasks.spawn(_with_error_modal(ctx, view["id"], "Assign a role", assign()), name="assign-role")
+
+    # ----- /dispatch-list-participants -----
+
+    @registry.command(LIST_PARTICIPANTS)
+    async def list_participants_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def show() -> None:
+            found = await require_incident(ctx, respond, body["channel_id"], body["user_id"], body["command"])
+            if found is None:
+                return
+            view_id = await ctx.gateway.open_view(body["trigger_id"], views.loading_modal("Participants"))
+            await _with_error_modal(ctx, view_id, "Participants", _show_page(view_id, found.incident_id, 0))
+
+        ctx.tasks.spawn(show(), name="list-participants")
+
+    async def _show_page(view_id: str, incident_id: int, page: int) -> None:
+        shown = await flows.participant_page(ctx, profiles, incident_id, page)
+        await ctx.gateway.update_view(
+            view_id, views.participants_modal(shown, show_avatars=shown.total <= flows.PAGE_SIZE)
+        )
+
+    @registry.action({"block_id": views.PAGES})
+    async def participants_page(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        view = body["view"]
+        incident_id = _metadata(view).get("incident_id")
+        try:
+            page = int(body["actions"][0].get("value") or 0)
+        except (TypeError, ValueError):
+            page = 0
+        if isinstance(incident_id, int):
+            ctx.tasks.spawn(
+                _with_error_modal(ctx, view["id"], "Participants", _show_page(view["id"], incident_id, page)),
+                name="list-participants-page",
+            )
+
+    # ----- /dispatch-update-participant -----
+
+    @registry.command(UPDATE_PARTICIPANT)
+    async def update_participant_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+
+        async def open_modal() -> None:
+            user = body["user_id"]
+            found = await require_incident(ctx, respond, body["channel_id"], user, body["command"])
+            if found is None:
+                return
+            target = mentioned_user(body.get("text", "")) or user
+            if target != user and not found.leads:
+                await respond(
+                    response_type="ephemeral",
+                    text=(
+                        "You can update your own entry; the incident commander or the scribe can "
+                        f"update anyone's. Run `{body['command']}` without a name to update yours."
+                    ),
+                )
+                return
+            reason = await flows.current_reason(ctx, found.incident_id, target)
+            metadata = {"incident_id": found.incident_id, "channel_id": found.channel_id}
+            await ctx.gateway.open_view(
+                body["trigger_id"], views.update_modal(metadata, target, reason, choose_person=found.leads)
+            )
+
+        ctx.tasks.spawn(open_modal(), name="update-participant-modal")
+
+    @registry.action(views.UPDATE_PERSON_ACTION)
+    async def update_person_chosen(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        view = body["view"]
+        metadata = _metadata(view)
+        target = body["actions"][0].get("selected_user")
+        incident_id = metadata.get("incident_id")
+        if not target or not isinstance(incident_id, int):
+            return
+
+        async def rebuild() -> None:
+            reason = await flows.current_reason(ctx, incident_id, target)
+            await ctx.gateway.update_view(
+                view["id"], views.update_modal(metadata, target, reason, choose_person=True)
+            )
+
+        ctx.tasks.spawn(rebuild(), name="update-participant-person")
+
+    @registry.view(views.UPDATE_CALLBACK)
+    async def update_participant_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        view, actor = body["view"], body["user"]["id"]
+        metadata = _metadata(view)
+        incident_id, channel_id = metadata.get("incident_id"), str(metadata.get("channel_id") or "")
+        reason_block = _reason_block(view) or f"{views.REASON_PREFIX}{actor}"
+        reason = state_value(view, reason_block) or ""
+        chosen = state_value(view, views.UPDATE_PERSON)
+        target = chosen or str(metadata.get("target") or actor)
+        if not isinstance(incident_id, int):
+            await ack(
+                response_action="update", view=views.message_modal("Update participant", "Nothing saved.")
+            )
+            return
+        if chosen and chosen != reason_block.removeprefix(views.REASON_PREFIX):
+            # Submitted before the modal reloaded for the newly chosen person: the text is someone else's.
+            await ack(
+                response_action="errors",
+                errors={views.UPDATE_PERSON: "Loading this person's entry; check the text and save again."},
+            )
+            return
+        errors = await flows.check_reason_update(ctx, incident_id, channel_id, actor, target, reason)
+        if errors:
+            blocks = {flows.PERSON: views.UPDATE_PERSON, flows.REASON: reason_block}
+            if flows.PERSON in errors and chosen is None:
+                errors = {flows.REASON: errors[flows.PERSON]}  # no person picker shown to point at
+            await ack(response_action="errors", errors={blocks[k]: v for k, v in errors.items()})
+            return
+        await ack()
+
+        async def save() -> None:
+            await flows.save_reason(ctx, profiles, incident_id, actor, target, reason)
+            name = await flows.incident_name(ctx, incident_id)
+            await ctx.gateway.post_ephemeral(
+                channel_id, actor, views.reason_saved(actor, target, reason, name)
+            )
+
+        ctx.tasks.spawn(save(), name="update-participant")
+
+    # ----- channel events -----
+
+    @registry.event("member_joined_channel")
+    async def member_joined(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        user = event.get("user")
+        if not user or user == context.bot_user_id:
+            return
+        inviter = event.get("inviter")
+        human_inviter = inviter if inviter and inviter != context.bot_user_id else None
+        ctx.tasks.spawn(
+            flows.member_joined(
+                ctx, profiles, event["channel"], user, human_inviter, _event_key(body, event)
+            ),
+            name="member-joined",
+        )
+
+    @registry.event("member_left_channel")
+    async def member_left(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        user = event.get("user")
+        if not user or user == context.bot_user_id:
+            return
+        ctx.tasks.spawn(
+            flows.member_left(ctx, event["channel"], user, _event_key(body, event)), name="member-left"
+        )
+
+    @registry.event("message")
+    async def message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        ctx.tasks.spawn(
+            messages.dispatch(event, str(body.get("event_id") or ""), context.bot_user_id), name="message"
+        )
