@@ -17,22 +17,13 @@ import os
 import platform
 import signal
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import TextIO
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from support import percentile, start_bot
 
-from tests.fakes.slack import FakeSlack  # noqa: E402
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+from tests.fakes.slack import FakeSlack
 
 
 def resident_mib(pid: int) -> float:
@@ -87,37 +78,10 @@ async def measure(
     return latencies, time.perf_counter() - started
 
 
-async def start_bot(slack: FakeSlack, scratch: str, log: TextIO) -> asyncio.subprocess.Process:
-    """`dispatch-bot run` in its own process, as in production: the fake is not sharing its loop."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "DATABASE_"))}
-    env.update(
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_APP_TOKEN=slack.app_token,
-        SLACK_API_URL=slack.api_url,
-        DATABASE_URL=f"sqlite+aiosqlite:///{scratch}/bench.db",
-        HEALTH_PORT="0",
-        PYTHONPATH=str(REPO),
-        LOG_FORMAT="json",
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--migrate",
-        env=env,
-        cwd=scratch,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log,
-    )
-    await slack.wait_connected(timeout=60)
-    return process
-
-
 async def main(count: int, concurrency: int) -> None:
     with tempfile.TemporaryDirectory() as scratch, open(f"{scratch}/bot.log", "w") as log:
         async with FakeSlack(ack_timeout=3.0) as slack:
-            bot = await start_bot(slack, scratch, log)
+            bot = await start_bot(slack, scratch, log, LOG_FORMAT="json")
             user = slack.add_user("bench")
             channel = slack.add_channel("bench", members=[user, slack.bot_user_id])
             actor = slack.as_user(user)

@@ -15,16 +15,14 @@ import asyncio
 import os
 import platform
 import signal
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from support import percentile, start_bot
 
-from tests.fakes.slack import FakeSlack  # noqa: E402
+from tests.fakes.slack import FakeSlack
 
 POLL = 0.002
 
@@ -34,11 +32,6 @@ class Timing:
     channel_ready: float
     complete: float
     calls: int
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 @dataclass
@@ -126,36 +119,6 @@ projects:
 """
 
 
-async def start_bot(slack: FakeSlack, scratch: str) -> asyncio.subprocess.Process:
-    """`dispatch-bot run` in its own process, as in production, seeded with one notification channel."""
-    config = Path(scratch) / "config.yaml"
-    config.write_text(CONFIG)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "DATABASE_"))}
-    env.update(
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_APP_TOKEN=slack.app_token,
-        SLACK_API_URL=slack.api_url,
-        DATABASE_URL=f"sqlite+aiosqlite:///{scratch}/bench.db",
-        DISPATCH_CONFIG=str(config),
-        HEALTH_PORT="0",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(REPO),
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--migrate",
-        env=env,
-        cwd=scratch,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    await slack.wait_connected(timeout=60)
-    return process
-
-
 def report(label: str, values: list[float], rtt: float) -> None:
     p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
     print(
@@ -168,7 +131,9 @@ async def main(latency: float, runs: int, concurrent: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         async with FakeSlack(ack_timeout=3.0) as slack:
             announcements = slack.add_channel("incidents", members=[slack.bot_user_id])
-            bot = await start_bot(slack, scratch)
+            config = Path(scratch) / "config.yaml"
+            config.write_text(CONFIG)
+            bot = await start_bot(slack, scratch, DISPATCH_CONFIG=str(config), LOG_LEVEL="WARNING")
             watcher = Watcher(slack, announcements)
             watching = asyncio.create_task(watcher.run())
             slack.faults.latency("*", latency)

@@ -456,13 +456,27 @@ async def pin_summary(opening: Opening) -> dict[str, Any]:
     return {"ts": ts}
 
 
-async def notify_targets(opening: Opening) -> dict[str, Any]:
-    """Announce the incident to every notification channel whose filters match; never a restricted one."""
-    ctx, card = opening.ctx, opening.card
+@dataclass(frozen=True)
+class Announced:
+    sent: list[str]
+    failed: dict[str, str]
+
+
+async def announce_to_targets(
+    ctx: BotContext,
+    incident_id: int,
+    card: IncidentCard,
+    message: Callable[[bool], tuple[str, list[dict[str, Any]]]],
+) -> Announced:
+    """Post `message(allow_join)` to every notification channel whose filters match the incident.
+
+    Never for a restricted incident. A channel the bot cannot post to is logged and reported back,
+    not retried: it is the operator's to fix.
+    """
     if card.visibility == "restricted":
-        return {"sent": [], "skipped": "restricted"}
+        return Announced([], {})
     async with ctx.sessions() as session:
-        incident = await session.get(Incident, opening.incident_id)
+        incident = await session.get(Incident, incident_id)
         assert incident is not None
         project = await session.get(Project, incident.project_id)
         targets = await enabled_notifications(session, incident.project_id)
@@ -477,18 +491,16 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
         title=card.title,
         description=card.description,
     )
-    text, blocks = views.notification(card, allow_join=bool(project and project.allow_self_join))
-    sent: list[str] = []
-    failed: dict[str, str] = {}
+    text, blocks = message(bool(project and project.allow_self_join))
+    result = Announced([], {})
 
     async def announce(target: str) -> None:
         try:
             await ctx.gateway.post(target, text, blocks)
-            sent.append(target)
+            result.sent.append(target)
         except SlackApiError as error:
-            # A notification channel the bot cannot post to is the operator's to fix, not a reason to retry.
-            failed[target] = str(error.response.get("error"))
-            logger.warning("could not notify %s about %s: %s", target, card.name, failed[target])
+            result.failed[target] = str(error.response.get("error"))
+            logger.warning("could not notify %s about %s: %s", target, card.name, result.failed[target])
 
     matching = [
         target.target
@@ -496,6 +508,16 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
         if target.kind == "conversation" and matches_stored(target.filters, facts, when_absent=True)
     ]
     await asyncio.gather(*(announce(target) for target in matching))
+    return result
+
+
+async def notify_targets(opening: Opening) -> dict[str, Any]:
+    """Announce the new incident in the notification channels that match it."""
+    ctx, card = opening.ctx, opening.card
+    announced = await announce_to_targets(
+        ctx, opening.incident_id, card, lambda allow_join: views.notification(card, allow_join)
+    )
+    sent, failed = announced.sent, announced.failed
     if sent or failed:
         async with ctx.sessions() as session, session.begin():
             await store.add_timeline_event(

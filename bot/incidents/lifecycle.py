@@ -16,7 +16,6 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
-from bot.config.filters import IncidentFacts, matches_stored
 from bot.context import BotContext
 from bot.feedback import flows as feedback
 from bot.incidents import flows, self_service, views
@@ -31,7 +30,7 @@ from storage.models import (
     ParticipantRole,
     Project,
 )
-from storage.workspace import enabled_notifications, project_choices
+from storage.workspace import project_choices
 
 logger = logging.getLogger(__name__)
 
@@ -293,37 +292,12 @@ async def _refresh_channel(ctx: BotContext, incident_id: int, card: IncidentCard
 async def _notify_targets(
     ctx: BotContext, incident_id: int, card: IncidentCard, text: str, blocks: list[dict[str, Any]]
 ) -> None:
-    if card.visibility == "restricted":
-        return
-    async with ctx.sessions() as session:
-        incident = await session.get(Incident, incident_id)
-        assert incident is not None
-        project = await session.get(Project, incident.project_id)
-        targets = await enabled_notifications(session, incident.project_id)
-    if card.status != "closed":
-        blocks = [
-            *blocks,
-            views.self_service_buttons(card, allow_join=bool(project and project.allow_self_join)),
-        ]
-    facts = IncidentFacts(
-        project=card.project,
-        type=card.type,
-        priority=card.priority,
-        severity=card.severity,
-        status=card.status,
-        visibility=card.visibility,
-        tags=frozenset(incident.tags),
-        title=card.title,
-        description=card.description,
-    )
-    for target in targets:
-        if target.kind == "conversation" and matches_stored(target.filters, facts, when_absent=True):
-            try:
-                await ctx.gateway.post(target.target, text, blocks)
-            except SlackApiError as error:
-                logger.warning(
-                    "could not notify %s about %s: %s", target.target, card.name, error.response.get("error")
-                )
+    def with_buttons(allow_join: bool) -> tuple[str, list[dict[str, Any]]]:
+        if card.status == "closed":
+            return text, blocks
+        return text, [*blocks, views.self_service_buttons(card, allow_join)]
+
+    await flows.announce_to_targets(ctx, incident_id, card, with_buttons)
 
 
 async def _close_effects(ctx: BotContext, card: IncidentCard) -> None:
