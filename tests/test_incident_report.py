@@ -170,7 +170,7 @@ async def test_matching_notification_channels_get_the_announcement_and_restricte
     await report(slack, frank, "Leaked key", Visibility="Restricted")
     await wait_until_opened(slack, bot, count=2)
     posted = [message.text for message in slack.messages(announcements)]
-    assert len(posted) == 1 and "INC-1" in posted[0] and "Leaked key" not in str(posted)
+    assert len(posted) == 1 and "Login broken" in posted[0] and "Leaked key" not in str(posted)
 
 
 async def incident_project(bot: BotProcess) -> int:

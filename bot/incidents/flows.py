@@ -23,7 +23,7 @@ from sqlmodel import col, select, update
 
 from bot.config.filters import IncidentFacts, matches_stored
 from bot.context import BotContext
-from bot.incidents import naming, views
+from bot.incidents import engagement, naming, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
 from storage import incidents as store
 from storage.models import (
@@ -140,7 +140,22 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
         )
         project_values = (project.id, project.prefix, project.name, project.incident_name_pattern)
     now = ctx.clock()
-    commander = report.commander_id or report.reporter_id
+    commander = report.commander_id
+    if commander is None and project_values[0] is not None:
+        commander = await engagement.policy_holder(
+            ctx,
+            project_values[0],
+            COMMANDER,
+            incident_type.name if incident_type else None,
+            priority.name if priority else None,
+        )
+    commander = commander or report.reporter_id
+    if report.commander_id:
+        commander_reason = "Chosen as commander by the reporter"
+    elif commander != report.reporter_id:
+        commander_reason = "Commander by role policy"
+    else:
+        commander_reason = "Reported it; no one else was named"
     try:
         async with ctx.sessions() as session, session.begin():
             project_id, prefix, project_name, pattern = project_values
@@ -178,7 +193,7 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
                 commander,
                 [COMMANDER],
                 added_by=report.reporter_id,
-                reason="Chosen as commander" if report.commander_id else "Reported it",
+                reason=commander_reason,
                 now=now,
             )
             await store.add_timeline_event(
@@ -394,7 +409,10 @@ async def create_channel(opening: Opening) -> dict[str, Any]:
 
 async def invite_people(opening: Opening) -> dict[str, Any]:
     """Invite everyone engaged so far, announce them once, and welcome each of them."""
-    ctx, card, channel = opening.ctx, opening.card, opening.channel_id
+    ctx, channel = opening.ctx, opening.channel_id
+    if await engagement.engage_matching_individuals(ctx, opening.card):
+        opening.card = await incident_card(ctx, opening.incident_id)
+    card = opening.card
     people = card.participants
     refused = await ctx.gateway.invite(channel, [person.user_id for person in people])
     present = [person for person in people if person.user_id not in refused]

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from bot.context import BotContext
 from bot.feedback import flows as feedback
-from bot.incidents import flows, self_service, views
+from bot.incidents import engagement, flows, self_service, views
 from bot.incidents.facts import Choice, IncidentCard
 from storage import incidents as store
 from storage.models import (
@@ -35,6 +35,8 @@ from storage.workspace import project_choices
 logger = logging.getLogger(__name__)
 
 STATUSES = ("active", "stable", "closed")
+# Changes that can make more people's filters match the incident.
+ENGAGING_FIELDS = {"Title", "Description", "Type", "Severity", "Priority", "Visibility"}
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,8 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     text, blocks = views.update_notification(card, changes, actor)
     if card.channel_id:
         await ctx.gateway.post(card.channel_id, text, blocks)
+        if card.status == "active" and any(change.field in ENGAGING_FIELDS for change in changes):
+            await _engage_newly_matching(ctx, card)
     await asyncio.gather(
         _notify_targets(ctx, incident_id, card, text, blocks),
         _refresh_channel(ctx, incident_id, card, closing),
@@ -275,6 +279,26 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     )
     if closing:
         await _close_effects(ctx, card)
+
+
+async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
+    """While active, people whose filters now match are brought in, as at the start."""
+    added = await engagement.engage_matching_individuals(ctx, card)
+    if not added or not card.channel_id:
+        return
+    refreshed = await flows.incident_card(ctx, card.id)
+    newcomers = [person for person in refreshed.participants if person.user_id in added]
+    refused = await ctx.gateway.invite(card.channel_id, added)
+    present = [person for person in newcomers if person.user_id not in refused]
+    if present:
+        text, blocks = views.participants_announcement(present)
+        await asyncio.gather(
+            ctx.gateway.post(card.channel_id, text, blocks),
+            *(
+                ctx.gateway.post_ephemeral(card.channel_id, p.user_id, *views.welcome(refreshed, p.roles))
+                for p in present
+            ),
+        )
 
 
 async def _refresh_channel(ctx: BotContext, incident_id: int, card: IncidentCard, closing: bool) -> None:

@@ -1,0 +1,114 @@
+"""Who is brought in without being asked: the commander from role policies, people whose filters match.
+
+Individuals are configured by e-mail; Slack resolves each to a user. On-call services need the
+on-call plugin and are left to it: without one, a policy naming a service falls back to the reporter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import col, select
+
+from bot.config.filters import IncidentFacts, describe, from_column, matches_stored
+from bot.context import BotContext
+from bot.incidents.facts import IncidentCard
+from storage import incidents as store
+from storage.models import Incident, IndividualContact, RolePolicy
+
+logger = logging.getLogger(__name__)
+
+OBSERVER = "Observer"
+
+
+async def user_for_email(ctx: BotContext, email: str) -> str | None:
+    try:
+        response = await ctx.slack.users_lookupByEmail(email=email)
+    except SlackApiError as error:
+        logger.warning("no Slack user for %s: %s", email, error.response.get("error"))
+        return None
+    user = response.get("user") or {}
+    return None if user.get("deleted") else str(user.get("id") or "") or None
+
+
+async def policy_holder(
+    ctx: BotContext, project_id: int, role: str, type_name: str | None, priority_name: str | None
+) -> str | None:
+    """The Slack user a role policy gives `role` to for this type and priority, if a person is named."""
+    async with ctx.sessions() as session:
+        policies = await session.exec(
+            select(RolePolicy)
+            .where(RolePolicy.project_id == project_id, RolePolicy.role == role, col(RolePolicy.enabled))
+            .order_by(col(RolePolicy.id))
+        )
+        chosen = [
+            policy
+            for policy in policies
+            if (not policy.incident_types or type_name in policy.incident_types)
+            and (not policy.incident_priorities or priority_name in policy.incident_priorities)
+        ]
+    for policy in chosen:
+        if policy.individual_email:
+            user = await user_for_email(ctx, policy.individual_email)
+            if user:
+                return user
+        else:
+            logger.info("role policy %r names an on-call service; no on-call plugin resolves it", policy.name)
+    return None
+
+
+def facts_of(card: IncidentCard, tags: list[str]) -> IncidentFacts:
+    return IncidentFacts(
+        project=card.project,
+        type=card.type,
+        priority=card.priority,
+        severity=card.severity,
+        status=card.status,
+        visibility=card.visibility,
+        tags=frozenset(tags),
+        title=card.title,
+        description=card.description,
+    )
+
+
+async def engage_matching_individuals(ctx: BotContext, card: IncidentCard) -> list[str]:
+    """Add the configured individuals whose filters match as Observers; returns those newly added."""
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, card.id)
+        assert incident is not None
+        contacts = list(
+            await session.exec(
+                select(IndividualContact).where(
+                    IndividualContact.project_id == incident.project_id, col(IndividualContact.enabled)
+                )
+            )
+        )
+        tags = list(incident.tags)
+    facts = facts_of(card, tags)
+    matching = [c for c in contacts if matches_stored(c.filters, facts, when_absent=False)]
+    if not matching:
+        return []
+    users = await asyncio.gather(*(user_for_email(ctx, contact.email) for contact in matching))
+    added: list[str] = []
+    async with ctx.sessions() as session, session.begin():
+        for contact, user in zip(matching, users, strict=True):
+            if user is None or user in added or await store.roles_of_user(session, card.id, user):
+                continue  # unknown in Slack, or already taking part
+            reason = f"Engaged automatically: {describe(from_column(contact.filters), when_absent=False)}"
+            await store.add_participant(
+                session, card.id, user, [OBSERVER], reason=reason, name=contact.name, email=contact.email
+            )
+            added.append(user)
+        if added:
+            await store.add_timeline_event(
+                session,
+                card.id,
+                "participants_engaged",
+                "Engaged "
+                + ", ".join(f"<@{user}>" for user in added)
+                + " (their filters match the incident)",
+                occurred_at=ctx.clock(),
+            )
+    return added
