@@ -142,3 +142,32 @@ async def test_the_commander_reopens_a_closed_incident_from_the_review_message(
     assert sorted(active) == ["Incident Commander", "Reporter"]
     reopened = [m for m in slack.messages(channel) if "INC-1 updated" in m.text][-1]
     assert "Closed → Active" in str(reopened.blocks)
+
+
+async def test_the_pinned_summary_buttons_open_the_right_forms(slack: FakeSlack, bot: BotProcess) -> None:
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Broken deploys")
+    summary = slack.pins(channel)[0]
+    for label, callback_id in (
+        ("Add timeline event", "timeline_add_event"),
+        ("Assign role", "people_assign_role"),
+        ("Mark stable", "incident_update"),
+    ):
+        await slack.as_user(ada).click_button(channel, summary.ts, label)
+        await slack.wait_for(
+            lambda cid=callback_id: (slack.open_view_for(ada) or {}).get("callback_id") == cid
+        )
+        await slack.as_user(ada).close_view()
+
+
+async def test_mark_stable_preselects_the_new_status(slack: FakeSlack, bot: BotProcess) -> None:
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Broken deploys")
+    summary = slack.pins(channel)[0]
+    await slack.as_user(ada).click_button(channel, summary.ts, "Mark stable")
+    await slack.wait_for(lambda: (slack.open_view_for(ada) or {}).get("callback_id") == "incident_update")
+    await slack.as_user(ada).submit_view({"Severity": "Low"})
+    await slack.wait_for(
+        lambda: "Active → Stable" in str([m.blocks for m in slack.messages(channel)]), timeout=5
+    )
+    assert (await the_incident(bot)).status == "stable"

@@ -139,14 +139,20 @@ def parse_update(body: dict[str, Any]) -> lifecycle.Update:
 
 
 async def open_update_modal(
-    ctx: BotContext, respond: AsyncRespond, channel_id: str, user_id: str, trigger_id: str, command: str
+    ctx: BotContext,
+    respond: AsyncRespond,
+    channel_id: str,
+    user_id: str,
+    trigger_id: str,
+    command: str,
+    status: str | None = None,
 ) -> None:
     found = await require_incident(ctx, respond, channel_id, user_id, command, leads_only=True)
     if found is None:
         return
     form = await lifecycle.update_form(ctx, found.incident_id)
     metadata = {"incident_id": found.incident_id, "channel_id": channel_id}
-    await ctx.gateway.open_view(trigger_id, views.update_modal(form, metadata))
+    await ctx.gateway.open_view(trigger_id, views.update_modal(form, metadata, status))
 
 
 async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -> None:
@@ -201,13 +207,18 @@ def register(registry: Registry, ctx: BotContext) -> None:
             name="update-modal",
         )
 
-    @registry.action(views.UPDATE_BUTTON)
+    @registry.action(
+        {"action_id": re.compile(f"^({views.UPDATE_BUTTON}|{views.STABLE_BUTTON}|{views.CLOSE_BUTTON})$")}
+    )
     async def update_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Update incident, Mark stable and Close incident: the update modal, with the status chosen."""
         await ack()
+        action = body["actions"][0]
+        status = None if action["action_id"] == views.UPDATE_BUTTON else action.get("value")
         channel = (body.get("channel") or {}).get("id", "")
         command = registry.name_of(UPDATE)
         ctx.tasks.spawn(
-            open_update_modal(ctx, respond, channel, body["user"]["id"], body["trigger_id"], command),
+            open_update_modal(ctx, respond, channel, body["user"]["id"], body["trigger_id"], command, status),
             name="update-modal",
         )
 

@@ -10,6 +10,10 @@ from bot.slack.text import escape
 
 REPORT_CALLBACK = "incident_report"
 UPDATE_BUTTON = "incident_update_open"
+# Buttons of the pinned summary; the capability that owns each action registers its listener.
+ADD_EVENT_BUTTON = "incident_summary_add_event"
+ASSIGN_ROLE_BUTTON = "incident_summary_assign_role"
+STABLE_BUTTON, CLOSE_BUTTON = "incident_summary_stable", "incident_summary_close"
 REOPEN_BUTTON = "incident_reopen"
 JOIN_BUTTON, SUBSCRIBE_BUTTON = "incident_join", "incident_subscribe"
 PROJECT_ACTION = "incident_report_project"
@@ -32,6 +36,10 @@ STATUS_EMOJI = {"active": "🔥", "stable": "🛡️", "closed": "✅"}
 
 def _text(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
+    return {"type": "button", "action_id": action_id, "text": _text(text), "value": value}
 
 
 def _option(choice: Choice) -> dict[str, Any]:
@@ -244,12 +252,15 @@ def summary_message(incident: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
                 "type": "actions",
                 "block_id": "incident_summary_actions",
                 "elements": [
-                    {
-                        "type": "button",
-                        "action_id": UPDATE_BUTTON,
-                        "text": _text("Update incident"),
-                        "value": str(incident.id),
-                    },
+                    _button(UPDATE_BUTTON, "Update incident", str(incident.id)),
+                    _button(ADD_EVENT_BUTTON, "Add timeline event", str(incident.id)),
+                    _button(ASSIGN_ROLE_BUTTON, "Assign role", str(incident.id)),
+                    *(
+                        [_button(STABLE_BUTTON, "Mark stable", "stable")]
+                        if incident.status == "active"
+                        else []
+                    ),
+                    _button(CLOSE_BUTTON, "Close incident", "closed"),
                 ],
             }
         )
@@ -398,8 +409,8 @@ def _textarea(block_id: str, label: str, value: str, *, optional: bool, limit: i
     }
 
 
-def update_modal(form: Any, metadata: dict[str, Any]) -> dict[str, Any]:
-    """The "Update incident" modal, prefilled; `form` is a lifecycle.UpdateForm."""
+def update_modal(form: Any, metadata: dict[str, Any], status: str | None = None) -> dict[str, Any]:
+    """The "Update incident" modal, prefilled (`status` preselects a new status); `form` is an UpdateForm."""
     card: IncidentCard = form.incident
 
     def options(choices: list[Choice]) -> list[tuple[str, str]]:
@@ -421,7 +432,7 @@ def update_modal(form: Any, metadata: dict[str, Any]) -> dict[str, Any]:
         _textarea(TITLE, "Title", card.title, optional=False, limit=TITLE_MAX),
         _textarea(DESCRIPTION, "Description", card.description, optional=True, limit=DESCRIPTION_MAX),
         _textarea(RESOLUTION, "Resolution", form.resolution, optional=True, limit=DESCRIPTION_MAX),
-        _static(STATUS, "Status", [(s.name, s.name.lower()) for s in STATUS_CHOICES], card.status),
+        _static(STATUS, "Status", [(s.name, s.name.lower()) for s in STATUS_CHOICES], status or card.status),
     ]
     for block_id, label, choices, current in (
         (TYPE, "Type", form.types, form.type_id),

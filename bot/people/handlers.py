@@ -16,6 +16,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
 from bot.core.views import error_text
+from bot.incidents import views as incident_views
 from bot.incidents.context import require_incident
 from bot.people import flows, views
 from bot.people.messages import ChannelMessage, MessageDispatcher
@@ -118,23 +119,35 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
     # ----- /dispatch-assign-role -----
 
+    async def open_assign_modal(
+        respond: AsyncRespond, channel_id: str, user_id: str, trigger_id: str, text: str = ""
+    ) -> None:
+        command = registry.name_of(ASSIGN_ROLE)
+        found = await require_incident(ctx, respond, channel_id, user_id, command, leads_only=True)
+        if found is None:
+            return
+        metadata = {"incident_id": found.incident_id, "channel_id": found.channel_id}
+        person = mentioned_user(text)
+        await ctx.gateway.open_view(trigger_id, views.assign_modal(metadata, flows.ASSIGNABLE_ROLES, person))
+
     @registry.command(ASSIGN_ROLE)
     async def assign_role_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        ctx.tasks.spawn(
+            open_assign_modal(
+                respond, body["channel_id"], body["user_id"], body["trigger_id"], body.get("text", "")
+            ),
+            name="assign-role-modal",
+        )
 
-        async def open_modal() -> None:
-            found = await require_incident(
-                ctx, respond, body["channel_id"], body["user_id"], body["command"], leads_only=True
-            )
-            if found is None:
-                return
-            metadata = {"incident_id": found.incident_id, "channel_id": found.channel_id}
-            person = mentioned_user(body.get("text", ""))
-            await ctx.gateway.open_view(
-                body["trigger_id"], views.assign_modal(metadata, flows.ASSIGNABLE_ROLES, person)
-            )
-
-        ctx.tasks.spawn(open_modal(), name="assign-role-modal")
+    @registry.action(incident_views.ASSIGN_ROLE_BUTTON)
+    async def assign_role_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        channel = (body.get("channel") or {}).get("id", "")
+        ctx.tasks.spawn(
+            open_assign_modal(respond, channel, body["user"]["id"], body["trigger_id"]),
+            name="assign-role-modal",
+        )
 
     @registry.view(views.ASSIGN_CALLBACK)
     async def assign_role_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:

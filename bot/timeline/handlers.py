@@ -14,6 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
 from bot.core.views import error_text
+from bot.incidents import views as incident_views
 from bot.incidents.context import incident_context, require_incident
 from bot.registry import CommandSpec, Registry
 from bot.timeline import flows, views
@@ -218,6 +219,18 @@ def register(registry: Registry, ctx: BotContext) -> None:
     async def add_event_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         ctx.tasks.spawn(open_add_event_modal(ctx, body, respond), name="timeline-add-modal")
+
+    @registry.action(incident_views.ADD_EVENT_BUTTON)
+    async def add_event_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        as_command = {
+            "channel_id": (body.get("channel") or {}).get("id", ""),
+            "user_id": body["user"]["id"],
+            "trigger_id": body["trigger_id"],
+            "command": registry.name_of(ADD_EVENT),
+            "text": "",
+        }
+        ctx.tasks.spawn(open_add_event_modal(ctx, as_command, respond), name="timeline-add-modal")
 
     @registry.view(views.ADD_EVENT_CALLBACK)
     async def add_event_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
