@@ -127,20 +127,24 @@ def report(label: str, values: list[float], rtt: float) -> None:
     )
 
 
-async def main(latency: float, runs: int, concurrent: int) -> None:
+async def main(latency: float, runs: int, concurrent: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         async with FakeSlack(ack_timeout=3.0) as slack:
             announcements = slack.add_channel("incidents", members=[slack.bot_user_id])
             config = Path(scratch) / "config.yaml"
             config.write_text(CONFIG)
-            bot = await start_bot(slack, scratch, DISPATCH_CONFIG=str(config), LOG_LEVEL="WARNING")
+            database = {"DATABASE_URL": database_url} if database_url else {}
+            bot = await start_bot(
+                slack, scratch, DISPATCH_CONFIG=str(config), LOG_LEVEL="WARNING", **database
+            )
             watcher = Watcher(slack, announcements)
             watching = asyncio.create_task(watcher.run())
             slack.faults.latency("*", latency)
             print(
                 f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
             )
-            print(f"every Web API call answers after {latency * 1000:.0f} ms; SQLite")
+            engine = "PostgreSQL" if database_url and database_url.startswith("postgres") else "SQLite"
+            print(f"every Web API call answers after {latency * 1000:.0f} ms; {engine}")
             sequential: list[Timing] = []
             for run in range(runs):
                 user = slack.add_user(f"seq{run}")
@@ -173,5 +177,6 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--concurrent", type=int, default=50)
+    parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.latency, arguments.runs, arguments.concurrent))
+    asyncio.run(main(arguments.latency, arguments.runs, arguments.concurrent, arguments.database_url))

@@ -31,8 +31,8 @@ async def start_bot(
         DATABASE_URL=f"sqlite+aiosqlite:///{scratch}/bench.db",
         HEALTH_PORT="0",
         PYTHONPATH=str(REPO),
-        **env,
     )
+    environment.update(env)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
