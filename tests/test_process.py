@@ -115,3 +115,16 @@ async def test_doctor_names_what_is_wrong(slack: FakeSlack, database_url: str, t
     assert "✗ migrations:" in output and "dispatch-bot db upgrade" in output
     assert "✗ bot token: Slack rejected it: invalid_auth" in output
     assert "✓ app token:" in output
+
+
+async def test_doctor_names_the_scopes_the_installation_lacks(
+    slack: FakeSlack, database_url: str, tmp_path: Path
+) -> None:
+    slack.bot_scopes = ["commands", "chat:write"]
+    process = await cli("doctor", env=environment(slack, database_url), cwd=tmp_path)
+    stdout, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    output = stdout.decode()
+    assert process.returncode == 1
+    scopes_line = next(line for line in output.splitlines() if line.startswith("✗ scopes:"))
+    assert "channels:manage" in scopes_line and "reinstall the app" in scopes_line
+    assert "chat:write," not in scopes_line  # granted ones are not listed as missing

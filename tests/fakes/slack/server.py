@@ -95,6 +95,8 @@ class FakeSlack:
         seed: int = 0,
     ) -> None:
         self.bot_token = bot_token
+        # The scopes granted to the bot token, sent as X-OAuth-Scopes like Slack does (None: no header).
+        self.bot_scopes: list[str] | None = None
         self.app_token = app_token
         self.host = host
         self._port = port
@@ -243,6 +245,8 @@ class FakeSlack:
         else:
             body = {"ok": False, "error": fault.error}
         call.status, call.response = status, body
+        if self.bot_scopes is not None and token == self.bot_token:
+            headers["X-OAuth-Scopes"] = ",".join(self.bot_scopes)  # what Slack says the token may do
         self._touch()
         return web.json_response(body, status=status, headers=headers)
 
