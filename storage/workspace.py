@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import IncidentPriority, IncidentSeverity, IncidentType, Notification, Project
+from storage.models import (
+    IncidentPriority,
+    IncidentSeverity,
+    IncidentType,
+    Notification,
+    Project,
+    Tag,
+    TagType,
+)
 
 
 @dataclass(frozen=True)
@@ -18,6 +26,8 @@ class ProjectChoices:
     types: list[IncidentType]
     severities: list[IncidentSeverity]
     priorities: list[IncidentPriority]
+    tags: list[tuple[str, str]]
+    """(tag type, tag) names of the enabled tags, for the modals' tag pickers."""
 
     def default_type(self) -> IncidentType | None:
         return next((t for t in self.types if t.is_default), self.types[0] if self.types else None)
@@ -58,7 +68,15 @@ async def project_choices(session: AsyncSession, project: Project) -> ProjectCho
         .where(IncidentPriority.project_id == project.id, col(IncidentPriority.enabled))
         .order_by(col(IncidentPriority.view_order), col(IncidentPriority.name))
     )
-    return ProjectChoices(project, list(types), list(severities), list(priorities))
+    tags = await session.exec(
+        select(TagType.name, Tag.name)
+        .join(TagType, col(TagType.id) == col(Tag.tag_type_id))
+        .where(Tag.project_id == project.id, col(Tag.enabled), col(TagType.enabled))
+        .order_by(col(TagType.name), col(Tag.name))
+    )
+    return ProjectChoices(
+        project, list(types), list(severities), list(priorities), [(kind, name) for kind, name in tags]
+    )
 
 
 async def enabled_notifications(session: AsyncSession, project_id: int) -> list[Notification]:

@@ -171,3 +171,31 @@ async def test_mark_stable_preselects_the_new_status(slack: FakeSlack, bot: BotP
         lambda: "Active → Stable" in str([m.blocks for m in slack.messages(channel)]), timeout=5
     )
     assert (await the_incident(bot)).status == "stable"
+
+
+async def test_tags_are_chosen_when_reporting_and_changed_by_an_update(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    from storage.models import Tag, TagType
+    from tests.test_incident_report import incident_project
+
+    async with bot.ctx.sessions() as session:
+        project_id = await incident_project(bot)
+        component = TagType(project_id=project_id, name="component")
+        session.add(component)
+        await session.flush()
+        assert component.id is not None
+        for name in ("database", "checkout"):
+            session.add(Tag(project_id=project_id, tag_type_id=component.id, name=name))
+        await session.commit()
+    ada = slack.add_user("ada")
+    await report(slack, ada, "Slow queries", Tags=["component/database"])
+    await wait_until_opened(slack, bot)
+    assert (await the_incident(bot)).tags == ["database"]
+
+    channel = str(next(c.response["channel"]["id"] for c in slack.calls_to("conversations.create") if c.ok))
+    view = await open_update_modal(slack, ada, channel)
+    assert "initial_options" in str(view["blocks"])  # the current tag is preselected
+    await slack.as_user(ada).submit_view({"Tags": ["component/database", "component/checkout"]})
+    await slack.wait_for(lambda: any("Tags" in str(m.blocks) for m in slack.messages(channel)), timeout=5)
+    assert (await the_incident(bot)).tags == ["checkout", "database"]

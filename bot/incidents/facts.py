@@ -26,6 +26,7 @@ class ReportForm:
     default_type_id: int | None
     default_severity_id: int | None
     default_priority_id: int | None
+    tags: list[tuple[str, str]] = field(default_factory=list)
     title: str = ""
     description: str = ""
 
@@ -56,3 +57,4 @@ class IncidentCard:
     commander_id: str
     channel_id: str | None = None
     participants: list[PersonCard] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)

@@ -61,6 +61,7 @@ class Report:
     priority_id: int | None
     visibility: str | None = None
     commander_id: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 class NoProject(Exception):
@@ -96,6 +97,7 @@ async def report_form(
         default_type_id=default_type.id if default_type else None,
         default_severity_id=default_severity.id if default_severity else None,
         default_priority_id=default_priority.id if default_priority else None,
+        tags=choices.tags,
         title=title,
         description=description,
     )
@@ -172,6 +174,7 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
                 incident_severity_id=severity.id if severity else None,
                 incident_priority_id=priority.id if priority else None,
                 reporter_user_id=report.reporter_id,
+                tags=[tag for tag in report.tags if tag in {name for _, name in choices.tags}],
                 request_key=report.request_key,
                 reported_at=now,
             )
@@ -263,6 +266,7 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
         commander_id=commander,
         channel_id=channel.external_id if channel else None,
         participants=[PersonCard(p.user_id, roles, p.name, p.timezone) for p, roles in people],
+        tags=list(incident.tags),
     )
 
 

@@ -55,6 +55,8 @@ def state_value(view: dict[str, Any], block_id: str) -> Any:
             return option.get("value") if option else None
         if kind == "users_select":
             return element.get("selected_user")
+        if kind == "multi_static_select":
+            return tuple(option["value"] for option in element.get("selected_options") or [])
     return None
 
 
@@ -79,6 +81,7 @@ def parse_report(body: dict[str, Any]) -> flows.Report:
         priority_id=_int(state_value(view, views.PRIORITY)),
         visibility=state_value(view, views.VISIBILITY),
         commander_id=state_value(view, views.COMMANDER),
+        tags=state_value(view, views.TAGS) or (),
     )
 
 
@@ -135,6 +138,7 @@ def parse_update(body: dict[str, Any]) -> lifecycle.Update:
         severity_id=_int(state_value(view, views.SEVERITY)),
         priority_id=_int(state_value(view, views.PRIORITY)),
         visibility=state_value(view, views.VISIBILITY) or "open",
+        tags=state_value(view, views.TAGS) or (),
     )
 
 

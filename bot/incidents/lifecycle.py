@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 STATUSES = ("active", "stable", "closed")
 # Changes that can make more people's filters match the incident.
-ENGAGING_FIELDS = {"Title", "Description", "Type", "Severity", "Priority", "Visibility"}
+ENGAGING_FIELDS = {"Title", "Description", "Type", "Severity", "Priority", "Visibility", "Tags"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class Update:
     severity_id: int | None
     priority_id: int | None
     visibility: str
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class UpdateForm:
     types: list[Choice]
     severities: list[Choice]
     priorities: list[Choice]
+    tags: list[tuple[str, str]]
 
 
 async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
@@ -92,6 +94,7 @@ async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
         types=[Choice(t.id, t.name, t.description) for t in choices.types if t.id is not None],
         severities=[Choice(s.id, s.name, s.description) for s in choices.severities if s.id is not None],
         priorities=[Choice(p.id, p.name, p.description) for p in choices.priorities if p.id is not None],
+        tags=choices.tags,
     )
 
 
@@ -150,6 +153,7 @@ async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
         compare("Severity", _name(old_severity), _name(new_severity), _direction(old_severity, new_severity))
         compare("Priority", _name(old_priority), _name(new_priority), _direction(old_priority, new_priority))
         compare("Visibility", incident.visibility.capitalize(), update.visibility.capitalize())
+        compare("Tags", ", ".join(sorted(incident.tags)) or "none", ", ".join(sorted(update.tags)) or "none")
         if not changes:
             return []
         previous_status = incident.status
@@ -160,6 +164,7 @@ async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
         incident.incident_severity_id = update.severity_id
         incident.incident_priority_id = update.priority_id
         incident.visibility = update.visibility
+        incident.tags = sorted(update.tags)
         incident.status = update.status
         if update.status != previous_status:
             if update.status == "stable" and incident.stable_at is None:
@@ -215,6 +220,7 @@ async def reopen(ctx: BotContext, incident_id: int, user_id: str) -> list[Change
             severity_id=incident.incident_severity_id,
             priority_id=incident.incident_priority_id,
             visibility=incident.visibility,
+            tags=tuple(incident.tags),
         ),
     )
     await after_update(ctx, incident_id, changes, user_id)

@@ -21,6 +21,7 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 3000
 
 # Block ids of the report modal; the submission handler reads the values back by these.
+TAGS = "tags"
 TITLE, DESCRIPTION, PROJECT, TYPE, SEVERITY, PRIORITY, VISIBILITY, COMMANDER = (
     "title",
     "description",
@@ -40,6 +41,18 @@ def _text(text: str) -> dict[str, Any]:
 
 def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
     return {"type": "button", "action_id": action_id, "text": _text(text), "value": value}
+
+
+def tag_picker(tags: list[tuple[str, str]], selected: list[str]) -> dict[str, Any] | None:
+    """A multi-select of "Type/Tag" options (at most 100, as Slack allows); None when there are no tags."""
+    if not tags:
+        return None
+    options = [{"text": _text(f"{kind}/{name}"[:75]), "value": name[:150]} for kind, name in tags[:100]]
+    element: dict[str, Any] = {"type": "multi_static_select", "action_id": TAGS, "options": options}
+    initial = [option for option in options if option["value"] in selected]
+    if initial:
+        element["initial_options"] = initial
+    return {"type": "input", "block_id": TAGS, "label": _text("Tags"), "optional": True, "element": element}
 
 
 def _option(choice: Choice) -> dict[str, Any]:
@@ -134,6 +147,9 @@ def report_modal(form: ReportForm, metadata: dict[str, Any]) -> dict[str, Any]:
     ):
         if choices:
             blocks.append(_select(block_id, label, choices, default))
+    picker = tag_picker(form.tags, [])
+    if picker:
+        blocks.append(picker)
     blocks += [
         {
             "type": "input",
@@ -441,6 +457,9 @@ def update_modal(form: Any, metadata: dict[str, Any], status: str | None = None)
     ):
         if choices:  # Slack refuses a select without options
             blocks.append(_static(block_id, label, options(choices), str(current) if current else None))
+    picker = tag_picker(form.tags, card.tags)
+    if picker:
+        blocks.append(picker)
     blocks.append(
         _static(VISIBILITY, "Visibility", [("Open", "open"), ("Restricted", "restricted")], card.visibility)
     )
