@@ -278,3 +278,40 @@ async def test_choosing_another_project_offers_its_own_choices(slack: FakeSlack,
     [incident] = await incident_rows(bot)
     assert incident.name == "SEC-1"
     assert slack.channel_by_name("inc-1-token-leaked") is not None
+
+
+async def test_a_channel_made_just_before_a_crash_is_adopted_not_duplicated(
+    slack: FakeSlack, database_url: str
+) -> None:
+    hugo = slack.add_user("hugo")
+    first = BotProcess(bot_settings(slack, database_url))
+    await first.start()
+    form = await flows.report_form(first.ctx)
+    await flows.save_report(
+        first.ctx,
+        flows.Report(
+            request_key="view:V-crash-2",
+            reporter_id=hugo,
+            title="Cache stampede",
+            description="",
+            project_id=form.project_id,
+            type_id=None,
+            severity_id=None,
+            priority_id=None,
+        ),
+    )
+    # The process dies right after Slack made the channel, before the channel was recorded.
+    made, _ = await first.ctx.gateway.create_channel("inc-1-cache-stampede", private=True)
+    await first.stop()
+
+    second = BotProcess(bot_settings(slack, database_url))
+    after_the_claim = second.ctx.clock() + flows.CLAIM + timedelta(seconds=1)
+    second.ctx.clock = lambda: after_the_claim
+    await second.start()
+    try:
+        await wait_until_opened(slack, second)
+        assert slack.channel_by_name("inc-1-cache-stampede-2") is None
+        assert hugo in slack.members(made)
+        assert len(slack.pins(made)) == 1
+    finally:
+        await second.stop()

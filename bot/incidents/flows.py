@@ -281,6 +281,8 @@ class Opening:
     incident_id: int
     card: IncidentCard
     results: dict[str, dict[str, Any]]
+    # A resumed run may meet what an interrupted run did but did not record.
+    resuming: bool = False
 
     @property
     def channel_id(self) -> str:
@@ -308,6 +310,8 @@ async def open_incident(
     ctx: BotContext,
     incident_id: int,
     channel_ready: Callable[[IncidentCard], Awaitable[Any]] | None = None,
+    *,
+    resuming: bool = False,
 ) -> IncidentCard:
     """Run the opening steps not done yet; returns the incident as it stands afterwards.
 
@@ -321,6 +325,7 @@ async def open_incident(
         incident_id,
         await incident_card(ctx, incident_id),
         {step: row.result for step, row in done.items()},
+        resuming=resuming,
     )
     if "channel" not in done and not await _run_step(opening, "channel", create_channel):
         return opening.card
@@ -391,7 +396,12 @@ async def create_channel(opening: Opening) -> dict[str, Any]:
             project=project.name,
         )
         private = project.private_channels
-    channel_id, final_name = await ctx.gateway.create_channel(name, private=private)
+    # After a crash, the channel the interrupted run made (but did not record) may exist already.
+    adopted = await _unrecorded_channel(ctx, name) if opening.resuming else None
+    if adopted:
+        channel_id, final_name = adopted, name
+    else:
+        channel_id, final_name = await ctx.gateway.create_channel(name, private=private)
     async with ctx.sessions() as session, session.begin():
         await store.record_resource(
             session,
@@ -456,6 +466,17 @@ async def channel_details(opening: Opening) -> dict[str, Any]:
         ),
     )
     return {}
+
+
+async def _unrecorded_channel(ctx: BotContext, name: str) -> str | None:
+    """A channel called `name` made by the bot that no incident has recorded, or None."""
+    bot_user = str(ctx.identity.get("user_id") or "") if ctx.identity is not None else ""
+    channel_id = await ctx.gateway.channel_named(name, created_by=bot_user) if bot_user else None
+    if channel_id is None:
+        return None
+    async with ctx.sessions() as session:
+        owner = await store.incident_by_channel(session, channel_id)
+    return channel_id if owner is None else None
 
 
 async def refresh_topic(ctx: BotContext, incident_id: int) -> None:
@@ -590,5 +611,5 @@ async def resume_unfinished(ctx: BotContext) -> int:
     for incident_id in due:
         if await claim_steps(ctx, incident_id):
             resumed += 1
-            await open_incident(ctx, incident_id)
+            await open_incident(ctx, incident_id, resuming=True)
     return resumed

@@ -37,6 +37,20 @@ class SlackGateway:
             return str(channel["id"]), str(channel["name"])
         raise RuntimeError(f"no free channel name near {name!r}")
 
+    async def channel_named(self, name: str, created_by: str) -> str | None:
+        """The id of a live channel called `name` that `created_by` made, if there is one."""
+        cursor = None
+        while True:
+            response = await self.client.conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+            )
+            for channel in response.get("channels") or []:
+                if channel.get("name") == name and channel.get("creator") == created_by:
+                    return str(channel["id"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
     async def invite(self, channel: str, users: Iterable[str]) -> list[str]:
         """Invite users, in chunks; people already there are fine. Returns the ids Slack refused."""
         wanted = list(dict.fromkeys(users))
