@@ -12,6 +12,22 @@ from tests.test_incident_report import incident_project, report, wait_until_open
 from tests.test_incident_update import open_update_modal
 
 
+async def database_expert(slack: FakeSlack, bot: BotProcess) -> str:
+    """Dora, configured to be engaged in every incident that mentions the database."""
+    dba = slack.add_user("dora", email="dba@example.com")
+    async with bot.ctx.sessions() as session:
+        session.add(
+            IndividualContact(
+                project_id=await incident_project(bot),
+                email="dba@example.com",
+                name="Dora",
+                filters=to_column(Filter.model_validate({"words": ["database"]})),
+            )
+        )
+        await session.commit()
+    return dba
+
+
 def channel_of_first_incident(slack: FakeSlack) -> str:
     return str(next(c.response["channel"]["id"] for c in slack.calls_to("conversations.create") if c.ok))
 
@@ -45,17 +61,7 @@ async def test_people_whose_filters_match_are_engaged_at_once_and_on_update(
     slack: FakeSlack, bot: BotProcess
 ) -> None:
     reporter = slack.add_user("rita")
-    dba = slack.add_user("dora", email="dba@example.com")
-    async with bot.ctx.sessions() as session:
-        session.add(
-            IndividualContact(
-                project_id=await incident_project(bot),
-                email="dba@example.com",
-                name="Dora",
-                filters=to_column(Filter.model_validate({"words": ["database"]})),
-            )
-        )
-        await session.commit()
+    dba = await database_expert(slack, bot)
     await report(slack, reporter, "Checkout slow")
     await wait_until_opened(slack, bot)
     channel = channel_of_first_incident(slack)
@@ -76,16 +82,7 @@ async def test_a_matching_person_is_invited_when_the_incident_opens(
     slack: FakeSlack, bot: BotProcess
 ) -> None:
     reporter = slack.add_user("rita")
-    dba = slack.add_user("dora", email="dba@example.com")
-    async with bot.ctx.sessions() as session:
-        session.add(
-            IndividualContact(
-                project_id=await incident_project(bot),
-                email="dba@example.com",
-                filters=to_column(Filter.model_validate({"words": ["database"]})),
-            )
-        )
-        await session.commit()
+    dba = await database_expert(slack, bot)
     await report(slack, reporter, "Database failover failed")
     await wait_until_opened(slack, bot)
     channel = channel_of_first_incident(slack)

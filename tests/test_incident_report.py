@@ -205,39 +205,6 @@ async def test_a_failed_step_is_retried_later_without_repeating_the_others(
     assert len(slack.pins(channel.id)) == 1
 
 
-async def test_an_incident_saved_before_a_crash_is_opened_after_restart(
-    slack: FakeSlack, database_url: str
-) -> None:
-    hugo = slack.add_user("hugo")
-    first = BotProcess(bot_settings(slack, database_url))
-    await first.start()
-    form = await flows.report_form(first.ctx)
-    report_request = flows.Report(
-        request_key="view:V-crash",
-        reporter_id=hugo,
-        title="Cache stampede",
-        description="",
-        project_id=form.project_id,
-        type_id=None,
-        severity_id=None,
-        priority_id=None,
-    )
-    await flows.save_report(first.ctx, report_request)  # the process dies before opening it
-    await first.stop()
-    assert slack.channel_by_name("inc-1-cache-stampede") is None
-
-    second = BotProcess(bot_settings(slack, database_url))
-    after_the_claim = second.ctx.clock() + flows.CLAIM + timedelta(seconds=1)
-    second.ctx.clock = lambda: after_the_claim
-    await second.start()
-    try:
-        await wait_until_opened(slack, second)
-        channel = slack.channel_by_name("inc-1-cache-stampede")
-        assert channel is not None and hugo in slack.members(channel.id)
-    finally:
-        await second.stop()
-
-
 async def test_reporting_from_a_message_prefills_its_text_and_link(slack: FakeSlack, bot: BotProcess) -> None:
     ivy = slack.add_user("ivy")
     alerts = slack.add_channel("alerts", members=[ivy, slack.bot_user_id])
@@ -280,19 +247,19 @@ async def test_choosing_another_project_offers_its_own_choices(slack: FakeSlack,
     assert slack.channel_by_name("inc-1-token-leaked") is not None
 
 
-async def test_a_channel_made_just_before_a_crash_is_adopted_not_duplicated(
-    slack: FakeSlack, database_url: str
-) -> None:
-    hugo = slack.add_user("hugo")
+async def crash_after_saving(
+    slack: FakeSlack, database_url: str, reporter: str, title: str, *, channel_made: str | None = None
+) -> str | None:
+    """A bot saves a report and dies before opening it (after making `channel_made`, if given)."""
     first = BotProcess(bot_settings(slack, database_url))
     await first.start()
     form = await flows.report_form(first.ctx)
     await flows.save_report(
         first.ctx,
         flows.Report(
-            request_key="view:V-crash-2",
-            reporter_id=hugo,
-            title="Cache stampede",
+            request_key="view:V-crash",
+            reporter_id=reporter,
+            title=title,
             description="",
             project_id=form.project_id,
             type_id=None,
@@ -300,16 +267,45 @@ async def test_a_channel_made_just_before_a_crash_is_adopted_not_duplicated(
             priority_id=None,
         ),
     )
-    # The process dies right after Slack made the channel, before the channel was recorded.
-    made, _ = await first.ctx.gateway.create_channel("inc-1-cache-stampede", private=True)
+    made = (await first.ctx.gateway.create_channel(channel_made, private=True))[0] if channel_made else None
     await first.stop()
+    return made
 
+
+async def restart_after_the_claim(slack: FakeSlack, database_url: str) -> BotProcess:
+    """A new bot on the same database, its clock past the dead one's claim on the steps."""
     second = BotProcess(bot_settings(slack, database_url))
     after_the_claim = second.ctx.clock() + flows.CLAIM + timedelta(seconds=1)
     second.ctx.clock = lambda: after_the_claim
     await second.start()
+    await wait_until_opened(slack, second)
+    return second
+
+
+async def test_an_incident_saved_before_a_crash_is_opened_after_restart(
+    slack: FakeSlack, database_url: str
+) -> None:
+    hugo = slack.add_user("hugo")
+    await crash_after_saving(slack, database_url, hugo, "Cache stampede")
+    assert slack.channel_by_name("inc-1-cache-stampede") is None
+    second = await restart_after_the_claim(slack, database_url)
     try:
-        await wait_until_opened(slack, second)
+        channel = slack.channel_by_name("inc-1-cache-stampede")
+        assert channel is not None and hugo in slack.members(channel.id)
+    finally:
+        await second.stop()
+
+
+async def test_a_channel_made_just_before_a_crash_is_adopted_not_duplicated(
+    slack: FakeSlack, database_url: str
+) -> None:
+    hugo = slack.add_user("hugo")
+    made = await crash_after_saving(
+        slack, database_url, hugo, "Cache stampede", channel_made="inc-1-cache-stampede"
+    )
+    assert made is not None
+    second = await restart_after_the_claim(slack, database_url)
+    try:
         assert slack.channel_by_name("inc-1-cache-stampede-2") is None
         assert hugo in slack.members(made)
         assert len(slack.pins(made)) == 1
