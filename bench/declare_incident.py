@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from support import percentile, start_bot
+from support import cpu_seconds, percentile, start_bot
 
 from tests.fakes.slack import FakeSlack
 
@@ -158,6 +158,7 @@ async def main(latency: float, runs: int, concurrent: int, database_url: str | N
             )
 
             users = [slack.add_user(f"par{index}") for index in range(concurrent)]
+            bot_cpu, fake_cpu = cpu_seconds(bot.pid), time.process_time()
             started = time.perf_counter()
             timings = await asyncio.gather(
                 *(declare(slack, watcher, user, f"par outage {index}") for index, user in enumerate(users))
@@ -165,7 +166,11 @@ async def main(latency: float, runs: int, concurrent: int, database_url: str | N
             elapsed = time.perf_counter() - started
             report(f"channel ready, {concurrent} at once", [t.channel_ready for t in timings], latency)
             report(f"incident complete, {concurrent} at once", [t.complete for t in timings], latency)
-            print(f"{concurrent} incidents declared and complete in {elapsed:.2f} s")
+            print(
+                f"{concurrent} incidents declared and complete in {elapsed:.2f} s; CPU used meanwhile: "
+                f"bot {cpu_seconds(bot.pid) - bot_cpu:.2f} s, fake Slack and measuring "
+                f"{time.process_time() - fake_cpu:.2f} s"
+            )
             watching.cancel()
             slack.faults.clear()
             bot.send_signal(signal.SIGTERM)

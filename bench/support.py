@@ -22,7 +22,10 @@ def percentile(values: list[float], share: float) -> float:
 async def start_bot(
     slack: FakeSlack, scratch: str, stderr: Any = None, **env: str
 ) -> asyncio.subprocess.Process:
-    """`dispatch-bot run --migrate` in its own process, as in production: it shares no loop with the fake."""
+    """`dispatch-bot run --migrate` in its own process, as in production: it shares no loop with the fake.
+
+    With BENCH_PROFILE=path in the environment, the bot runs under cProfile and writes its profile there.
+    """
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
     environment.update(
         SLACK_BOT_TOKEN=slack.bot_token,
@@ -35,6 +38,7 @@ async def start_bot(
     environment.update(env)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
+        *(["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []),
         "-m",
         "bot",
         "run",
@@ -46,3 +50,10 @@ async def start_bot(
     )
     await slack.wait_connected(timeout=60)
     return process
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -225,23 +225,38 @@ async def mark_step(
     result: dict[str, Any] | None = None,
     error: str | None = None,
     next_attempt_at: datetime | None = None,
-) -> FlowStep:
-    row = (
-        await session.exec(
-            select(FlowStep).where(
-                FlowStep.incident_id == incident_id, FlowStep.flow == flow, FlowStep.step == step
+) -> None:
+    """Record how a step went, in one statement (the step rows exist from the moment the flow is saved)."""
+    values: dict[str, Any] = {
+        "status": status,
+        "attempts": col(FlowStep.attempts) + (0 if status == "pending" else 1),
+        "last_error": error,
+        "next_attempt_at": next_attempt_at,
+        "updated_at": utcnow(),
+    }
+    if result is not None:
+        values["result"] = result
+    updated = await (await session.connection()).execute(
+        sa.update(FlowStep)
+        .where(
+            col(FlowStep.incident_id) == incident_id, col(FlowStep.flow) == flow, col(FlowStep.step) == step
+        )
+        .values(**values)
+    )
+    if not updated.rowcount:
+        session.add(
+            FlowStep(
+                incident_id=incident_id,
+                flow=flow,
+                step=step,
+                status=status,
+                attempts=0 if status == "pending" else 1,
+                result=result or {},
+                last_error=error,
+                next_attempt_at=next_attempt_at,
             )
         )
-    ).first() or FlowStep(incident_id=incident_id, flow=flow, step=step)
-    row.status = status
-    row.attempts += 1 if status != "pending" else 0
-    if result is not None:
-        row.result = result
-    row.last_error = error
-    row.next_attempt_at = next_attempt_at
-    session.add(row)
-    await session.flush()
-    return row
+        await session.flush()
 
 
 async def incidents_with_unfinished_flow(session: AsyncSession, flow: str, now: datetime) -> list[int]:

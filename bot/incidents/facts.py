@@ -58,3 +58,4 @@ class IncidentCard:
     channel_id: str | None = None
     participants: list[PersonCard] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    type_description: str = ""

@@ -229,18 +229,18 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
 
 
 async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
+    """The incident as people see it, in four queries (five for a closed incident)."""
     async with ctx.sessions() as session:
-        incident = await session.get(Incident, incident_id)
-        assert incident is not None
-        project = await session.get(Project, incident.project_id)
-        incident_type = (
-            await session.get(IncidentType, incident.incident_type_id) if incident.incident_type_id else None
-        )
-        severity = (
-            await session.get(IncidentSeverity, incident.incident_severity_id)
-            if incident.incident_severity_id
-            else None
-        )
+        row = (
+            await session.exec(
+                select(Incident, Project, IncidentType, IncidentSeverity)
+                .join(Project, col(Project.id) == col(Incident.project_id))
+                .outerjoin(IncidentType, col(IncidentType.id) == col(Incident.incident_type_id))
+                .outerjoin(IncidentSeverity, col(IncidentSeverity.id) == col(Incident.incident_severity_id))
+                .where(Incident.id == incident_id)
+            )
+        ).one()
+        incident, project, incident_type, severity = row
         priority = (
             await session.get(IncidentPriority, incident.incident_priority_id)
             if incident.incident_priority_id
@@ -248,9 +248,10 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
         )
         people = await store.participants_with_roles(session, incident_id)
         channel = (await store.resources(session, incident_id)).get("conversation")
-        last_commander = await store.last_holder_of(session, incident_id, COMMANDER)
-    commander = next((p.user_id for p, roles in people if COMMANDER in roles), None)
-    commander = commander or last_commander or incident.reporter_user_id
+        commander = next((p.user_id for p, roles in people if COMMANDER in roles), None)
+        if commander is None:  # closing ended every role: the commander is who held it last
+            commander = await store.last_holder_of(session, incident_id, COMMANDER)
+    commander = commander or incident.reporter_user_id
     return IncidentCard(
         id=incident_id,
         name=incident.name,
@@ -258,7 +259,7 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
         description=incident.description,
         status=incident.status,
         visibility=incident.visibility,
-        project=project.name if project else "",
+        project=project.name,
         type=incident_type.name if incident_type else "Unspecified",
         severity=severity.name if severity else "Unspecified",
         priority=priority.name if priority else "Unspecified",
@@ -267,6 +268,7 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
         channel_id=channel.external_id if channel else None,
         participants=[PersonCard(p.user_id, roles, p.name, p.timezone) for p, roles in people],
         tags=list(incident.tags),
+        type_description=incident_type.description if incident_type else "",
     )
 
 
@@ -451,19 +453,12 @@ async def invite_people(opening: Opening) -> dict[str, Any]:
 
 async def channel_details(opening: Opening) -> dict[str, Any]:
     ctx, card, channel = opening.ctx, opening.card, opening.channel_id
-    async with ctx.sessions() as session:
-        incident = await session.get(Incident, opening.incident_id)
-        incident_type = (
-            await session.get(IncidentType, incident.incident_type_id)
-            if incident and incident.incident_type_id
-            else None
-        )
-    commander = await user_name(ctx, card.commander_id)
+
+    async def topic() -> None:
+        await ctx.gateway.set_topic(channel, views.topic(card, await user_name(ctx, card.commander_id)))
+
     await asyncio.gather(
-        ctx.gateway.set_topic(channel, views.topic(card, commander)),
-        ctx.gateway.set_purpose(
-            channel, views.purpose(card, incident_type.description if incident_type else "")
-        ),
+        topic(), ctx.gateway.set_purpose(channel, views.purpose(card, card.type_description))
     )
     return {}
 
