@@ -145,9 +145,15 @@ async def participants_with_roles(
     """Every participant with their active roles, in the order they were added."""
     statement = (
         select(Participant, ParticipantRole)
-        .join(ParticipantRole, col(ParticipantRole.participant_id) == col(Participant.id), isouter=True)
+        .join(
+            ParticipantRole,
+            sa.and_(
+                col(ParticipantRole.participant_id) == col(Participant.id),
+                col(ParticipantRole.renounced_at).is_(None),
+            ),
+            isouter=True,
+        )
         .where(Participant.incident_id == incident_id)
-        .where(col(ParticipantRole.renounced_at).is_(None))
         .order_by(col(Participant.id), col(ParticipantRole.id))
     )
     grouped: dict[int, tuple[Participant, list[str]]] = {}

@@ -311,3 +311,13 @@ async def test_a_channel_made_just_before_a_crash_is_adopted_not_duplicated(
         assert len(slack.pins(made)) == 1
     finally:
         await second.stop()
+
+
+async def test_a_long_description_full_of_markup_still_gets_its_pinned_summary(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    kim = slack.add_user("kim")
+    await report(slack, kim, "Proxy errors", Description="<html>&" * 375)  # 2,625 characters
+    await wait_until_opened(slack, bot)
+    channel = slack.channel_by_name("inc-1-proxy-errors")
+    assert channel is not None and len(slack.pins(channel.id)) == 1

@@ -199,3 +199,28 @@ async def test_tags_are_chosen_when_reporting_and_changed_by_an_update(
     await slack.as_user(ada).submit_view({"Tags": ["component/database", "component/checkout"]})
     await slack.wait_for(lambda: any("Tags" in str(m.blocks) for m in slack.messages(channel)), timeout=5)
     assert (await the_incident(bot)).tags == ["checkout", "database"]
+
+
+async def test_an_update_cannot_be_aimed_at_another_incident(slack: FakeSlack, bot: BotProcess) -> None:
+    import json
+
+    ada, eve = slack.add_user("ada"), slack.add_user("eve")
+    await report(slack, ada, "First outage")
+    await report(slack, eve, "Second outage")
+    await wait_until_opened(slack, bot, count=2)
+    first = slack.channel_by_name("inc-1-first-outage") or slack.channel_by_name("inc-2-first-outage")
+    second = slack.channel_by_name("inc-1-second-outage") or slack.channel_by_name("inc-2-second-outage")
+    assert first is not None and second is not None
+    view = await open_update_modal(slack, ada, first.id)
+    async with bot.ctx.sessions() as session:
+        other = next(i for i in (await session.exec(select(Incident))).all() if i.title == "Second outage")
+    metadata = json.loads(view["private_metadata"])
+    metadata["incident_id"] = other.id  # forged: ada leads the first incident, not the second
+    slack.workspace.views[view["id"]]["private_metadata"] = json.dumps(
+        metadata
+    )  # as a forged client would send
+    result = await slack.as_user(ada).submit_view({"Title": "Hijacked"})
+    assert result.response_action == "errors"
+    async with bot.ctx.sessions() as session:
+        titles = sorted(i.title for i in (await session.exec(select(Incident))).all())
+    assert titles == ["First outage", "Second outage"]

@@ -108,7 +108,9 @@ async def report_and_open(ctx: BotContext, report: flows.Report, view_id: str) -
             await ctx.gateway.update_view(view_id, views.created_modal(card))
 
         if created:
-            await flows.open_incident(ctx, incident_id, channel_ready=show_channel)
+            card = await flows.open_incident(ctx, incident_id, channel_ready=show_channel)
+            if not card.channel_id:
+                await ctx.gateway.update_view(view_id, views.channel_pending_modal(card))
         else:
             await show_channel(await flows.incident_card(ctx, incident_id))
     except Exception:
@@ -231,7 +233,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
         update = parse_update(body)
         metadata = json.loads(body["view"].get("private_metadata") or "{}")
         found = await incident_context(ctx, metadata.get("channel_id", ""), update.user_id)
-        if found is None or not found.leads:
+        if found is None or not found.leads or found.incident_id != update.incident_id:
             await ack(
                 response_action="errors",
                 errors={views.TITLE: "Only the incident commander or the scribe can update the incident."},

@@ -275,14 +275,20 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         await ctx.gateway.post(card.channel_id, text, blocks)
         if card.status == "active" and any(change.field in ENGAGING_FIELDS for change in changes):
             await _engage_newly_matching(ctx, card)
-    await asyncio.gather(
+    followers = await self_service.subscribers(ctx, incident_id)
+    if card.visibility == "restricted":  # a restricted incident tells no one outside the response
+        inside = {person.user_id for person in card.participants}
+        followers = [user for user in followers if user in inside]
+    # Independent effects: one failing (Slack refusing a message, say) must not stop the others.
+    outcomes = await asyncio.gather(
         _notify_targets(ctx, incident_id, card, text, blocks),
         _refresh_channel(ctx, incident_id, card, closing),
-        *(
-            ctx.gateway.direct_message(user, text, blocks)
-            for user in await self_service.subscribers(ctx, incident_id)
-        ),
+        *(ctx.gateway.direct_message(user, text, blocks) for user in followers),
+        return_exceptions=True,
     )
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            logger.warning("an update effect failed for incident %s", incident_id, exc_info=outcome)
     if closing:
         await _close_effects(ctx, card)
 

@@ -41,19 +41,27 @@ async def join(ctx: BotContext, incident_id: int, user_id: str) -> str:
         return f"{incident.name} is still opening its channel; try again in a moment."
     if await ctx.gateway.invite(channel.external_id, [user_id]):
         return f"Slack did not let me add you to {incident.name}'s channel; ask its commander."
-    async with ctx.sessions() as session, session.begin():
-        _, added = await store.add_participant(
-            session, incident_id, user_id, [OBSERVER], added_by=user_id, reason="Joined from an announcement"
-        )
-        if added:
-            await store.add_timeline_event(
+    try:
+        async with ctx.sessions() as session, session.begin():
+            _, added = await store.add_participant(
                 session,
                 incident_id,
-                "participant_joined",
-                f"<@{user_id}> joined from an announcement",
-                actor=user_id,
-                occurred_at=ctx.clock(),
+                user_id,
+                [OBSERVER],
+                added_by=user_id,
+                reason="Joined from an announcement",
             )
+            if added:
+                await store.add_timeline_event(
+                    session,
+                    incident_id,
+                    "participant_joined",
+                    f"<@{user_id}> joined from an announcement",
+                    actor=user_id,
+                    occurred_at=ctx.clock(),
+                )
+    except IntegrityError:
+        pass  # a second click, or the channel-join event, added them at the same moment
     return f"You are in: <#{channel.external_id}>."
 
 

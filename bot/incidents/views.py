@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
-from bot.slack.text import escape
+from bot.slack.text import escape, escape_within
 
 REPORT_CALLBACK = "incident_report"
 UPDATE_BUTTON = "incident_update_open"
@@ -214,6 +214,14 @@ def created_modal(incident: IncidentCard) -> dict[str, Any]:
     )
 
 
+def channel_pending_modal(incident: IncidentCard) -> dict[str, Any]:
+    return message_modal(
+        "Incident reported",
+        f"*{escape(incident.name)}* is saved, but Slack would not create its channel yet. "
+        "It is retried automatically and you will be invited as soon as it exists.",
+    )
+
+
 def topic(incident: IncidentCard, commander_name: str) -> str:
     return (
         f"IC: {commander_name} | {incident.status.capitalize()} | {incident.type} | "
@@ -247,7 +255,7 @@ def _visibility_note(incident: IncidentCard) -> str:
 
 def summary_message(incident: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
     """The pinned summary at the top of the incident channel."""
-    description = escape(incident.description[:2500]) or "_No description yet._"
+    description = escape_within(incident.description, 2900) or "_No description yet._"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _text(f"{incident.name}: {incident.title}"[:150])},
         {"type": "section", "text": {"type": "mrkdwn", "text": description}},
@@ -377,7 +385,9 @@ def notification(incident: IncidentCard, allow_join: bool) -> tuple[str, list[di
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": (f"*{escape(incident.title)}*\n{escape(incident.description[:500])}")[:3000],
+                "text": (
+                    f"*{escape_within(incident.title, 1000)}*\n{escape_within(incident.description, 1800)}"
+                ),
             },
         },
         {"type": "section", "fields": _facts_fields(incident)},
