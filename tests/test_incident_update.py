@@ -224,3 +224,16 @@ async def test_an_update_cannot_be_aimed_at_another_incident(slack: FakeSlack, b
     async with bot.ctx.sessions() as session:
         titles = sorted(i.title for i in (await session.exec(select(Incident))).all())
     assert titles == ["First outage", "Second outage"]
+
+
+async def test_a_form_with_unreadable_context_gets_an_answer_not_an_error(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Flaky DNS")
+    view = await open_update_modal(slack, ada, channel)
+    slack.workspace.views[view["id"]]["private_metadata"] = "{not json"  # as a broken client would send
+    result = await slack.as_user(ada).submit_view({"Title": "Flaky DNS in eu-west"})
+    assert result.response_action == "update"
+    assert "could not be read" in str(result.ack)
+    assert (await the_incident(bot)).title == "Flaky DNS"

@@ -572,7 +572,7 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
 
 async def send_commander_tips(opening: Opening) -> dict[str, Any]:
     ctx = opening.ctx
-    update_command = "/dispatch-update-incident"
+    update_command = ctx.settings.slack_commands.get("update_incident", "/dispatch-update-incident")
     text, blocks = views.commander_tips(opening.card, update_command)
     await ctx.gateway.direct_message(opening.card.commander_id, text, blocks)
     return {}

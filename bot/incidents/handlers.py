@@ -36,6 +36,7 @@ LIST = CommandSpec(
     description="List active and stable incidents, and those closed in the last 24 hours.",
     usage_hint="[project]",
 )
+STALE_FORM = "This form could not be read (it may be out of date). Close it and run the command again."
 REPORT_SHORTCUT = ShortcutSpec(
     callback_id="incident_report_from_message",
     name="Report incident",
@@ -230,8 +231,12 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
     @registry.view(views.UPDATE_CALLBACK)
     async def update_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
-        update = parse_update(body)
-        metadata = json.loads(body["view"].get("private_metadata") or "{}")
+        try:
+            update = parse_update(body)
+            metadata = json.loads(body["view"].get("private_metadata") or "{}")
+        except (KeyError, TypeError, ValueError):
+            await ack(response_action="update", view=views.message_modal("Update incident", STALE_FORM))
+            return
         found = await incident_context(ctx, metadata.get("channel_id", ""), update.user_id)
         if found is None or not found.leads or found.incident_id != update.incident_id:
             await ack(
@@ -338,7 +343,11 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
     @registry.view(views.REPORT_CALLBACK)
     async def report_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
-        report = parse_report(body)
+        try:
+            report = parse_report(body)
+        except (KeyError, TypeError, ValueError):
+            await ack(response_action="update", view=views.message_modal("Report an incident", STALE_FORM))
+            return
         errors = await flows.check_report(ctx, report)
         if errors:
             await ack(response_action="errors", errors=errors)

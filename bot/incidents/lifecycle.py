@@ -198,7 +198,7 @@ async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
 
 
 async def reopen(ctx: BotContext, incident_id: int, user_id: str) -> list[Change] | None:
-    """Make a closed incident active again, if `user_id` led it; None when they may not."""
+    """Make a closed incident active again, if `user_id` led it; None when they may not, [] if not closed."""
     async with ctx.sessions() as session:
         incident = await session.get(Incident, incident_id)
         leads = {
@@ -207,6 +207,8 @@ async def reopen(ctx: BotContext, incident_id: int, user_id: str) -> list[Change
         }
     if incident is None or user_id not in leads:
         return None
+    if incident.status != "closed":
+        return []
     changes = await apply_update(
         ctx,
         Update(
