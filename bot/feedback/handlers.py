@@ -10,6 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.context import BotContext
 from bot.feedback import flows, views
 from bot.registry import Registry
+from bot.slack.modals import input_value
 from storage.models import Incident
 
 
@@ -32,17 +33,12 @@ def register(registry: Registry, ctx: BotContext) -> None:
     @registry.view(views.CALLBACK)
     async def submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         view = body["view"]
-        values = view["state"]["values"]
-        rating = ((values.get(views.RATING) or {}).get(views.RATING) or {}).get("selected_option")
+        rating = input_value(view, views.RATING)
         if not rating:
             await ack(response_action="errors", errors={views.RATING: "Choose how satisfied you are."})
             return
-        text = ((values.get(views.TEXT) or {}).get(views.TEXT) or {}).get("value") or ""
-        anonymous = bool(
-            ((values.get(views.ANONYMOUS) or {}).get(views.ANONYMOUS) or {}).get("selected_options")
-        )
+        text = input_value(view, views.TEXT) or ""
+        anonymous = bool(input_value(view, views.ANONYMOUS))
         incident_id = int(json.loads(view.get("private_metadata") or "{}")["incident_id"])
-        saved = await flows.save_feedback(
-            ctx, incident_id, body["user"]["id"], int(rating["value"]), text, anonymous
-        )
+        saved = await flows.save_feedback(ctx, incident_id, body["user"]["id"], int(rating), text, anonymous)
         await ack(response_action="update", view=views.thanks_modal(already=not saved))

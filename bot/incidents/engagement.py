@@ -60,6 +60,7 @@ async def policy_holder(
 
 
 def facts_of(card: IncidentCard, tags: list[str]) -> IncidentFacts:
+    """What filters see of an incident (notification channels, people, runbooks)."""
     return IncidentFacts(
         project=card.project,
         type=card.type,

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
-from bot.config.filters import IncidentFacts, matches_stored
+from bot.config.filters import matches_stored
 from bot.context import BotContext
 from bot.incidents import engagement, naming, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
@@ -518,17 +518,7 @@ async def announce_to_targets(
         assert incident is not None
         project = await session.get(Project, incident.project_id)
         targets = await enabled_notifications(session, incident.project_id)
-    facts = IncidentFacts(
-        project=card.project,
-        type=card.type,
-        priority=card.priority,
-        severity=card.severity,
-        status=card.status,
-        visibility=card.visibility,
-        tags=frozenset(incident.tags),
-        title=card.title,
-        description=card.description,
-    )
+    facts = engagement.facts_of(card, list(incident.tags))
     text, blocks = message(bool(project and project.allow_self_join))
     result = Announced([], {})
 

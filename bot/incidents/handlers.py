@@ -16,6 +16,7 @@ from bot.incidents import flows, lifecycle, listing, self_service, views
 from bot.incidents.context import incident_context, require_incident
 from bot.incidents.facts import IncidentCard
 from bot.registry import CommandSpec, Registry, ShortcutSpec
+from bot.slack.modals import input_value
 
 logger = logging.getLogger(__name__)
 
@@ -44,23 +45,6 @@ REPORT_SHORTCUT = ShortcutSpec(
 )
 
 
-def state_value(view: dict[str, Any], block_id: str) -> Any:
-    """The value of one input of a submitted modal: text, selected option value or user id."""
-    actions = (view.get("state") or {}).get("values", {}).get(block_id) or {}
-    for element in actions.values():
-        kind = element.get("type")
-        if kind == "plain_text_input":
-            return element.get("value") or ""
-        if kind in {"static_select", "external_select"}:
-            option = element.get("selected_option")
-            return option.get("value") if option else None
-        if kind == "users_select":
-            return element.get("selected_user")
-        if kind == "multi_static_select":
-            return tuple(option["value"] for option in element.get("selected_options") or [])
-    return None
-
-
 def _int(value: Any) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -74,15 +58,15 @@ def parse_report(body: dict[str, Any]) -> flows.Report:
     return flows.Report(
         request_key=f"view:{view['id']}",
         reporter_id=body["user"]["id"],
-        title=state_value(view, views.TITLE) or "",
-        description=state_value(view, views.DESCRIPTION) or "",
-        project_id=_int(state_value(view, views.PROJECT)) or int(metadata["project_id"]),
-        type_id=_int(state_value(view, views.TYPE)),
-        severity_id=_int(state_value(view, views.SEVERITY)),
-        priority_id=_int(state_value(view, views.PRIORITY)),
-        visibility=state_value(view, views.VISIBILITY),
-        commander_id=state_value(view, views.COMMANDER),
-        tags=state_value(view, views.TAGS) or (),
+        title=input_value(view, views.TITLE) or "",
+        description=input_value(view, views.DESCRIPTION) or "",
+        project_id=_int(input_value(view, views.PROJECT)) or int(metadata["project_id"]),
+        type_id=_int(input_value(view, views.TYPE)),
+        severity_id=_int(input_value(view, views.SEVERITY)),
+        priority_id=_int(input_value(view, views.PRIORITY)),
+        visibility=input_value(view, views.VISIBILITY),
+        commander_id=input_value(view, views.COMMANDER),
+        tags=input_value(view, views.TAGS) or (),
     )
 
 
@@ -133,15 +117,15 @@ def parse_update(body: dict[str, Any]) -> lifecycle.Update:
     return lifecycle.Update(
         incident_id=int(metadata["incident_id"]),
         user_id=body["user"]["id"],
-        title=state_value(view, views.TITLE) or "",
-        description=state_value(view, views.DESCRIPTION) or "",
-        resolution=state_value(view, views.RESOLUTION) or "",
-        status=state_value(view, views.STATUS) or "",
-        type_id=_int(state_value(view, views.TYPE)),
-        severity_id=_int(state_value(view, views.SEVERITY)),
-        priority_id=_int(state_value(view, views.PRIORITY)),
-        visibility=state_value(view, views.VISIBILITY) or "open",
-        tags=state_value(view, views.TAGS) or (),
+        title=input_value(view, views.TITLE) or "",
+        description=input_value(view, views.DESCRIPTION) or "",
+        resolution=input_value(view, views.RESOLUTION) or "",
+        status=input_value(view, views.STATUS) or "",
+        type_id=_int(input_value(view, views.TYPE)),
+        severity_id=_int(input_value(view, views.SEVERITY)),
+        priority_id=_int(input_value(view, views.PRIORITY)),
+        visibility=input_value(view, views.VISIBILITY) or "open",
+        tags=input_value(view, views.TAGS) or (),
     )
 
 
@@ -326,14 +310,14 @@ def register(registry: Registry, ctx: BotContext) -> None:
     async def project_chosen(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         view = body["view"]
-        project_id = _int(state_value(view, views.PROJECT))
+        project_id = _int(input_value(view, views.PROJECT))
 
         async def rebuild() -> None:
             form = await flows.report_form(
                 ctx,
                 project_id,
-                title=state_value(view, views.TITLE) or "",
-                description=state_value(view, views.DESCRIPTION) or "",
+                title=input_value(view, views.TITLE) or "",
+                description=input_value(view, views.DESCRIPTION) or "",
             )
             await ctx.gateway.update_view(
                 view["id"], views.report_modal(form, {"project_id": form.project_id})

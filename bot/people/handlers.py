@@ -22,6 +22,7 @@ from bot.people import flows, views
 from bot.people.messages import ChannelMessage, MessageDispatcher
 from bot.people.profiles import Profiles
 from bot.registry import CommandSpec, Registry
+from bot.slack.modals import input_value
 
 logger = logging.getLogger(__name__)
 
@@ -55,20 +56,6 @@ def mentioned_user(text: str) -> str | None:
 
 def _state(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return dict((view.get("state") or {}).get("values") or {})
-
-
-def state_value(view: dict[str, Any], block_id: str) -> str | None:
-    """A submitted input's value: text, the chosen option's value or the chosen user."""
-    for element in (_state(view).get(block_id) or {}).values():
-        kind = element.get("type")
-        if kind == "plain_text_input":
-            return element.get("value") or ""
-        if kind == "static_select":
-            option = element.get("selected_option")
-            return option.get("value") if option else None
-        if kind == "users_select":
-            return element.get("selected_user")
-    return None
 
 
 def _reason_block(view: dict[str, Any]) -> str | None:
@@ -167,8 +154,8 @@ def register(registry: Registry, ctx: BotContext) -> None:
         assignment = flows.Assignment(
             incident_id=incident_id,
             channel_id=channel_id,
-            user_id=state_value(view, views.PERSON) or "",
-            role=state_value(view, views.ROLE) or "",
+            user_id=input_value(view, views.PERSON) or "",
+            role=input_value(view, views.ROLE) or "",
             assigned_by=user,
         )
         errors = await flows.check_assignment(ctx, profiles, assignment)
@@ -276,8 +263,8 @@ def register(registry: Registry, ctx: BotContext) -> None:
         metadata = _metadata(view)
         incident_id, channel_id = metadata.get("incident_id"), str(metadata.get("channel_id") or "")
         reason_block = _reason_block(view) or f"{views.REASON_PREFIX}{actor}"
-        reason = state_value(view, reason_block) or ""
-        chosen = state_value(view, views.UPDATE_PERSON)
+        reason = input_value(view, reason_block) or ""
+        chosen = input_value(view, views.UPDATE_PERSON)
         target = chosen or str(metadata.get("target") or actor)
         if not isinstance(incident_id, int):
             await ack(

@@ -17,6 +17,7 @@ from bot.core.views import error_text
 from bot.incidents import views as incident_views
 from bot.incidents.context import incident_context, require_incident
 from bot.registry import CommandSpec, Registry
+from bot.slack.modals import input_value
 from bot.timeline import flows, views
 from bot.timeline.facts import ManualEntry, Reaction
 
@@ -73,11 +74,6 @@ def _reaction_of(event: dict[str, Any]) -> Reaction | None:
     return reaction
 
 
-def _state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
-    actions = (view.get("state") or {}).get("values", {}).get(block_id) or {}
-    return next(iter(actions.values()), None) or {}
-
-
 def _parse_date(value: Any) -> date | None:
     try:
         return date.fromisoformat(value) if isinstance(value, str) else None
@@ -95,16 +91,16 @@ def _parse_time(value: Any) -> time | None:
 def parse_entry(body: dict[str, Any]) -> ManualEntry:
     view = body["view"]
     metadata = json.loads(view.get("private_metadata") or "{}")
-    choice = str((_state(view, views.TIMEZONE).get("selected_option") or {}).get("value"))
+    choice = str(input_value(view, views.TIMEZONE))
     timezone = {views.USER_TIMEZONE: metadata.get("timezone"), views.UTC_CHOICE: "UTC"}.get(choice)
     return ManualEntry(
         request_key=str(view["id"]),
         incident_id=int(metadata["incident_id"]),
         channel_id=str(metadata["channel_id"]),
         user_id=body["user"]["id"],
-        description=_state(view, views.DESCRIPTION).get("value") or "",
-        date=_parse_date(_state(view, views.DATE).get("selected_date")),
-        time=_parse_time(_state(view, views.TIME).get("selected_time")),
+        description=input_value(view, views.DESCRIPTION) or "",
+        date=_parse_date(input_value(view, views.DATE)),
+        time=_parse_time(input_value(view, views.TIME)),
         timezone=timezone,
     )
 

@@ -1,0 +1,32 @@
+"""Reading what a person entered in a submitted modal, whatever the input element."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Where each element keeps its value in `view.state.values`.
+_SINGLE = {
+    "plain_text_input": "value",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+    "users_select": "selected_user",
+    "conversations_select": "selected_conversation",
+}
+_OPTION = {"static_select", "external_select", "radio_buttons"}
+_OPTIONS = {"multi_static_select", "multi_external_select", "checkboxes"}
+
+
+def input_value(view: dict[str, Any], block_id: str) -> Any:
+    """The value of the input in `block_id`: text, date, time or id; an option's value; a tuple for
+    multi-selects and checkboxes. None when the block is missing or nothing was chosen."""
+    actions = ((view.get("state") or {}).get("values") or {}).get(block_id) or {}
+    for element in actions.values():
+        kind = element.get("type")
+        if kind in _SINGLE:
+            return element.get(_SINGLE[kind])
+        if kind in _OPTION:
+            option = element.get("selected_option")
+            return option.get("value") if option else None
+        if kind in _OPTIONS:
+            return tuple(option["value"] for option in element.get("selected_options") or [])
+    return None
