@@ -46,6 +46,18 @@ async def next_incident_number(session: AsyncSession, project_id: int) -> int:
     return int(result.scalar_one())
 
 
+async def lock_incident(session: AsyncSession, incident_id: int) -> Incident | None:
+    """The incident, read for a change: other changers of it wait until this transaction ends.
+
+    An UPDATE that changes nothing takes the row lock on PostgreSQL and the write lock on SQLite,
+    so two concurrent updates (or reopens) apply one after the other, each seeing the other's result.
+    """
+    await (await session.connection()).execute(
+        sa.update(Incident).where(col(Incident.id) == incident_id).values(id=col(Incident.id))
+    )
+    return await session.get(Incident, incident_id, populate_existing=True)
+
+
 async def incident_by_request(session: AsyncSession, request_key: str) -> Incident | None:
     return (await session.exec(select(Incident).where(Incident.request_key == request_key))).first()
 

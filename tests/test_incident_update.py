@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.runtime import BotProcess
-from storage.models import Incident, ParticipantRole, TimelineEvent
+from storage.models import Incident, IncidentPriority, ParticipantRole, TimelineEvent
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import report, wait_until_opened
 
@@ -237,3 +237,60 @@ async def test_a_form_with_unreadable_context_gets_an_answer_not_an_error(
     assert result.response_action == "update"
     assert "could not be read" in str(result.ack)
     assert (await the_incident(bot)).title == "Flaky DNS"
+
+
+async def test_two_leads_editing_different_fields_both_keep_their_change(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    from storage import incidents as store
+
+    ada, bob = slack.add_user("ada"), slack.add_user("bob")
+    channel = await open_incident(slack, bot, ada, "Checkout errors")
+    incident = await the_incident(bot)
+    assert incident.id is not None
+    async with bot.ctx.sessions() as session, session.begin():
+        await store.add_participant(session, incident.id, bob, ["Scribe"])
+    await open_update_modal(slack, ada, channel)
+    await open_update_modal(slack, bob, channel)  # both forms show priority Medium and the old title
+
+    await slack.as_user(ada).submit_view({"Priority": "High"})
+    await slack.wait_for(lambda: "Saved" in str(slack.open_view_for(ada) or {}), timeout=5)
+    await slack.as_user(bob).submit_view({"Title": "Checkout errors in eu-west"})
+    await slack.wait_for(lambda: "Saved" in str(slack.open_view_for(bob) or {}), timeout=5)
+
+    async with bot.ctx.sessions() as session:
+        saved = (await session.exec(select(Incident))).one()
+        priority = await session.get(IncidentPriority, saved.incident_priority_id)
+    assert saved.title == "Checkout errors in eu-west"
+    assert priority is not None and priority.name == "High"  # bob's stale form did not undo ada's change
+    await slack.wait_for(lambda: any("title" in m.text for m in slack.messages(channel)), timeout=5)
+    bobs = next(m for m in slack.messages(channel) if "INC-1 updated: title" in m.text)
+    assert "Priority" not in str(bobs.blocks)
+
+
+async def test_two_reopens_at_once_reopen_once(slack: FakeSlack, bot: BotProcess) -> None:
+    import asyncio
+
+    from bot.incidents import lifecycle
+
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Queue stuck")
+    await open_update_modal(slack, ada, channel)
+    await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
+    await slack.wait_for(lambda: slack.channel(channel).is_archived, timeout=5)
+    incident = await the_incident(bot)
+    assert incident.id is not None
+
+    first, second = await asyncio.gather(
+        lifecycle.reopen(bot.ctx, incident.id, ada), lifecycle.reopen(bot.ctx, incident.id, ada)
+    )
+    assert sorted([bool(first), bool(second)]) == [False, True]  # one reopened, the other found it open
+    async with bot.ctx.sessions() as session:
+        active = (
+            await session.exec(
+                select(ParticipantRole.role).where(col(ParticipantRole.renounced_at).is_(None))
+            )
+        ).all()
+    assert sorted(active) == ["Incident Commander", "Reporter"]  # roles given back once, not twice
+    reopened = [m for m in slack.messages(channel) if "Closed → Active" in str(m.blocks)]
+    assert len(reopened) == 1

@@ -126,6 +126,7 @@ def parse_update(body: dict[str, Any]) -> lifecycle.Update:
         priority_id=_int(input_value(view, views.PRIORITY)),
         visibility=input_value(view, views.VISIBILITY) or "open",
         tags=input_value(view, views.TAGS) or (),
+        shown={str(name): str(digest) for name, digest in (metadata.get("shown") or {}).items()},
     )
 
 
@@ -142,7 +143,7 @@ async def open_update_modal(
     if found is None:
         return
     form = await lifecycle.update_form(ctx, found.incident_id)
-    metadata = {"incident_id": found.incident_id, "channel_id": channel_id}
+    metadata = {"incident_id": found.incident_id, "channel_id": channel_id, "shown": form.shown}
     await ctx.gateway.open_view(trigger_id, views.update_modal(form, metadata, status))
 
 

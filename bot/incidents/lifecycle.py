@@ -9,8 +9,10 @@ ends every role and archives the channel; reopening unarchives it and gives peop
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -52,6 +54,52 @@ class Update:
     priority_id: int | None
     visibility: str
     tags: tuple[str, ...] = ()
+    # A digest of each field as the form showed it: fields left as shown keep whatever the
+    # incident holds when the update is saved, so two people editing different fields both win.
+    shown: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @classmethod
+    def of(cls, incident: Incident, user_id: str, **changes: Any) -> Update:
+        """The incident as it stands, as an update by `user_id` (with `changes` applied)."""
+        current = cls(
+            incident_id=incident.id or 0,
+            user_id=user_id,
+            title=incident.title,
+            description=incident.description,
+            resolution=incident.resolution,
+            status=incident.status,
+            type_id=incident.incident_type_id,
+            severity_id=incident.incident_severity_id,
+            priority_id=incident.incident_priority_id,
+            visibility=incident.visibility,
+            tags=tuple(incident.tags),
+        )
+        return replace(current, **changes)
+
+
+EDITABLE = tuple(f.name for f in fields(Update) if f.name not in {"incident_id", "user_id", "shown"})
+
+
+def _normalised(update: Update, name: str) -> str:
+    value = getattr(update, name)
+    if name == "tags":
+        return ",".join(sorted(value))
+    return "" if value is None else str(value).strip()
+
+
+def shown_digest(update: Update) -> dict[str, str]:
+    """What a form shows, as short digests small enough for a modal's private_metadata."""
+    return {name: hashlib.sha256(_normalised(update, name).encode()).hexdigest()[:10] for name in EDITABLE}
+
+
+def _rebase(update: Update, incident: Incident) -> Update:
+    """Keep only the fields this person changed on the form; the rest take the incident's current values."""
+    if not update.shown:
+        return update
+    submitted = shown_digest(update)
+    current = Update.of(incident, update.user_id)
+    kept = {name: getattr(current, name) for name in EDITABLE if submitted[name] == update.shown.get(name)}
+    return replace(update, **kept)
 
 
 @dataclass(frozen=True)
@@ -75,6 +123,7 @@ class UpdateForm:
     severities: list[Choice]
     priorities: list[Choice]
     tags: list[tuple[str, str]]
+    shown: dict[str, str]
 
 
 async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
@@ -95,6 +144,7 @@ async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
         severities=[Choice(s.id, s.name, s.description) for s in choices.severities if s.id is not None],
         priorities=[Choice(p.id, p.name, p.description) for p in choices.priorities if p.id is not None],
         tags=choices.tags,
+        shown=shown_digest(Update.of(incident, "")),
     )
 
 
@@ -131,8 +181,9 @@ async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
     """Save the update; returns what changed (nothing saved, and [] returned, when nothing did)."""
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        incident = await session.get(Incident, update.incident_id)
+        incident = await store.lock_incident(session, update.incident_id)
         assert incident is not None
+        update = _rebase(update, incident)
         old_type = await _get(session, IncidentType, incident.incident_type_id)
         new_type = await _get(session, IncidentType, update.type_id)
         old_severity = await _get(session, IncidentSeverity, incident.incident_severity_id)
@@ -209,22 +260,9 @@ async def reopen(ctx: BotContext, incident_id: int, user_id: str) -> list[Change
         return None
     if incident.status != "closed":
         return []
-    changes = await apply_update(
-        ctx,
-        Update(
-            incident_id=incident_id,
-            user_id=user_id,
-            title=incident.title,
-            description=incident.description,
-            resolution=incident.resolution,
-            status="active",
-            type_id=incident.incident_type_id,
-            severity_id=incident.incident_severity_id,
-            priority_id=incident.incident_priority_id,
-            visibility=incident.visibility,
-            tags=tuple(incident.tags),
-        ),
-    )
+    # Only the status is shown as changed, so the fields keep what the incident holds when it is saved.
+    unchanged = Update.of(incident, user_id)
+    changes = await apply_update(ctx, replace(unchanged, status="active", shown=shown_digest(unchanged)))
     await after_update(ctx, incident_id, changes, user_id)
     return changes
 
