@@ -222,6 +222,25 @@ async def test_reporting_from_a_message_prefills_its_text_and_link(slack: FakeSl
     assert incident.description.startswith("p99 latency on checkout is 9s")
 
 
+async def test_a_slow_permalink_does_not_cost_the_reporter_the_form(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    """Trigger ids expire: with a slow permalink, a placeholder opens in time and becomes the form."""
+    slack.workspace.trigger_ttl = 1.0
+    slack.faults.latency("chat.getPermalink", 1.5)
+    ivy = slack.add_user("ivy")
+    alerts = slack.add_channel("alerts", members=[ivy, slack.bot_user_id])
+    message = await slack.as_user(ivy).post_message(alerts, "disk full on db-3")
+    await slack.as_user(ivy).message_shortcut(alerts, message.ts, "incident_report_from_message")
+    await slack.wait_for(lambda: "Loading" in str(slack.open_view_for(ivy) or {}), timeout=5)
+    await slack.wait_for(lambda: (actor_view(slack, ivy) or {}).get("callback_id") == "incident_report")
+    view = actor_view(slack, ivy)
+    assert view is not None
+    description = next(b for b in view["blocks"] if b.get("block_id") == "description")["element"]
+    assert description["initial_value"].startswith("disk full on db-3\n\n")
+    assert not [call for call in slack.calls_to("views.open") if not call.ok]
+
+
 async def test_choosing_another_project_offers_its_own_choices(slack: FakeSlack, bot: BotProcess) -> None:
     from storage.models import IncidentPriority, IncidentType, Project
 

@@ -294,3 +294,38 @@ async def test_two_reopens_at_once_reopen_once(slack: FakeSlack, bot: BotProcess
     assert sorted(active) == ["Incident Commander", "Reporter"]  # roles given back once, not twice
     reopened = [m for m in slack.messages(channel) if "Closed → Active" in str(m.blocks)]
     assert len(reopened) == 1
+
+
+async def test_the_commander_corrects_a_closed_incident_from_the_review_message(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada, bob = slack.add_user("ada"), slack.add_user("bob")
+    channel = await open_incident(slack, bot, ada, "Queue stuck")
+    await open_update_modal(slack, ada, channel)
+    await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
+    await slack.wait_for(
+        lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(ada)), timeout=5
+    )
+    review = next(m for m in slack.dms_to(ada) if "Thanks for closing" in str(m.blocks))
+    assert "update command" not in str(review.blocks)  # an archived channel takes no commands
+
+    await slack.as_user(ada).click_button(review.channel, review.ts, "Review and update")
+    await slack.wait_for(lambda: (slack.open_view_for(ada) or {}).get("callback_id") == "incident_update")
+    await slack.as_user(ada).submit_view({"Resolution": "A stuck consumer was restarted"})
+    await slack.wait_for(lambda: "Saved" in str(slack.open_view_for(ada) or {}), timeout=5)
+    incident = await the_incident(bot)
+    assert incident.resolution == "A stuck consumer was restarted" and incident.status == "closed"
+    assert slack.channel(channel).is_archived
+    async with bot.ctx.sessions() as session:
+        fields = (
+            await session.exec(select(TimelineEvent).where(TimelineEvent.kind == "field_updated"))
+        ).all()
+    assert [event.details["field"] for event in fields] == ["Severity", "Resolution"]  # closing, then review
+
+    # Someone who never led it is told so, and gets no form.
+    await slack.as_user(bob).click_button(review.channel, review.ts, "Review and update")
+    await slack.wait_for(lambda: any(post.user == bob for post in slack.response_url_posts), timeout=5)
+    assert (
+        "last commander or scribe" in [p.body for p in slack.response_url_posts if p.user == bob][-1]["text"]
+    )
+    assert slack.open_view_for(bob) is None

@@ -42,6 +42,20 @@ async def incident_context(ctx: BotContext, channel_id: str, user_id: str) -> In
     return IncidentContext(incident, channel_id, user_id, roles)
 
 
+async def may_lead(ctx: BotContext, incident_id: int, user_id: str) -> bool:
+    """Whether `user_id` may change the incident: its commander or scribe, or, once it is closed and
+    every role has ended, whoever last held one of those roles."""
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            return False
+        if LEADS.intersection(await store.roles_of_user(session, incident_id, user_id)):
+            return True
+        if incident.status != "closed":
+            return False
+        return user_id in {await store.last_holder_of(session, incident_id, role) for role in LEADS}
+
+
 async def require_incident(
     ctx: BotContext,
     respond: AsyncRespond,

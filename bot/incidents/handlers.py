@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -13,7 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
 from bot.incidents import flows, lifecycle, listing, self_service, views
-from bot.incidents.context import incident_context, require_incident
+from bot.incidents.context import may_lead, require_incident
 from bot.incidents.facts import IncidentCard
 from bot.registry import CommandSpec, Registry, ShortcutSpec
 from bot.slack.modals import input_value
@@ -71,17 +72,25 @@ def parse_report(body: dict[str, Any]) -> flows.Report:
 
 
 async def open_report_modal(
-    ctx: BotContext, trigger_id: str, user_id: str, title: str = "", description: str = ""
+    ctx: BotContext,
+    trigger_id: str,
+    title: str = "",
+    description: str | Awaitable[str] = "",
 ) -> None:
-    try:
-        form = await flows.report_form(ctx, title=title, description=description)
-        view = views.report_modal(form, {"project_id": form.project_id})
-    except flows.NoProject:
-        view = views.message_modal(
-            "Report an incident",
-            "No project is set up for incidents yet. Ask an admin to run `dispatch-bot config apply`.",
-        )
-    await ctx.gateway.open_view(trigger_id, view)
+    """The report form; `description` may still be on its way (a message's permalink, say)."""
+
+    async def build() -> dict[str, Any]:
+        text = description if isinstance(description, str) else await description
+        try:
+            form = await flows.report_form(ctx, title=title, description=text)
+        except flows.NoProject:
+            return views.message_modal(
+                "Report an incident",
+                "No project is set up for incidents yet. Ask an admin to run `dispatch-bot config apply`.",
+            )
+        return views.report_modal(form, {"project_id": form.project_id})
+
+    await ctx.gateway.open_view_soon(trigger_id, build(), views.loading_modal("Report an incident"))
 
 
 async def report_and_open(ctx: BotContext, report: flows.Report, view_id: str) -> None:
@@ -142,9 +151,30 @@ async def open_update_modal(
     found = await require_incident(ctx, respond, channel_id, user_id, command, leads_only=True)
     if found is None:
         return
-    form = await lifecycle.update_form(ctx, found.incident_id)
-    metadata = {"incident_id": found.incident_id, "channel_id": channel_id, "shown": form.shown}
-    await ctx.gateway.open_view(trigger_id, views.update_modal(form, metadata, status))
+    await ctx.gateway.open_view_soon(
+        trigger_id, _update_view(ctx, found.incident_id, status), views.loading_modal("Update incident")
+    )
+
+
+async def _update_view(ctx: BotContext, incident_id: int, status: str | None = None) -> dict[str, Any]:
+    form = await lifecycle.update_form(ctx, incident_id)
+    return views.update_modal(form, {"incident_id": incident_id, "shown": form.shown}, status)
+
+
+async def open_review_modal(
+    ctx: BotContext, respond: AsyncRespond, incident_id: int, user_id: str, trigger_id: str
+) -> None:
+    """The update modal for a closed incident, from the review DM (its archived channel takes no commands)."""
+    if not await may_lead(ctx, incident_id, user_id):
+        await respond(
+            text="Only the incident's last commander or scribe can update it.",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    await ctx.gateway.open_view_soon(
+        trigger_id, _update_view(ctx, incident_id), views.loading_modal("Update incident")
+    )
 
 
 async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -> None:
@@ -186,7 +216,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
     async def report_command(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         ctx.tasks.spawn(
-            open_report_modal(ctx, body["trigger_id"], body["user_id"], title=body.get("text", "").strip()),
+            open_report_modal(ctx, body["trigger_id"], title=body.get("text", "").strip()),
             name="report-modal",
         )
 
@@ -218,12 +248,11 @@ def register(registry: Registry, ctx: BotContext) -> None:
     async def update_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         try:
             update = parse_update(body)
-            metadata = json.loads(body["view"].get("private_metadata") or "{}")
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             await ack(response_action="update", view=views.message_modal("Update incident", STALE_FORM))
             return
-        found = await incident_context(ctx, metadata.get("channel_id", ""), update.user_id)
-        if found is None or not found.leads or found.incident_id != update.incident_id:
+        # The incident named in the form is re-checked: the form's context is only as honest as its sender.
+        if not await may_lead(ctx, update.incident_id, update.user_id):
             await ack(
                 response_action="errors",
                 errors={views.TITLE: "Only the incident commander or the scribe can update the incident."},
@@ -278,6 +307,18 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
         ctx.tasks.spawn(reopen(), name="reopen-incident")
 
+    @registry.action(views.REVIEW_UPDATE_BUTTON)
+    async def review_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        incident_id = _int(body["actions"][0].get("value"))
+        if incident_id is None:
+            logger.warning("review button without an incident id")
+            return
+        ctx.tasks.spawn(
+            open_review_modal(ctx, respond, incident_id, body["user"]["id"], body["trigger_id"]),
+            name="review-modal",
+        )
+
     @registry.action({"action_id": re.compile(f"^({views.JOIN_BUTTON}|{views.SUBSCRIBE_BUTTON})$")})
     async def self_service_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
@@ -297,15 +338,18 @@ def register(registry: Registry, ctx: BotContext) -> None:
     async def report_from_message(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
 
-        async def with_message() -> None:
-            message = body.get("message") or {}
-            channel = (body.get("channel") or {}).get("id")
-            text = message.get("text", "")
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id")
+
+        async def with_link() -> str:
+            text = str(message.get("text", ""))
             if channel and message.get("ts"):
                 text = f"{text}\n\n{await ctx.gateway.permalink(channel, message['ts'])}"
-            await open_report_modal(ctx, body["trigger_id"], body["user"]["id"], description=text)
+            return text
 
-        ctx.tasks.spawn(with_message(), name="report-modal")
+        ctx.tasks.spawn(
+            open_report_modal(ctx, body["trigger_id"], description=with_link()), name="report-modal"
+        )
 
     @registry.action(views.PROJECT_ACTION)
     async def project_chosen(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from bot.context import BotContext
 from bot.feedback import flows as feedback
 from bot.incidents import engagement, flows, self_service, views
+from bot.incidents.context import may_lead
 from bot.incidents.facts import Choice, IncidentCard
 from storage import incidents as store
 from storage.models import (
@@ -250,14 +251,11 @@ async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
 
 async def reopen(ctx: BotContext, incident_id: int, user_id: str) -> list[Change] | None:
     """Make a closed incident active again, if `user_id` led it; None when they may not, [] if not closed."""
+    if not await may_lead(ctx, incident_id, user_id):
+        return None
     async with ctx.sessions() as session:
         incident = await session.get(Incident, incident_id)
-        leads = {
-            await store.last_holder_of(session, incident_id, role)
-            for role in ("Incident Commander", "Scribe")
-        }
-    if incident is None or user_id not in leads:
-        return None
+    assert incident is not None
     if incident.status != "closed":
         return []
     # Only the status is shown as changed, so the fields keep what the incident holds when it is saved.
@@ -311,7 +309,9 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         await _unarchive(ctx, card.channel_id)
         await ctx.gateway.invite(card.channel_id, [person.user_id for person in card.participants])
     text, blocks = views.update_notification(card, changes, actor)
-    if card.channel_id:
+    # A correction to a closed incident (from the review DM) finds its channel archived: nothing to post.
+    archived = card.status == "closed" and not closing and ctx.settings.archive_closed_channels
+    if card.channel_id and not archived:
         await ctx.gateway.post(card.channel_id, text, blocks)
         if card.status == "active" and any(change.field in ENGAGING_FIELDS for change in changes):
             await _engage_newly_matching(ctx, card)
@@ -322,7 +322,7 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     # Independent effects: one failing (Slack refusing a message, say) must not stop the others.
     outcomes = await asyncio.gather(
         _notify_targets(ctx, incident_id, card, text, blocks),
-        _refresh_channel(ctx, incident_id, card, closing),
+        *([] if archived else [_refresh_channel(ctx, incident_id, card, closing)]),
         *(ctx.gateway.direct_message(user, text, blocks) for user in followers),
         return_exceptions=True,
     )

@@ -15,6 +15,7 @@ ADD_EVENT_BUTTON = "incident_summary_add_event"
 ASSIGN_ROLE_BUTTON = "incident_summary_assign_role"
 STABLE_BUTTON, CLOSE_BUTTON = "incident_summary_stable", "incident_summary_close"
 REOPEN_BUTTON = "incident_reopen"
+REVIEW_UPDATE_BUTTON = "incident_review_update"
 JOIN_BUTTON, SUBSCRIBE_BUTTON = "incident_join", "incident_subscribe"
 PROJECT_ACTION = "incident_report_project"
 TITLE_MAX = 200
@@ -197,6 +198,10 @@ def message_modal(title: str, text: str) -> dict[str, Any]:
         "close": _text("Close"),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
     }
+
+
+def loading_modal(title: str) -> dict[str, Any]:
+    return message_modal(title, "⏳ Loading…")
 
 
 def creating_modal() -> dict[str, Any]:
@@ -520,8 +525,7 @@ def update_notification(
 def closed_review_reminder(incident: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
     text = (
         f"*Thanks for closing {escape(incident.name)}.* Before it fades from memory, please check that "
-        "the title, description, resolution, type, severity and priority tell the story right "
-        "(use the update command in the incident channel, which stays readable while archived).\n"
+        "the title, description, resolution, type, severity and priority tell the story right.\n"
         f"*Title:* {escape(incident.title)}\n*Description:* {escape(incident.description[:200])}"
     )
     return f"Please review {incident.name} now that it is closed", [
@@ -530,6 +534,13 @@ def closed_review_reminder(incident: IncidentCard) -> tuple[str, list[dict[str, 
             "type": "actions",
             "block_id": "incident_closed_actions",
             "elements": [
+                {
+                    "type": "button",
+                    "action_id": REVIEW_UPDATE_BUTTON,
+                    "text": _text("Review and update"),
+                    "style": "primary",
+                    "value": str(incident.id),
+                },
                 {
                     "type": "button",
                     "action_id": REOPEN_BUTTON,

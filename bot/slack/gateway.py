@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -11,6 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 logger = logging.getLogger(__name__)
 
+# How long a modal may take to build before a placeholder is opened: trigger ids expire after 3 s.
+OPEN_PATIENCE = 0.5
 INVITE_CHUNK = 30  # Slack accepts up to 1000 per call; small chunks keep one bad id from failing many
 MAX_CHANNEL_NAME = 80
 
@@ -132,6 +135,25 @@ class SlackGateway:
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
         response = await self.client.views_open(trigger_id=trigger_id, view=view)
         return str(response["view"]["id"])
+
+    async def open_view_soon(
+        self,
+        trigger_id: str,
+        build: Awaitable[dict[str, Any]],
+        placeholder: dict[str, Any],
+        patience: float = OPEN_PATIENCE,
+    ) -> str:
+        """Open the modal `build` makes; when it is slow, open `placeholder` while the trigger is
+        fresh and replace it once the modal is ready, so slow lookups never cost the person their form."""
+        building = asyncio.ensure_future(build)
+        try:
+            return await self.open_view(
+                trigger_id, await asyncio.wait_for(asyncio.shield(building), patience)
+            )
+        except TimeoutError:
+            view_id = await self.open_view(trigger_id, placeholder)
+            await self.update_view(view_id, await building)
+            return view_id
 
     async def update_view(self, view_id: str, view: dict[str, Any]) -> bool:
         """Replace a modal; False when the person already closed it."""
