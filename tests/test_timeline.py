@@ -381,3 +381,39 @@ async def test_the_timeline_command_outside_an_incident_channel_says_where_it_wo
     told = await slack.wait_for(lambda: slack.ephemerals(general, frank))
     assert "`/dispatch-timeline` only works in an incident channel" in told[0].text
     assert slack.open_view_for(frank) is None
+
+
+async def test_a_forged_timeline_form_shows_no_restricted_timeline(slack: FakeSlack, bot: BotProcess) -> None:
+    import json
+
+    alice, bob = slack.add_user("alice"), slack.add_user("bob")
+    await report(slack, alice, "Credential leak", Visibility="Restricted")
+    await report(slack, bob, "Slow search")
+    await wait_until_opened(slack, bot, count=2)
+    secret = next(c for c in slack.workspace.channels.values() if "credential-leak" in c.name)
+    mine = next(c for c in slack.workspace.channels.values() if "slow-search" in c.name)
+    async with bot.ctx.sessions() as session:
+        from storage.models import Incident
+
+        leak = next(i for i in (await session.exec(select(Incident))).all() if i.title == "Credential leak")
+
+    await slack.as_user(bob).slash_command("/dispatch-timeline", channel=mine.id)
+    view = await slack.wait_for(lambda: modal(slack, bob, "timeline_list"))
+    metadata = {"incident_id": leak.id, "channel_id": secret.id, "page": 0}
+    slack.workspace.views[view["id"]]["private_metadata"] = json.dumps(metadata)  # as a forged client would
+    await slack.as_user(bob).click_in_view("Export as Markdown")
+    await slack.wait_for(lambda: on_screen(slack, bob, "cannot be shown"))
+    assert not [f for f in slack.files if f.name.endswith("timeline.md")]
+
+
+async def test_a_timeline_form_with_unreadable_context_gets_an_answer(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    alice = slack.add_user("alice")
+    channel = await open_incident(slack, bot, alice)
+    await slack.as_user(alice).slash_command("/dispatch-add-timeline-event", channel=channel)
+    view = await slack.wait_for(lambda: modal(slack, alice, "timeline_add_event"))
+    slack.workspace.views[view["id"]]["private_metadata"] = "{not json"  # as a broken client would send
+    result = await slack.as_user(alice).submit_view({"Description": "Rolled back", "Time": "08:15"})
+    assert result.response_action == "update" and "could not be read" in str(result.ack)
+    assert await events(bot, "manual") == []

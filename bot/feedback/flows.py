@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.context import BotContext
 from bot.feedback import views
 from storage import incidents as store
-from storage.models import Feedback
+from storage.models import Feedback, Incident
 
 
 async def request_feedback(ctx: BotContext, incident_id: int, name: str, title: str) -> None:
@@ -20,10 +20,22 @@ async def request_feedback(ctx: BotContext, incident_id: int, name: str, title: 
     await asyncio.gather(*(ctx.gateway.direct_message(user, text, blocks) for user in people))
 
 
+async def feedback_target(ctx: BotContext, incident_id: int, user_id: str) -> str | None:
+    """The incident's name when `user_id` took part in it (so may give feedback), else None."""
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None or user_id not in await store.participant_user_ids(session, incident_id):
+            return None
+    return incident.name
+
+
 async def save_feedback(
     ctx: BotContext, incident_id: int, user_id: str, rating: int, text: str, anonymous: bool
-) -> bool:
-    """Store the feedback; False when this person had already given theirs."""
+) -> str:
+    """Store the feedback: "saved", "already" when this person had given theirs, "refused" when
+    they took no part in the incident (the form's context is only as honest as its sender)."""
+    if await feedback_target(ctx, incident_id, user_id) is None:
+        return "refused"
     try:
         async with ctx.sessions() as session, session.begin():
             session.add(
@@ -37,5 +49,5 @@ async def save_feedback(
                 )
             )
     except IntegrityError:
-        return False
-    return True
+        return "already"
+    return "saved"

@@ -93,12 +93,16 @@ def feedback_modal(incident_id: int, name: str) -> dict[str, Any]:
     }
 
 
-def thanks_modal(already: bool) -> dict[str, Any]:
-    text = (
-        "You had already sent feedback for this incident; it is unchanged."
-        if already
-        else "Thank you: your feedback is saved."
-    )
+SAVING = "⏳ Saving your feedback…"
+UNREADABLE = "This form could not be read (it may be out of date). Use the button in the message again."
+OUTCOMES = {
+    "saved": "Thank you: your feedback is saved.",
+    "already": "You had already sent feedback for this incident; it is unchanged.",
+    "refused": "Feedback is asked of the incident's participants, and you were not one of them.",
+}
+
+
+def result_modal(text: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "title": _text("Incident feedback"),

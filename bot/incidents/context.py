@@ -42,6 +42,17 @@ async def incident_context(ctx: BotContext, channel_id: str, user_id: str) -> In
     return IncidentContext(incident, channel_id, user_id, roles)
 
 
+async def may_see(ctx: BotContext, incident_id: int, user_id: str) -> bool:
+    """Whether `user_id` may see the incident: anyone an open one, only its participants a restricted one."""
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            return False
+        if incident.visibility != "restricted":
+            return True
+        return user_id in await store.participant_user_ids(session, incident_id)
+
+
 async def may_lead(ctx: BotContext, incident_id: int, user_id: str) -> bool:
     """Whether `user_id` may change the incident: its commander or scribe, or, once it is closed and
     every role has ended, whoever last held one of those roles."""

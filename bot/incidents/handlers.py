@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -17,7 +16,7 @@ from bot.incidents import flows, lifecycle, listing, self_service, views
 from bot.incidents.context import may_lead, require_incident
 from bot.incidents.facts import IncidentCard
 from bot.registry import CommandSpec, Registry, ShortcutSpec
-from bot.slack.modals import input_value
+from bot.slack.modals import input_value, private_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def _int(value: Any) -> int | None:
 
 def parse_report(body: dict[str, Any]) -> flows.Report:
     view = body["view"]
-    metadata = json.loads(view.get("private_metadata") or "{}")
+    metadata = private_metadata(view)
     return flows.Report(
         request_key=f"view:{view['id']}",
         reporter_id=body["user"]["id"],
@@ -122,7 +121,7 @@ async def report_and_open(ctx: BotContext, report: flows.Report, view_id: str) -
 
 def parse_update(body: dict[str, Any]) -> lifecycle.Update:
     view = body["view"]
-    metadata = json.loads(view.get("private_metadata") or "{}")
+    metadata = private_metadata(view)
     return lifecycle.Update(
         incident_id=int(metadata["incident_id"]),
         user_id=body["user"]["id"],
@@ -280,7 +279,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
     async def list_page(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         view = body["view"]
-        project = json.loads(view.get("private_metadata") or "{}").get("project")
+        project = private_metadata(view).get("project")
         page = _int(body["actions"][0].get("value")) or 0
 
         async def turn() -> None:

@@ -3,7 +3,6 @@ the channel events (joins, leaves, messages) that keep the participant list true
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -17,12 +16,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.context import BotContext
 from bot.core.views import error_text
 from bot.incidents import views as incident_views
-from bot.incidents.context import require_incident
+from bot.incidents.context import may_see, require_incident
 from bot.people import flows, views
 from bot.people.messages import ChannelMessage, MessageDispatcher
 from bot.people.profiles import Profiles
 from bot.registry import CommandSpec, Registry
-from bot.slack.modals import input_value
+from bot.slack.modals import input_value, private_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +59,6 @@ def _state(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _reason_block(view: dict[str, Any]) -> str | None:
     return next((block_id for block_id in _state(view) if block_id.startswith(views.REASON_PREFIX)), None)
-
-
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _event_key(body: dict[str, Any], event: dict[str, Any]) -> str:
@@ -139,7 +130,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
     @registry.view(views.ASSIGN_CALLBACK)
     async def assign_role_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         view, user = body["view"], body["user"]["id"]
-        metadata = _metadata(view)
+        metadata = private_metadata(view)
         incident_id, channel_id = metadata.get("incident_id"), str(metadata.get("channel_id") or "")
         if not isinstance(incident_id, int) or not await flows.may_assign(ctx, channel_id, incident_id, user):
             await ack(
@@ -199,12 +190,12 @@ def register(registry: Registry, ctx: BotContext) -> None:
     async def participants_page(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         view = body["view"]
-        incident_id = _metadata(view).get("incident_id")
+        incident_id = private_metadata(view).get("incident_id")
         try:
             page = int(body["actions"][0].get("value") or 0)
         except (TypeError, ValueError):
             page = 0
-        if isinstance(incident_id, int):
+        if isinstance(incident_id, int) and await may_see(ctx, incident_id, body["user"]["id"]):
             ctx.tasks.spawn(
                 _with_error_modal(ctx, view["id"], "Participants", _show_page(view["id"], incident_id, page)),
                 name="list-participants-page",
@@ -243,7 +234,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
     async def update_person_chosen(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         view = body["view"]
-        metadata = _metadata(view)
+        metadata = private_metadata(view)
         target = body["actions"][0].get("selected_user")
         incident_id = metadata.get("incident_id")
         if not target or not isinstance(incident_id, int):
@@ -260,7 +251,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
     @registry.view(views.UPDATE_CALLBACK)
     async def update_participant_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         view, actor = body["view"], body["user"]["id"]
-        metadata = _metadata(view)
+        metadata = private_metadata(view)
         incident_id, channel_id = metadata.get("incident_id"), str(metadata.get("channel_id") or "")
         reason_block = _reason_block(view) or f"{views.REASON_PREFIX}{actor}"
         reason = input_value(view, reason_block) or ""

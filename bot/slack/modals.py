@@ -1,7 +1,8 @@
-"""Reading what a person entered in a submitted modal, whatever the input element."""
+"""Reading what a person entered in a submitted modal, whatever the input element, and its context."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # Where each element keeps its value in `view.state.values`.
@@ -30,3 +31,12 @@ def input_value(view: dict[str, Any], block_id: str) -> Any:
         if kind in _OPTIONS:
             return tuple(option["value"] for option in element.get("selected_options") or [])
     return None
+
+
+def private_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The context a modal carries, or {} when it is missing or unreadable (it comes from the client)."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from datetime import date, time
@@ -15,9 +14,9 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.context import BotContext
 from bot.core.views import error_text
 from bot.incidents import views as incident_views
-from bot.incidents.context import incident_context, require_incident
+from bot.incidents.context import incident_context, may_see, require_incident
 from bot.registry import CommandSpec, Registry
-from bot.slack.modals import input_value
+from bot.slack.modals import input_value, private_metadata
 from bot.timeline import flows, views
 from bot.timeline.facts import ManualEntry, Reaction
 
@@ -90,7 +89,7 @@ def _parse_time(value: Any) -> time | None:
 
 def parse_entry(body: dict[str, Any]) -> ManualEntry:
     view = body["view"]
-    metadata = json.loads(view.get("private_metadata") or "{}")
+    metadata = private_metadata(view)
     choice = str(input_value(view, views.TIMEZONE))
     timezone = {views.USER_TIMEZONE: metadata.get("timezone"), views.UTC_CHOICE: "UTC"}.get(choice)
     return ManualEntry(
@@ -139,22 +138,26 @@ def _page_metadata(page: Any) -> dict[str, Any]:
     return {"incident_id": page.incident_id, "channel_id": page.channel_id, "page": page.page}
 
 
-async def _checked_incident(ctx: BotContext, metadata: dict[str, Any]) -> int | None:
-    """The incident named in a modal's metadata, if its channel still belongs to it."""
+async def _checked_incident(ctx: BotContext, metadata: dict[str, Any], user_id: str) -> int | None:
+    """The incident named in a modal's metadata, if its channel still belongs to it and `user_id`
+    may see it (the metadata comes from the client, and a restricted timeline is for its people)."""
     try:
         incident_id, channel_id = int(metadata["incident_id"]), str(metadata["channel_id"])
     except (KeyError, TypeError, ValueError):
         return None
-    found = await incident_context(ctx, channel_id, "")
-    return incident_id if found is not None and found.incident_id == incident_id else None
+    found = await incident_context(ctx, channel_id, user_id)
+    if found is None or found.incident_id != incident_id:
+        return None
+    return incident_id if await may_see(ctx, incident_id, user_id) else None
 
 
-async def show_page(ctx: BotContext, view: dict[str, Any], page: int, note: str = "") -> None:
-    metadata = json.loads(view.get("private_metadata") or "{}")
-    incident_id = await _checked_incident(ctx, metadata)
+async def show_page(ctx: BotContext, view: dict[str, Any], user_id: str, page: int, note: str = "") -> None:
+    metadata = private_metadata(view)
+    incident_id = await _checked_incident(ctx, metadata, user_id)
     if incident_id is None:
         await ctx.gateway.update_view(
-            view["id"], views.message_modal("Timeline", "This incident's channel is not known any more.")
+            view["id"],
+            views.message_modal("Timeline", "This timeline cannot be shown: the form is out of date."),
         )
         return
     timeline = await flows.timeline_page(ctx, incident_id, page, note)
@@ -162,13 +165,13 @@ async def show_page(ctx: BotContext, view: dict[str, Any], page: int, note: str 
 
 
 async def export_and_report(ctx: BotContext, view: dict[str, Any], user_id: str) -> None:
-    metadata = json.loads(view.get("private_metadata") or "{}")
-    page = int(metadata.get("page") or 0)
-    incident_id = await _checked_incident(ctx, metadata)
+    metadata = private_metadata(view)
+    page = metadata["page"] if isinstance(metadata.get("page"), int) else 0
+    incident_id = await _checked_incident(ctx, metadata, user_id)
     if incident_id is None:
-        await show_page(ctx, view, page)
+        await show_page(ctx, view, user_id, page)
         return
-    await show_page(ctx, view, page, "⏳ Uploading the timeline to the incident channel…")
+    await show_page(ctx, view, user_id, page, "⏳ Uploading the timeline to the incident channel…")
     try:
         export = await flows.export_timeline(ctx, incident_id, user_id)
         note = views.export_note(export.channel_id, export.filename, export.count)
@@ -176,7 +179,7 @@ async def export_and_report(ctx: BotContext, view: dict[str, Any], user_id: str)
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("exporting a timeline failed", extra={"correlation_id": correlation_id})
         note = f"⚠️ The export could not be uploaded. {error_text(correlation_id)}"
-    await show_page(ctx, view, page, note)
+    await show_page(ctx, view, user_id, page, note)
 
 
 def register(registry: Registry, ctx: BotContext) -> None:
@@ -230,7 +233,21 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
     @registry.view(views.ADD_EVENT_CALLBACK)
     async def add_event_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
-        entry = parse_entry(body)
+        try:
+            entry = parse_entry(body)
+        except (KeyError, TypeError, ValueError):
+            logger.warning(
+                "timeline form without a readable incident", extra={"view_id": body["view"].get("id")}
+            )
+            await ack(
+                response_action="update",
+                view=views.message_modal(
+                    "Add timeline event",
+                    "This form could not be read (it may be out of date); nothing was saved. "
+                    "Run the command again in the incident channel.",
+                ),
+            )
+            return
         errors = flows.check_entry(entry, ctx.clock())
         if errors:
             await ack(response_action="errors", errors=errors)
@@ -250,7 +267,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
             page = int(action.get("value") or 0)
         except ValueError:
             page = 0
-        ctx.tasks.spawn(show_page(ctx, body["view"], page), name="timeline-page")
+        ctx.tasks.spawn(show_page(ctx, body["view"], body["user"]["id"], page), name="timeline-page")
 
     registry.action(views.PREVIOUS_ACTION)(turn_page)
     registry.action(views.NEXT_ACTION)(turn_page)
