@@ -32,6 +32,8 @@ class BotContext:
     # The bot's auth.test answer, taken once at start-up and reused to authorize every request.
     identity: AsyncSlackResponse | None = None
     clock: Callable[[], datetime] = utc_now
+    # Incidents whose opening runs in this process right now: its reconcile runs leave them alone.
+    openings: set[int] = field(default_factory=set)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BotContext:

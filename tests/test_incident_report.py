@@ -340,3 +340,34 @@ async def test_a_long_description_full_of_markup_still_gets_its_pinned_summary(
     await wait_until_opened(slack, bot)
     channel = slack.channel_by_name("inc-1-proxy-errors")
     assert channel is not None and len(slack.pins(channel.id)) == 1
+
+
+async def test_a_slow_opening_is_not_run_twice_by_reconcile(
+    slack: FakeSlack, bot: BotProcess, database_url: str
+) -> None:
+    """Slack slow enough for an opening to outlast its claim: neither this process's reconcile run nor
+    another process's takes the steps it is still running."""
+    slack.faults.latency("pins.add", 1.5)
+    ivy = slack.add_user("ivy")
+    await report(slack, ivy, "Slow Slack")
+    await slack.wait_for(lambda: slack.calls_to("pins.add") or None, timeout=5)  # opening under way
+    [incident] = await incident_rows(bot)
+    assert incident.id is not None and incident.id in bot.ctx.openings
+    past_the_claim = bot.ctx.clock() + flows.CLAIM + timedelta(seconds=1)
+    bot.ctx.clock = lambda: past_the_claim
+    assert await flows.resume_unfinished(bot.ctx) == 0  # this process is still opening it
+
+    # What the running opening does every quarter of a lease, so other processes keep away too.
+    await flows.extend_claim(bot.ctx, incident.id)
+    other = BotProcess(bot_settings(slack, database_url))
+    other.ctx.clock = lambda: past_the_claim
+    try:
+        assert await flows.claim_steps(other.ctx, incident.id) is False
+    finally:
+        await other.ctx.close()
+
+    slack.faults.latency("pins.add", 0)
+    await wait_until_opened(slack, bot)
+    assert incident.id not in bot.ctx.openings
+    assert len(slack.calls_to("conversations.create")) == 1
+    assert len(slack.calls_to("pins.add")) == 1

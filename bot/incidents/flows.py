@@ -11,8 +11,9 @@ the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -308,6 +309,39 @@ async def claim_steps(ctx: BotContext, incident_id: int, lease: timedelta = CLAI
         return bool(result.rowcount)
 
 
+async def extend_claim(ctx: BotContext, incident_id: int, lease: timedelta = CLAIM) -> None:
+    """Keep the steps this process is running claimed, so no reconcile run takes them meanwhile."""
+    async with ctx.sessions() as session, session.begin():
+        await (await session.connection()).execute(
+            update(FlowStep)
+            .where(col(FlowStep.incident_id) == incident_id, col(FlowStep.flow) == OPEN_FLOW)
+            .where(col(FlowStep.status) == "pending")
+            .values(next_attempt_at=ctx.clock() + lease)
+        )
+
+
+@contextlib.asynccontextmanager
+async def _holding(ctx: BotContext, incident_id: int) -> AsyncIterator[None]:
+    """While an opening runs, this process skips it in its own reconcile runs and renews its claim
+    on the steps for the other processes (a slow Slack can make an opening outlast one lease)."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(CLAIM.total_seconds() / 4)
+            try:
+                await extend_claim(ctx, incident_id)
+            except Exception:
+                logger.warning("could not renew the claim on incident %s", incident_id, exc_info=True)
+
+    ctx.openings.add(incident_id)
+    renewing = asyncio.create_task(renew(), name=f"renew-claim:{incident_id}")
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        ctx.openings.discard(incident_id)
+
+
 async def open_incident(
     ctx: BotContext,
     incident_id: int,
@@ -320,6 +354,16 @@ async def open_incident(
     `channel_ready` runs alongside the remaining steps as soon as the channel exists (the
     reporter's modal turns into a link to it then, not when everything is done).
     """
+    async with _holding(ctx, incident_id):
+        return await _open(ctx, incident_id, channel_ready, resuming)
+
+
+async def _open(
+    ctx: BotContext,
+    incident_id: int,
+    channel_ready: Callable[[IncidentCard], Awaitable[Any]] | None,
+    resuming: bool,
+) -> IncidentCard:
     async with ctx.sessions() as session:
         done = await store.done_steps(session, incident_id, OPEN_FLOW)
     opening = Opening(
@@ -594,6 +638,8 @@ async def resume_unfinished(ctx: BotContext) -> int:
         due = await store.incidents_with_unfinished_flow(session, OPEN_FLOW, ctx.clock())
     resumed = 0
     for incident_id in due:
+        if incident_id in ctx.openings:  # still being opened here, however slowly
+            continue
         if await claim_steps(ctx, incident_id):
             resumed += 1
             await open_incident(ctx, incident_id, resuming=True)
