@@ -188,6 +188,24 @@ async def test_assigning_a_role_someone_holds_or_to_a_deactivated_account_is_ref
     assert await timeline(bot, "role_assigned") == []
 
 
+async def test_the_person_chosen_is_looked_up_before_the_form_is_sent(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    """The submit has 3 s to answer with inline errors: the profile is fetched when the person is chosen."""
+    incident = await open_incident(slack, bot)
+    alice, gone = incident.commander, slack.add_user("gone", deleted=True)
+    actor = slack.as_user(alice)
+    await actor.slash_command("/dispatch-assign-role", channel=incident.channel)
+    await slack.wait_for(lambda: open_modal(slack, alice, "people_assign_role"))
+    await actor.select_in_view("Person", gone)
+    await slack.wait_for(lambda: [c for c in slack.calls_to("users.info") if c.args.get("user") == gone])
+    looked_up = len(slack.calls_to("users.info"))
+
+    submitted = await actor.submit_view({"Person": gone, "Role": "Scribe"})
+    assert submitted.errors is not None and "deactivated" in submitted.errors["people_person"]
+    assert len(slack.calls_to("users.info")) == looked_up  # answered from what was fetched at the choice
+
+
 async def test_the_participant_list_shows_roles_titles_and_time_zones(
     slack: FakeSlack, bot: BotProcess
 ) -> None:

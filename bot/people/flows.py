@@ -41,8 +41,11 @@ ROLE_ORDER = (COMMANDER, SCRIBE, LIAISON, REPORTER, PARTICIPANT, OBSERVER)
 # Roles that say someone works on the incident; without one, a former role holder falls back to Participant.
 PASSIVE_ROLES = frozenset({REPORTER, OBSERVER})
 PROMOTE_AFTER_MESSAGES = 3
-# An inline modal error has to be acked within Slack's 3 s; a slower profile check is skipped.
-PROFILE_CHECK_TIMEOUT = 1.5
+# An inline modal error has to be acked within Slack's 3 s. The person's profile is fetched when they
+# are chosen in the form, so the check at submit normally reads it from the cache; a lookup slower
+# than this is skipped (the invitation will tell).
+PROFILE_CHECK_TIMEOUT = 1.0
+PROFILE_FRESH_FOR = 120.0
 
 # Names of the fields a check can complain about; the handlers map them to modal blocks.
 PERSON, ROLE, REASON = "person", "role", "reason"
@@ -151,7 +154,7 @@ async def check_assignment(ctx: BotContext, profiles: Profiles, assignment: Assi
         return {ROLE: "Choose one of the listed roles."}
     try:
         profile = await asyncio.wait_for(
-            profiles.get(assignment.user_id, fresh=True), timeout=PROFILE_CHECK_TIMEOUT
+            profiles.get(assignment.user_id, max_age=PROFILE_FRESH_FOR), timeout=PROFILE_CHECK_TIMEOUT
         )
     except (TimeoutError, SlackApiError):
         profile = Profile(user_id=assignment.user_id)  # unchecked; the invitation will tell

@@ -106,7 +106,23 @@ def register(registry: Registry, ctx: BotContext) -> None:
             return
         metadata = {"incident_id": found.incident_id, "channel_id": found.channel_id}
         person = mentioned_user(text)
+        if person:
+            ctx.tasks.spawn(_look_up(person), name="assign-role-profile")
         await ctx.gateway.open_view(trigger_id, views.assign_modal(metadata, flows.ASSIGNABLE_ROLES, person))
+
+    async def _look_up(user_id: str) -> None:
+        """Fetch a chosen person's profile now, so the check at submit reads it without a Slack call."""
+        try:
+            await profiles.get(user_id, fresh=True)
+        except Exception:
+            logger.info("could not look up %s ahead of an assignment", user_id, exc_info=True)
+
+    @registry.action(views.PERSON_CHOSEN)
+    async def assign_person_chosen(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        chosen = (body.get("actions") or [{}])[0].get("selected_user")
+        if chosen:
+            ctx.tasks.spawn(_look_up(str(chosen)), name="assign-role-profile")
 
     @registry.command(ASSIGN_ROLE)
     async def assign_role_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -62,16 +62,18 @@ def profile_from_api(user: dict[str, object]) -> Profile:
 
 
 class Profiles:
-    """users.info with a small per-process cache; `fresh=True` skips it (checks before assigning a role)."""
+    """users.info with a small per-process cache; `fresh=True` skips it."""
 
     def __init__(self, client: AsyncWebClient, ttl: float = TTL_SECONDS) -> None:
         self.client = client
         self.ttl = ttl
         self._cache: OrderedDict[str, tuple[float, Profile]] = OrderedDict()
 
-    async def get(self, user_id: str, *, fresh: bool = False) -> Profile:
+    async def get(self, user_id: str, *, fresh: bool = False, max_age: float | None = None) -> Profile:
+        """The profile, from the cache when younger than `max_age` (default: the cache's ttl)."""
         cached = self._cache.get(user_id)
-        if cached is not None and not fresh and time.monotonic() - cached[0] < self.ttl:
+        age_limit = 0.0 if fresh else self.ttl if max_age is None else max_age
+        if cached is not None and time.monotonic() - cached[0] < age_limit:
             return cached[1]
         try:
             response = await self.client.users_info(user=user_id)

@@ -14,6 +14,7 @@ UPDATE_CALLBACK = "people_update"
 
 # Block ids; the submission handlers read the values back by these.
 PERSON, ROLE = "people_person", "people_role"
+PERSON_CHOSEN = "people_person_chosen"
 PAGES = "people_list_pages"
 UPDATE_PERSON, UPDATE_PERSON_ACTION = "people_update_person", "people_update_person_chosen"
 # The reason block's id carries the person it belongs to, so choosing another person starts from
@@ -56,7 +57,7 @@ def _role_phrase(role: str) -> str:
 def assign_modal(
     metadata: dict[str, Any], roles: tuple[str, ...], person: str | None = None
 ) -> dict[str, Any]:
-    person_element: dict[str, Any] = {"type": "users_select", "action_id": PERSON}
+    person_element: dict[str, Any] = {"type": "users_select", "action_id": PERSON_CHOSEN}
     if person:
         person_element["initial_user"] = person
     return {
@@ -71,7 +72,13 @@ def assign_modal(
                 "The person is invited to the channel if they are not in it. A commander, scribe or "
                 "liaison role passes from whoever holds it now; they stay on as Participant."
             ),
-            {"type": "input", "block_id": PERSON, "label": _text("Person"), "element": person_element},
+            {
+                "type": "input",
+                "block_id": PERSON,
+                "label": _text("Person"),
+                "dispatch_action": True,  # the profile is looked up as soon as someone is chosen
+                "element": person_element,
+            },
             {
                 "type": "input",
                 "block_id": ROLE,
