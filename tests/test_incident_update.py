@@ -329,3 +329,30 @@ async def test_the_commander_corrects_a_closed_incident_from_the_review_message(
         "last commander or scribe" in [p.body for p in slack.response_url_posts if p.user == bob][-1]["text"]
     )
     assert slack.open_view_for(bob) is None
+
+
+async def test_a_type_that_needs_a_resolution_cannot_close_without_one(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    from storage.models import IncidentType
+
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Leaked token")
+    incident = await the_incident(bot)
+    async with bot.ctx.sessions() as session, session.begin():
+        incident_type = await session.get(IncidentType, incident.incident_type_id)
+        assert incident_type is not None
+        incident_type.resolution_required = True
+        session.add(incident_type)
+    await open_update_modal(slack, ada, channel)
+    refused = await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
+    assert refused.errors is not None
+    assert "need a resolution before they close" in refused.errors["resolution"]
+    assert (await the_incident(bot)).status == "active"
+
+    closed = await slack.as_user(ada).submit_view(
+        {"Status": "Closed", "Severity": "Low", "Resolution": "Token revoked and rotated"}
+    )
+    assert closed.response_action == "update"
+    await slack.wait_for(lambda: slack.channel(channel).is_archived, timeout=5)
+    assert (await the_incident(bot)).resolution == "Token revoked and rotated"

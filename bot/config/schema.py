@@ -129,6 +129,7 @@ class IncidentTypeConfig(Section):
     tracking_template: str | None = None
     exclude_from_metrics: bool = False
     exclude_from_reminders: bool = False
+    resolution_required: bool = False
     cost_model: str | None = None
     plugin_metadata: dict[str, Any] = Field(default_factory=dict)
     default: bool = False

@@ -158,6 +158,16 @@ async def check_update(ctx: BotContext, update: Update) -> dict[str, str]:
         errors[views.STATUS] = "Choose Active, Stable or Closed."
     async with ctx.sessions() as session:
         severity = await session.get(IncidentSeverity, update.severity_id) if update.severity_id else None
+        incident_type = await session.get(IncidentType, update.type_id) if update.type_id else None
+    if (
+        update.status == "closed"
+        and incident_type is not None
+        and incident_type.resolution_required
+        and not update.resolution.strip()
+    ):
+        errors[views.RESOLUTION] = (
+            f"{incident_type.name} incidents need a resolution before they close: say what fixed it."
+        )
     if (
         severity is not None
         and update.status in {"stable", "closed"}

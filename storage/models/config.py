@@ -48,6 +48,8 @@ class IncidentType(Timestamped, table=True):
     tracking_template: str | None = None
     exclude_from_metrics: bool = False
     exclude_from_reminders: bool = False
+    # Closing needs a resolution saying what fixed it (postmortem-bound types, say).
+    resolution_required: bool = False
     cost_model: str | None = None
     plugin_metadata: dict[str, Any] = json_field()
     is_default: bool = False
