@@ -12,6 +12,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
+from bot.conversation import handlers as conversation
 from bot.core import handlers as core
 from bot.core.views import error_text
 from bot.feedback import handlers as feedback
@@ -28,6 +29,7 @@ Capability = Callable[[Registry, BotContext], None]
 CAPABILITIES: list[Capability] = [
     incidents.register,
     people.register,
+    conversation.register,
     timeline.register,
     feedback.register,
     core.register,

@@ -51,6 +51,8 @@ class Registry:
     actions: list[tuple[str | dict[str, Any], Listener]] = field(default_factory=list)
     views: list[tuple[str | dict[str, Any], Listener]] = field(default_factory=list)
     events: list[tuple[str, Listener]] = field(default_factory=list)
+    # Hooks for people's messages in incident channels, run by the one `message` listener in turn.
+    message_hooks: list[Listener] = field(default_factory=list)
     # Events Slack must deliver even before a capability handles them; unhandled ones are acked and logged.
     subscriptions: set[str] = field(default_factory=set)
     scopes: set[str] = field(default_factory=lambda: set(BASE_SCOPES))
@@ -96,6 +98,11 @@ class Registry:
             return listener
 
         return register
+
+    def on_message(self, hook: Listener) -> Listener:
+        """Run `hook(message)` for each person's message in an incident channel (bot/people/messages.py)."""
+        self.message_hooks.append(hook)
+        return hook
 
     def require_scopes(self, *scopes: str) -> None:
         self.scopes.update(scopes)

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.text
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     archive_closed_channels: bool = True
+    # Ask people, once per incident, to answer in the channel rather than in threads.
+    thread_reminder: bool = True
     # Renamed slash commands, by key: SLACK_COMMANDS='{"help": "/incident-help"}'.
     slack_commands: dict[str, str] = Field(default_factory=dict)
 

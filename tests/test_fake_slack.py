@@ -395,14 +395,15 @@ async def test_views_open_update_push_publish(fake: FakeSlack, web: AsyncWebClie
 
 
 async def test_views_open_trigger_rules() -> None:
-    async with FakeSlack(trigger_ttl=0.05) as fake:
+    # The ttl leaves a loaded machine time to use a fresh trigger; the stale one waits past it.
+    async with FakeSlack(trigger_ttl=1.0) as fake:
         web = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
         alice = fake.add_user("alice")
         assert (await api_error(web.views_open(trigger_id="1.2.x", view=INCIDENT_MODAL)))[
             "error"
         ] == "invalid_trigger_id"
         stale = fake.issue_trigger(alice)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(1.1)
         assert (await api_error(web.views_open(trigger_id=stale, view=INCIDENT_MODAL)))[
             "error"
         ] == "expired_trigger_id"

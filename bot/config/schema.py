@@ -151,6 +151,7 @@ class PriorityConfig(Section):
     tactical_report_reminder_hours: int | None = Field(default=24, ge=1)
     executive_report_reminder_hours: int | None = Field(default=None, ge=1)
     page_commander: bool = False
+    delayed_message_warning: bool = True
     color: Color | None = None
     default: bool = False
 

@@ -89,11 +89,11 @@ def register(registry: Registry, ctx: BotContext) -> None:
     )
     profiles = Profiles(ctx.slack)
 
+    @registry.on_message
     async def activity(message: ChannelMessage) -> None:
         await flows.count_activity(ctx, profiles, message)
 
-    # Other capabilities that react to messages add their hooks here (see bot/people/messages.py).
-    messages = MessageDispatcher(ctx, [activity])
+    messages = MessageDispatcher(ctx, registry.message_hooks)
 
     # ----- /dispatch-assign-role -----
 

@@ -1,9 +1,9 @@
 """The one `message` listener's dispatch: people's messages in incident channels, handed to every hook.
 
 Bolt runs only the first listener that matches an event, so all message features (activity
-counting here; later thread reminders, after-hours warnings, link monitors…) are hooks of this
-dispatcher rather than listeners of their own. A hook receives a `ChannelMessage` and its failure
-is logged without stopping the others.
+counting, thread reminders, after-hours warnings…) are hooks, declared with `registry.on_message`,
+rather than listeners of their own. A hook receives a `ChannelMessage` and its failure is logged
+without stopping the others.
 """
 
 from __future__ import annotations
@@ -54,10 +54,8 @@ def is_person_message(event: dict[str, Any], bot_user_id: str | None) -> bool:
 class MessageDispatcher:
     def __init__(self, ctx: BotContext, hooks: Sequence[MessageHook] = ()) -> None:
         self.ctx = ctx
-        self.hooks: list[MessageHook] = list(hooks)
-
-    def add(self, hook: MessageHook) -> None:
-        self.hooks.append(hook)
+        # The registry's own list: capabilities registered later add their hooks to it.
+        self.hooks = hooks
 
     async def dispatch(self, event: dict[str, Any], event_id: str, bot_user_id: str | None) -> int:
         """Run every hook for `event` if it is a person's message in an incident channel; hooks run."""

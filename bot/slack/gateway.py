@@ -95,11 +95,18 @@ class SlackGateway:
         await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 
     async def post_ephemeral(
-        self, channel: str, user: str, text: str, blocks: Sequence[dict[str, Any]] | None = None
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: Sequence[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
     ) -> bool:
-        """Show a message to one person; False when they are not there to see it."""
+        """Show a message to one person (in a thread, with `thread_ts`); False when they are not there."""
         try:
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts
+            )
         except SlackApiError as error:
             if error_code(error) in {"user_not_in_channel", "channel_not_found", "is_archived"}:
                 return False

@@ -83,6 +83,8 @@ class IncidentPriority(Timestamped, table=True):
     tactical_report_reminder_hours: int | None = 24
     executive_report_reminder_hours: int | None = None
     page_commander: bool = False
+    # Warn people writing outside the commander's working hours that answers may take a while.
+    delayed_message_warning: bool = True
     color: str | None = None
     is_default: bool = False
     enabled: bool = True

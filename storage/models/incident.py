@@ -65,6 +65,9 @@ class Participant(Timestamped, table=True):
     added_by: str | None = None
     added_reason: str = ""
     message_count: int = 0
+    # Each said once per person and incident, however many threads or late-night messages follow.
+    thread_reminded: bool = False
+    after_hours_warned: bool = False
 
 
 class ParticipantRole(SQLModel, table=True):
