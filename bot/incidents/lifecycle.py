@@ -60,9 +60,9 @@ class Update:
     shown: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @classmethod
-    def of(cls, incident: Incident, user_id: str, **changes: Any) -> Update:
-        """The incident as it stands, as an update by `user_id` (with `changes` applied)."""
-        current = cls(
+    def of(cls, incident: Incident, user_id: str) -> Update:
+        """The incident as it stands, as an update by `user_id`."""
+        return cls(
             incident_id=incident.id or 0,
             user_id=user_id,
             title=incident.title,
@@ -75,7 +75,6 @@ class Update:
             visibility=incident.visibility,
             tags=tuple(incident.tags),
         )
-        return replace(current, **changes)
 
 
 EDITABLE = tuple(f.name for f in fields(Update) if f.name not in {"incident_id", "user_id", "shown"})
