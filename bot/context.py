@@ -13,7 +13,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.slack.client import InstrumentedWebClient, build_web_client
 from bot.slack.gateway import SlackGateway
-from bot.tasks import TaskTracker
+from bot.background import TaskTracker
 from storage.db import SessionFactory, create_engine, session_factory
 
 

@@ -22,7 +22,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
-from bot.tasks import begin_envelope_scope, end_envelope_scope
+from bot.background import begin_envelope_scope, end_envelope_scope
 
 logger = logging.getLogger("dispatch_bot.envelopes")
 
