@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.background import TaskTracker
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.slack.client import InstrumentedWebClient, build_web_client
 from bot.slack.gateway import SlackGateway
-from bot.background import TaskTracker
 from storage.db import SessionFactory, create_engine, session_factory
 
 

@@ -21,8 +21,8 @@ from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.metrics import Metrics
 from bot.background import begin_envelope_scope, end_envelope_scope
+from bot.metrics import Metrics
 
 logger = logging.getLogger("dispatch_bot.envelopes")
 
