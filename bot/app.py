@@ -19,6 +19,7 @@ from bot.feedback import handlers as feedback
 from bot.incidents import handlers as incidents
 from bot.people import handlers as people
 from bot.registry import Registry
+from bot.tasks import handlers as tasks
 from bot.timeline import handlers as timeline
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ CAPABILITIES: list[Capability] = [
     people.register,
     conversation.register,
     timeline.register,
+    tasks.register,
     feedback.register,
     core.register,
 ]

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     archive_closed_channels: bool = True
     # Ask people, once per incident, to answer in the channel rather than in threads.
     thread_reminder: bool = True
+    # Only the commander and the scribe create and change tasks (otherwise any participant does).
+    tasks_leads_only: bool = False
     # Renamed slash commands, by key: SLACK_COMMANDS='{"help": "/incident-help"}'.
     slack_commands: dict[str, str] = Field(default_factory=dict)
 

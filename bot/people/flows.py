@@ -29,6 +29,7 @@ from bot.people.facts import ParticipantLine, ParticipantPage
 from bot.people.messages import ChannelMessage
 from bot.people.profiles import Profile, Profiles
 from storage import incidents as store
+from storage import tasks as task_store
 from storage.models import Incident, Participant
 
 logger = logging.getLogger(__name__)
@@ -456,7 +457,8 @@ async def member_joined(
 async def member_left(ctx: BotContext, channel_id: str, user_id: str, event_key: str) -> str:
     """Someone left an incident channel: their roles end, unless they command an open incident.
 
-    Returns what happened: "ignored", "ended" or "commander" (re-invited and asked to hand off).
+    Returns what happened: "ignored", "ended", "commander" (re-invited and asked to hand off) or
+    "tasks" (re-invited and asked to resolve or hand over their open tasks first).
     """
     async with ctx.sessions() as session:
         incident = await store.incident_by_channel(session, channel_id)
@@ -473,6 +475,8 @@ async def member_left(ctx: BotContext, channel_id: str, user_id: str, event_key:
         if not roles:
             return "ignored"
         commander = COMMANDER in roles and not closed
+        if not closed and await task_store.open_tasks_of(session, incident_id, user_id):
+            return "tasks"
         event = await store.add_timeline_event(
             session,
             incident_id,
@@ -493,6 +497,15 @@ async def member_left(ctx: BotContext, channel_id: str, user_id: str, event_key:
         return "ended"
 
     outcome = await in_transaction(ctx, save)
+    if outcome == "tasks":
+        await ctx.gateway.invite(channel_id, [user_id])
+        async with ctx.sessions() as session:
+            descriptions = [
+                t.description for t in await task_store.open_tasks_of(session, incident_id, user_id)
+            ]
+        text = views.readded_for_open_tasks(incident_name, descriptions)
+        if not await ctx.gateway.post_ephemeral(channel_id, user_id, text):
+            await ctx.gateway.direct_message(user_id, text)
     if outcome == "commander":
         await ctx.gateway.invite(channel_id, [user_id])
         assign = command_name(ctx, "assign_role", "/dispatch-assign-role")

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.people.facts import ParticipantLine, ParticipantPage
-from bot.slack.text import escape
+from bot.slack.text import escape, escape_within
 
 ASSIGN_CALLBACK = "people_assign_role"
 LIST_CALLBACK = "people_list"
@@ -124,6 +124,14 @@ def commander_readded(incident_name: str, assign_command: str) -> tuple[str, lis
         f"its channel. Hand the role to someone with `{escape(assign_command)}` first, then you can leave."
     )
     return text, [_mrkdwn_section(text)]
+
+
+def readded_for_open_tasks(incident_name: str, descriptions: list[str]) -> str:
+    listed = "\n".join(f"• {escape_within(text, 200)}" for text in descriptions[:10])
+    return (
+        f"You still have open tasks in {escape(incident_name)}, so you were added back to its channel. "
+        f"Resolve them, or ask the commander to give them to someone else, before you leave:\n{listed}"
+    )
 
 
 # ----- listing participants -----

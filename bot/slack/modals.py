@@ -15,6 +15,7 @@ _SINGLE = {
 }
 _OPTION = {"static_select", "external_select", "radio_buttons"}
 _OPTIONS = {"multi_static_select", "multi_external_select", "checkboxes"}
+_MANY = {"multi_users_select": "selected_users", "multi_conversations_select": "selected_conversations"}
 
 
 def input_value(view: dict[str, Any], block_id: str) -> Any:
@@ -28,6 +29,8 @@ def input_value(view: dict[str, Any], block_id: str) -> Any:
         if kind in _OPTION:
             option = element.get("selected_option")
             return option.get("value") if option else None
+        if kind in _MANY:
+            return tuple(element.get(_MANY[kind]) or ())
         if kind in _OPTIONS:
             return tuple(option["value"] for option in element.get("selected_options") or [])
     return None

@@ -28,6 +28,7 @@ from storage.models.incident import (
     Subscription,
     TimelineEvent,
 )
+from storage.models.task import Task, TaskAssignee
 
 __all__ = [
     "Document",
@@ -50,6 +51,8 @@ __all__ = [
     "Subscription",
     "Tag",
     "TagType",
+    "Task",
+    "TaskAssignee",
     "TeamContact",
     "TimelineEvent",
     "Workflow",
