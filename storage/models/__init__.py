@@ -28,6 +28,7 @@ from storage.models.incident import (
     Subscription,
     TimelineEvent,
 )
+from storage.models.scheduling import JobRun, ScheduledAction
 
 __all__ = [
     "Document",
@@ -39,6 +40,7 @@ __all__ = [
     "IncidentSeverity",
     "IncidentType",
     "IndividualContact",
+    "JobRun",
     "Notification",
     "Participant",
     "ParticipantRole",
@@ -46,6 +48,7 @@ __all__ = [
     "Resource",
     "RoleDefinition",
     "RolePolicy",
+    "ScheduledAction",
     "Service",
     "Subscription",
     "Tag",
