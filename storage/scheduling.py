@@ -107,23 +107,22 @@ async def claim_due_actions(
     replicas draining at once share the work; SQLite has one writer at a time and ignores the
     clause. A claim older than `lease` belongs to a process that died: it is taken again.
     """
+    claimable = (
+        col(ScheduledAction.status) == "pending",
+        col(ScheduledAction.due_at) <= now,
+        sa.or_(col(ScheduledAction.claimed_at).is_(None), col(ScheduledAction.claimed_at) < now - lease),
+    )
     due = (
         select(ScheduledAction.id)
-        .where(
-            ScheduledAction.status == "pending",
-            col(ScheduledAction.due_at) <= now,
-            sa.or_(
-                col(ScheduledAction.claimed_at).is_(None),
-                col(ScheduledAction.claimed_at) < now - lease,
-            ),
-        )
+        .where(*claimable)
         .order_by(col(ScheduledAction.due_at), col(ScheduledAction.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     result = await (await session.connection()).execute(
         sa.update(ScheduledAction)
-        .where(col(ScheduledAction.id).in_(due.scalar_subquery()))
+        # Checked again on the row itself: a row claimed meanwhile is not taken twice.
+        .where(col(ScheduledAction.id).in_(due.scalar_subquery()), *claimable)
         .values(claimed_at=now, claimed_by=claimant)
         .returning(col(ScheduledAction.id))
     )
