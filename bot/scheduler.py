@@ -76,6 +76,9 @@ class Job:
     description: one line for `scheduler list` and readers of this registry.
     unique: run once per slot across all processes sharing the database (the default); False runs
         it in every process, for work that shares itself out (rows claimed with SKIP LOCKED).
+        The claim is the (job, slot) row: if its process dies mid-run, that slot is lost and the
+        next one goes to whichever process fires first, with nothing to clean up. So a unique job
+        must tolerate a skipped period and pick up what an interrupted run left.
     """
 
     name: str
@@ -164,9 +167,6 @@ class Scheduler:
     def job(self, name: str) -> Job:
         return self.by_name[name]
 
-    def next_run(self, name: str) -> datetime:
-        return self.job(name).every.next_after(self.ctx.clock())
-
     def run_soon(self, name: str) -> None:
         """Run a job now, outside its schedule (e.g. reconcile at start-up), without claiming a slot."""
         self.ctx.tasks.spawn(self.run_now(name, trigger="startup"), name=f"job:{name}:startup")
@@ -176,8 +176,14 @@ class Scheduler:
         job = self.job(name)
         now = self.ctx.clock()
         slot = job.every.slot(now) if job.unique else None
-        async with self.ctx.sessions() as session:
-            run_id = await store.start_run(session, job.name, slot, now, self.runner)
+        try:
+            async with self.ctx.sessions() as session:
+                run_id = await store.start_run(session, job.name, slot, now, self.runner)
+        except Exception:
+            # Most likely the database is unreachable: the slot is not run here, the next one is tried.
+            self.ctx.metrics.job_failures.labels(job.name).inc()
+            logger.exception("job could not claim its slot", extra={"job": job.name, "slot": slot})
+            return None
         if run_id is None:
             self.ctx.metrics.job_skipped.labels(job.name).inc()
             logger.debug("slot taken by another process", extra={"job": job.name, "slot": slot})
@@ -216,6 +222,10 @@ class Scheduler:
                 },
             )
         finished_at = self.ctx.clock()
-        async with self.ctx.sessions() as session:
-            await store.finish_run(session, run_id, finished_at, ok, outcome, keep=JOB_RUN_RETENTION)
+        try:
+            async with self.ctx.sessions() as session:
+                await store.finish_run(session, run_id, finished_at, ok, outcome, keep=JOB_RUN_RETENTION)
+        except Exception:
+            # The run happened; only its record is missing (it shows as unfinished in `scheduler list`).
+            logger.exception("job run could not be recorded", extra={"job": job.name, "slot": slot})
         return JobResult(job.name, ok, outcome, started_at, finished_at, slot)

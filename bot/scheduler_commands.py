@@ -30,7 +30,7 @@ def last_outcome(run: JobRun | None) -> str:
     if run is None:
         return "never run"
     if run.ok is None:
-        text = f"unfinished: still running, or {run.hostname} (pid {run.pid}) stopped during it"
+        text = f"unfinished: running, or {run.hostname} (pid {run.pid}) died"
     else:
         text = f"{'ok' if run.ok else 'failed'}: {run.outcome}"
     return text if len(text) <= OUTCOME_WIDTH else text[: OUTCOME_WIDTH - 1] + "…"

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
@@ -258,3 +259,26 @@ def test_triggers_fire_on_wall_clock_slots_whenever_the_process_started() -> Non
         assert minutely.next_after(started) == started.replace(second=0) + timedelta(minutes=1)
         assert hourly.trigger().get_next_fire_time(None, started) == START.replace(hour=10, second=0)
     assert (str(minutely), str(hourly), str(every(seconds=90))) == ("every 1 min", "every 1 h", "every 90 s")
+
+
+async def test_a_slot_that_cannot_be_claimed_is_logged_counted_and_not_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[datetime] = []
+
+    async def sweep(ctx: BotContext) -> str:
+        ran.append(ctx.clock())
+        return "swept"
+
+    unreachable = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'bot.db'}"
+    ctx = BotContext.from_settings(Settings(database_url=unreachable, _env_file=None))
+    try:
+        scheduler = Scheduler(ctx, jobs=[Job(name="sweep", every=every(minutes=1), run=sweep)])
+        with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+            assert await scheduler.fire("sweep") is None
+    finally:
+        await ctx.close()
+    assert ran == []
+    [record] = [r for r in caplog.records if r.getMessage() == "job could not claim its slot"]
+    assert getattr(record, "job", None) == "sweep"
+    assert metric(ctx, 'dispatch_bot_job_failures_total{job="sweep"}') == 1.0
