@@ -3,7 +3,9 @@
 A flow schedules with `storage.scheduling.schedule(session, kind, key, due_at, payload)`, in the
 same transaction as the change that calls for it; the `scheduled-actions` job then hands each due
 row to the handler registered for its kind. A handler that raises is logged and its action tried
-again later with a growing delay; it never holds up the other actions.
+again later with a growing delay; it never holds up the other actions. Delivery is at least once (a
+process may die after the handler ran but before the row is marked done), so handlers check what
+they already did, as every external step here does.
 """
 
 from __future__ import annotations

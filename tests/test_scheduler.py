@@ -282,3 +282,30 @@ async def test_a_slot_that_cannot_be_claimed_is_logged_counted_and_not_run(
     [record] = [r for r in caplog.records if r.getMessage() == "job could not claim its slot"]
     assert getattr(record, "job", None) == "sweep"
     assert metric(ctx, 'dispatch_bot_job_failures_total{job="sweep"}') == 1.0
+
+
+async def test_apscheduler_fires_the_job_on_its_wall_clock_slot(database_url: str) -> None:
+    ran = asyncio.Event()
+
+    async def tick(_ctx: BotContext) -> str:
+        ran.set()
+        return "ticked"
+
+    ctx = BotContext.from_settings(Settings(database_url=database_url, _env_file=None))
+    scheduler = Scheduler(ctx, jobs=[Job(name="tick", every=every(seconds=1), run=tick)])
+    scheduler.start()
+    try:
+        # A guard against a scheduler that never fires, not a measure of its timing.
+        async with asyncio.timeout(30):
+            await ran.wait()
+            while not (rows := await job_runs(ctx, "tick")) or rows[0].finished_at is None:
+                await asyncio.sleep(0.05)
+    finally:
+        scheduler.shutdown()
+        await ctx.tasks.drain(5)
+        await ctx.close()
+    row = rows[0]
+    assert row.ok and row.outcome == "ticked"
+    assert row.slot_start is not None and row.slot_start.microsecond == 0
+    assert row.slot_start <= row.started_at < row.slot_start + timedelta(seconds=1)
+    assert row.trigger == "schedule" and row.instance == scheduler.runner["instance"]
