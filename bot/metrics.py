@@ -45,5 +45,24 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.job_skipped = Counter(
+            "dispatch_bot_job_skipped",
+            "Scheduled job slots skipped because another process had claimed them, by job.",
+            ["job"],
+            registry=self.registry,
+        )
+        self.action_runs = Counter(
+            "dispatch_bot_scheduled_actions",
+            "Scheduled actions run to completion, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.action_failures = Counter(
+            "dispatch_bot_scheduled_action_failures",
+            "Scheduled action attempts that failed (retried later), by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

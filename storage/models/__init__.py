@@ -28,6 +28,7 @@ from storage.models.incident import (
     Subscription,
     TimelineEvent,
 )
+from storage.models.scheduling import JobRun, ScheduledAction
 from storage.models.task import Task, TaskAssignee
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "IncidentSeverity",
     "IncidentType",
     "IndividualContact",
+    "JobRun",
     "Notification",
     "Participant",
     "ParticipantRole",
@@ -47,6 +49,7 @@ __all__ = [
     "Resource",
     "RoleDefinition",
     "RolePolicy",
+    "ScheduledAction",
     "Service",
     "Subscription",
     "Tag",
