@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from bot.config.commands import config_group
+from bot.plugin_commands import plugins_group
 from bot.settings import Settings
 from storage.db import create_engine
 from storage.migrate import alembic_config, downgrade, schema_drift, upgrade
@@ -203,3 +204,4 @@ def db_check(settings: Settings) -> None:
 
 
 main.add_command(config_group)
+main.add_command(plugins_group)
