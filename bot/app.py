@@ -16,6 +16,7 @@ from bot.core import handlers as core
 from bot.core.views import error_text
 from bot.feedback import handlers as feedback
 from bot.incidents import handlers as incidents
+from bot.oncall import handlers as oncall
 from bot.people import handlers as people
 from bot.registry import Registry
 from bot.timeline import handlers as timeline
@@ -28,6 +29,7 @@ Capability = Callable[[Registry, BotContext], None]
 CAPABILITIES: list[Capability] = [
     incidents.register,
     people.register,
+    oncall.register,
     timeline.register,
     feedback.register,
     core.register,
