@@ -12,10 +12,12 @@ from sqlmodel import select
 
 from bot.oncall import flows
 from bot.runtime import BotProcess
-from storage.models import Project, Resource, Service, TimelineEvent
+from storage.models import IncidentPriority, Project, Resource, RolePolicy, Service, TimelineEvent
 from tests.conftest import bot_settings
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
+from tests.test_engagement import channel_of_first_incident
+from tests.test_incident_report import report, wait_until_opened
 from tests.test_people import active_roles, open_incident, participant, texts
 
 ONCALL_PLUGIN = {"oncall": {"plugin": "pagerduty", "options": {"sleep_seconds": 0.001}}}
@@ -250,3 +252,97 @@ async def test_two_engagements_at_once_engage_and_page_once(
     assert lost.error == "Payments API is already engaged in this incident."
     assert len(pagerduty.incidents) == 1
     assert len(await engagements(bot)) == 1 and len(await events(bot, "oncall_engaged")) == 1
+
+
+async def commander_policy(bot: BotProcess, service_id: int, *, page_high: bool) -> None:
+    """High-priority incidents get the service's on-call as commander; High pages them if `page_high`."""
+    async with bot.ctx.sessions() as session:
+        project = (await session.exec(select(Project))).one()
+        high = (
+            await session.exec(
+                select(IncidentPriority).where(
+                    IncidentPriority.project_id == project.id, IncidentPriority.name == "High"
+                )
+            )
+        ).one()
+        high.page_commander = page_high
+        session.add(high)
+        session.add(
+            RolePolicy(
+                project_id=project.id,
+                name="high-ic",
+                role="Incident Commander",
+                incident_priorities=["High"],
+                service_id=service_id,
+            )
+        )
+        await session.commit()
+
+
+async def test_a_role_policy_makes_the_on_call_commander_and_pages_them(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    rita = slack.add_user("rita")
+    dana = slack.add_user("dana", email="dana@example.com")
+    service = pagerduty.add_service("SRE primary", on_call=[pagerduty.add_user("Dana", "dana@example.com")])
+    ids = await configure(bot, {"SRE primary": service})
+    await commander_policy(bot, ids["SRE primary"], page_high=True)
+
+    await report(slack, rita, "Payments down", Priority="High")
+    await wait_until_opened(slack, bot)
+
+    channel = channel_of_first_incident(slack)
+    assert {rita, dana} <= slack.members(channel)
+    assert "IC: dana" in (slack.channel(channel).topic or "")
+    assert await active_roles(bot, dana) == ["Incident Commander"]
+    added = await participant(bot, dana)
+    assert added is not None and added.added_reason == "On call for SRE primary (role policy high-ic)"
+    [page] = pagerduty.incidents
+    assert page.service_id == service and page.incident_key == f"dispatch-bot/INC-1/{service}"
+    [event] = await events(bot, "oncall_paged")
+    assert f"<@{dana}>" in event.description and "SRE primary" in event.description
+    # The service is engaged already: asking for it again says so.
+    view = await open_engage_modal(slack, rita, channel)
+    assert "SRE primary (engaged)" in str(view)
+
+
+async def test_no_page_without_page_commander_or_without_an_on_call_commander(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    rita = slack.add_user("rita")
+    dana = slack.add_user("dana", email="dana@example.com")
+    service = pagerduty.add_service("SRE primary", on_call=[pagerduty.add_user("Dana", "dana@example.com")])
+    ids = await configure(bot, {"SRE primary": service})
+    await commander_policy(bot, ids["SRE primary"], page_high=False)
+    await report(slack, rita, "Payments down", Priority="High")
+    await wait_until_opened(slack, bot)
+    assert await active_roles(bot, dana) == ["Incident Commander"]
+    assert pagerduty.incidents == []
+
+    async with bot.ctx.sessions() as session:
+        high = (await session.exec(select(IncidentPriority).where(IncidentPriority.name == "High"))).one()
+        high.page_commander = True
+        session.add(high)
+        await session.commit()
+    # The reporter names the commander herself: there is no on-call service to page through.
+    await report(slack, rita, "Search is slow", Priority="High", **{"Incident commander": rita})
+    await wait_until_opened(slack, bot, count=2)
+    assert pagerduty.incidents == []
+
+
+async def test_when_pagerduty_refuses_the_reporter_commands(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    rita = slack.add_user("rita")
+    dana = slack.add_user("dana", email="dana@example.com")
+    service = pagerduty.add_service("SRE primary", on_call=[pagerduty.add_user("Dana", "dana@example.com")])
+    ids = await configure(bot, {"SRE primary": service})
+    await commander_policy(bot, ids["SRE primary"], page_high=True)
+    pagerduty.api_key = "rotated"
+
+    await report(slack, rita, "Payments down", Priority="High")
+    await wait_until_opened(slack, bot)
+
+    assert await active_roles(bot, rita) == ["Incident Commander", "Reporter"]
+    assert await active_roles(bot, dana) == []
+    assert pagerduty.incidents == []

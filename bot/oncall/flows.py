@@ -21,7 +21,7 @@ from bot.context import BotContext
 from bot.incidents import flows as incident_flows
 from bot.incidents import views as incident_views
 from bot.incidents.engagement import user_for_email
-from bot.oncall import views
+from bot.oncall import paging, views
 from bot.people import queries as people_queries
 from plugins.errors import PluginError
 from plugins.interfaces import OnCallPerson, OnCallPlugin
@@ -30,7 +30,7 @@ from storage.models import Incident, Project, Resource, Service
 
 logger = logging.getLogger(__name__)
 
-ENGAGED, PAGED = "oncall", "oncall_page"
+ENGAGED = paging.ENGAGED
 PARTICIPANT, OBSERVER = "Participant", "Observer"
 # The names of the fields a check can complain about; the handlers map them to modal blocks.
 SERVICE = "service"
@@ -76,19 +76,6 @@ class EngageOutcome:
     """What went wrong after the person was engaged (invite, announcement, page)."""
 
 
-def oncall_plugin(ctx: BotContext, project: Project) -> tuple[OnCallPlugin | None, str | None]:
-    """The project's on-call plugin, or None with the reason in words."""
-    built = ctx.plugins_for(project)
-    if built.oncall is not None:
-        return built.oncall, None
-    if "oncall" in built.problems:
-        return None, f"The on-call plugin of project {project.name} cannot run: {built.problems['oncall']}."
-    return None, (
-        f"Project {project.name} has no on-call plugin. Choose one in the config file "
-        "(`plugins: {oncall: {plugin: pagerduty}}`) and run `dispatch-bot config apply`."
-    )
-
-
 async def _project_services(session: AsyncSession, project_id: int) -> list[Service]:
     rows = await session.exec(
         select(Service)
@@ -122,7 +109,7 @@ async def engage_form(ctx: BotContext, incident_id: int) -> EngageForm:
             "in the config file and run `dispatch-bot config apply`."
         )
     else:
-        _, problem = oncall_plugin(ctx, project)
+        _, problem = paging.oncall_plugin(ctx, project)
     return EngageForm(incident_id, incident.name, options, problem)
 
 
@@ -161,11 +148,6 @@ async def _release(ctx: BotContext, incident_id: int, service: Service) -> None:
         )
 
 
-def page_key(incident: Incident, service: Service) -> str:
-    """The same incident and service always give the same key, so PagerDuty pages once."""
-    return f"dispatch-bot/{incident.name}/{service.external_id}"
-
-
 async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcome:
     """Resolve, record, invite and announce the service's on-call, then page if asked."""
     async with ctx.sessions() as session:
@@ -175,7 +157,7 @@ async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcom
         project = await session.get(Project, incident.project_id)
         assert project is not None
     outcome = EngageOutcome(service=service.name)
-    plugin, problem = oncall_plugin(ctx, project)
+    plugin, problem = paging.oncall_plugin(ctx, project)
     if plugin is None:
         outcome.error = problem
         return outcome
@@ -303,27 +285,10 @@ async def _page(
 ) -> None:
     assert outcome.user is not None
     try:
-        page = await plugin.page(
-            service.external_id,
-            page_key(incident, service),
-            f"{incident.name}: {incident.title}",
-            incident.description or incident.title,
+        paged = await paging.page_service(
+            ctx, plugin, incident, service, outcome.user, engagement.requested_by
         )
     except PluginError as error:
         outcome.problems.append(f"<@{outcome.user}> is engaged, but the page failed: {error}")
         return
-    outcome.paged, outcome.page_link = True, page.weblink
-    async with ctx.sessions() as session, session.begin():
-        await store.record_resource(
-            session, engagement.incident_id, PAGED, page.id, page.weblink, name=service.name
-        )
-        await store.add_timeline_event(
-            session,
-            engagement.incident_id,
-            "oncall_paged",
-            f"<@{engagement.requested_by}> paged <@{outcome.user}> through {service.name}",
-            actor=engagement.requested_by,
-            occurred_at=ctx.clock(),
-            details={"service": service.name, "page": page.id, "link": page.weblink},
-            dedupe_key=f"page:{page.id}",
-        )
+    outcome.paged, outcome.page_link = True, paged.page.weblink
