@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -346,3 +347,39 @@ async def test_when_pagerduty_refuses_the_reporter_commands(
     assert await active_roles(bot, rita) == ["Incident Commander", "Reporter"]
     assert await active_roles(bot, dana) == []
     assert pagerduty.incidents == []
+
+
+async def test_an_engagement_left_unfinished_by_a_dead_process_is_taken_over(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    dana = slack.add_user("dana", email="dana@example.com")
+    pd_dana = pagerduty.add_user("Dana Scully", "dana@example.com")
+    await configure(bot, {"Payments API": pagerduty.add_service("Payments API", on_call=[pd_dana])})
+    incident = await open_incident(slack, bot)
+    async with bot.ctx.sessions() as session:
+        found = (await session.exec(select(Resource).where(Resource.external_id == incident.channel))).one()
+        claim = Resource(
+            incident_id=found.incident_id, kind=flows.ENGAGED, name="Payments API", external_id=""
+        )
+        session.add(claim)
+        await session.commit()
+
+    # Another process is engaging the service right now: asking again is answered.
+    busy = await engage(slack, incident.commander, incident.channel, "Payments API (engaged)")
+    assert busy.errors == {
+        "oncall_service": "Payments API is being engaged by someone else right now; try again in a minute."
+    }
+    await slack.as_user(incident.commander).close_view()
+
+    # That process died: once its claim is older than a claim lives, the service can be engaged.
+    async with bot.ctx.sessions() as session:
+        stale = await session.get(Resource, claim.id)
+        assert stale is not None
+        stale.updated_at = bot.ctx.clock() - flows.CLAIM_LIFETIME - timedelta(seconds=1)
+        session.add(stale)
+        await session.commit()
+    await engage(slack, incident.commander, incident.channel, "Payments API")
+    await slack.wait_for(lambda: "is engaged as the on-call" in modal_text(slack, incident.commander))
+    assert dana in slack.members(incident.channel)
+    [engaged] = await engagements(bot)
+    assert engaged.external_id == dana

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 ENGAGED = paging.ENGAGED
 PARTICIPANT, OBSERVER = "Participant", "Observer"
+# Resolving and recording take seconds; a claim this old was left by a process that died meanwhile.
+CLAIM_LIFETIME = timedelta(minutes=2)
 # The names of the fields a check can complain about; the handlers map them to modal blocks.
 SERVICE = "service"
 
@@ -41,6 +44,7 @@ class ServiceOption:
     id: int
     name: str
     description: str
+    engaged: bool = False
     engaged_user: str | None = None
 
 
@@ -85,12 +89,17 @@ async def _project_services(session: AsyncSession, project_id: int) -> list[Serv
     return list(rows)
 
 
-async def _engaged(session: AsyncSession, incident_id: int) -> dict[str, str]:
-    """Service name → the Slack user engaged for it (empty while an engagement is in progress)."""
+async def _engaged(session: AsyncSession, incident_id: int, now: datetime) -> dict[str, str]:
+    """Service name → the Slack user engaged for it (empty while an engagement is in progress).
+
+    A claim left unfinished longer than CLAIM_LIFETIME belonged to a process that died: not engaged.
+    """
     rows = await session.exec(
         select(Resource).where(Resource.incident_id == incident_id, Resource.kind == ENGAGED)
     )
-    return {row.name: row.external_id for row in rows}
+    return {
+        row.name: row.external_id for row in rows if row.external_id or row.updated_at > now - CLAIM_LIFETIME
+    }
 
 
 async def engage_form(ctx: BotContext, incident_id: int) -> EngageForm:
@@ -100,8 +109,11 @@ async def engage_form(ctx: BotContext, incident_id: int) -> EngageForm:
         project = await session.get(Project, incident.project_id)
         assert project is not None
         services = await _project_services(session, project.id or 0)
-        engaged = await _engaged(session, incident_id)
-    options = [ServiceOption(s.id or 0, s.name, s.description, engaged.get(s.name) or None) for s in services]
+        engaged = await _engaged(session, incident_id, ctx.clock())
+    options = [
+        ServiceOption(s.id or 0, s.name, s.description, s.name in engaged, engaged.get(s.name) or None)
+        for s in services
+    ]
     problem = None
     if not services:
         problem = (
@@ -120,32 +132,53 @@ async def check_engagement(ctx: BotContext, engagement: Engagement) -> dict[str,
         service = await session.get(Service, engagement.service_id)
         if incident is None or service is None or service.project_id != incident.project_id:
             return {SERVICE: "Choose one of the listed services."}
-        engaged = (await _engaged(session, engagement.incident_id)).get(service.name)
+        engaged = (await _engaged(session, engagement.incident_id, ctx.clock())).get(service.name)
+    if engaged:
+        return {SERVICE: f"{service.name} is already engaged: its on-call <@{engaged}> is in this incident."}
     if engaged is not None:
-        who = f"its on-call <@{engaged}> is" if engaged else "its on-call is being"
-        return {SERVICE: f"{service.name} is already engaged: {who} in this incident."}
+        return {SERVICE: f"{service.name} is being engaged by someone else right now; try again in a minute."}
     return {}
 
 
 async def _claim(ctx: BotContext, incident_id: int, service: Service) -> bool:
-    try:
-        async with ctx.sessions() as session, session.begin():
-            session.add(Resource(incident_id=incident_id, kind=ENGAGED, name=service.name, external_id=""))
-    except IntegrityError:
-        return False
-    return True
+    """Take the service's engagement for this request; False when someone else holds it."""
+    for _ in range(2):
+        now = ctx.clock()
+        try:
+            async with ctx.sessions() as session, session.begin():
+                session.add(
+                    Resource(
+                        incident_id=incident_id,
+                        kind=ENGAGED,
+                        name=service.name,
+                        external_id="",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            if not await _release(ctx, incident_id, service, older_than=now - CLAIM_LIFETIME):
+                return False
+        else:
+            return True
+    return False
 
 
-async def _release(ctx: BotContext, incident_id: int, service: Service) -> None:
+async def _release(
+    ctx: BotContext, incident_id: int, service: Service, older_than: datetime | None = None
+) -> bool:
+    """Drop an unfinished claim (only one older than `older_than`, if given); True if one was dropped."""
+    conditions = [
+        col(Resource.incident_id) == incident_id,
+        col(Resource.kind) == ENGAGED,
+        col(Resource.name) == service.name,
+        col(Resource.external_id) == "",
+    ]
+    if older_than is not None:
+        conditions.append(col(Resource.updated_at) < older_than)
     async with ctx.sessions() as session, session.begin():
-        await (await session.connection()).execute(
-            sa.delete(Resource).where(
-                col(Resource.incident_id) == incident_id,
-                col(Resource.kind) == ENGAGED,
-                col(Resource.name) == service.name,
-                col(Resource.external_id) == "",
-            )
-        )
+        result = await (await session.connection()).execute(sa.delete(Resource).where(*conditions))
+    return bool(result.rowcount)
 
 
 async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcome:

@@ -40,7 +40,7 @@ def engage_modal(form: EngageForm, metadata: dict[str, Any]) -> dict[str, Any]:
         return message_modal("Engage on-call", f"⚠️ {escape(form.problem)}")
     options = []
     for service in form.services[:MAX_OPTIONS]:
-        label = service.name if not service.engaged_user else f"{service.name} (engaged)"
+        label = f"{service.name} (engaged)" if service.engaged else service.name
         option: dict[str, Any] = {"text": _text(label[:75]), "value": str(service.id)}
         if service.description:
             option["description"] = _text(service.description[:75])
