@@ -17,6 +17,7 @@ from bot.core import handlers as core
 from bot.core.views import error_text
 from bot.feedback import handlers as feedback
 from bot.incidents import handlers as incidents
+from bot.oncall import handlers as oncall
 from bot.people import handlers as people
 from bot.registry import Registry
 from bot.tasks import handlers as tasks
@@ -31,6 +32,7 @@ CAPABILITIES: list[Capability] = [
     incidents.register,
     people.register,
     conversation.register,
+    oncall.register,
     timeline.register,
     tasks.register,
     feedback.register,

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from bot.config.commands import config_group
+from bot.plugin_commands import plugins_group
 from bot.scheduler_commands import scheduler_group
 from bot.settings import Settings
 from storage.db import create_engine
@@ -205,3 +206,4 @@ def db_check(settings: Settings) -> None:
 
 main.add_command(config_group)
 main.add_command(scheduler_group)
+main.add_command(plugins_group)

@@ -14,7 +14,9 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.slack.client import InstrumentedWebClient, build_web_client
 from bot.slack.gateway import SlackGateway
+from plugins.registry import PluginProvider, ProjectPlugins
 from storage.db import SessionFactory, create_engine, session_factory
+from storage.models import Project
 
 
 def utc_now() -> datetime:
@@ -34,6 +36,7 @@ class BotContext:
     clock: Callable[[], datetime] = utc_now
     # Incidents whose opening runs in this process right now: its reconcile runs leave them alone.
     openings: set[int] = field(default_factory=set)
+    plugins: PluginProvider = field(default_factory=lambda: PluginProvider({}))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BotContext:
@@ -47,11 +50,16 @@ class BotContext:
             sessions=session_factory(engine),
             slack=build_web_client(token, settings.slack_api_url, metrics),
             metrics=metrics,
+            plugins=PluginProvider(settings.plugin_secrets()),
         )
 
     @property
     def gateway(self) -> SlackGateway:
         return SlackGateway(self.slack)
+
+    def plugins_for(self, project: Project) -> ProjectPlugins:
+        """The plugins the project's config chose, built with this process's credentials."""
+        return self.plugins.for_project(project.name, project.plugins)
 
     async def close(self) -> None:
         await self.engine.dispose()

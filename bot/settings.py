@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError
 
 SLACK_PUBLIC_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dispatch-bot.db"
+PLUGIN_SETTING_PREFIXES = ("pagerduty_", "jira_", "google_")
 
 
 class LogFormat(StrEnum):
@@ -42,6 +43,10 @@ class Settings(BaseSettings):
     tasks_leads_only: bool = False
     # Renamed slash commands, by key: SLACK_COMMANDS='{"help": "/incident-help"}'.
     slack_commands: dict[str, str] = Field(default_factory=dict)
+    # Plugin credentials; which plugin serves which role is chosen per project in the config file.
+    pagerduty_api_key: SecretStr | None = None
+    pagerduty_api_from_email: str | None = None
+    pagerduty_api_url: str = "https://api.pagerduty.com"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -81,6 +86,22 @@ class Settings(BaseSettings):
         if not self.slack_app_token or not self.slack_app_token.get_secret_value():
             missing.append("SLACK_APP_TOKEN")
         return missing
+
+    def plugin_secrets(self) -> dict[str, str]:
+        """Plugin credentials and endpoints by environment name (PAGERDUTY_API_KEY...), only those set.
+
+        Plugins read these rather than the settings object, so that they never import the bot.
+        """
+        secrets: dict[str, str] = {}
+        for name in type(self).model_fields:
+            if not name.startswith(PLUGIN_SETTING_PREFIXES):
+                continue
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value not in (None, ""):
+                secrets[name.upper()] = str(value)
+        return secrets
 
     def masked(self) -> dict[str, Any]:
         """The effective settings with secrets replaced by a mask, for printing."""

@@ -189,6 +189,40 @@ def test_the_example_round_trips_through_export(database_url: str, tmp_path: Pat
         "target": "incidents",
     }
     assert [tag["name"] for tag in default["tag_types"][1]["tags"]] == ["deploy", "capacity", "third party"]
+    assert default["plugins"]["oncall"] == {
+        "plugin": "pagerduty",
+        "options": {"api_url": "https://api.pagerduty.com"},
+    }
+    assert default["plugins"]["ticket"] == {"plugin": "builtin-ticket"}
+    assert len(default["plugins"]) == 8
+    assert data["projects"][1]["plugins"] == {
+        "oncall": {"plugin": "pagerduty"},
+        "ticket": {"plugin": "jira", "options": {"project_key": "SEC"}},
+    }
+
+
+def test_plugin_choices_are_planned_applied_and_stored(database_url: str, tmp_path: Path) -> None:
+    assert run(database_url, "apply", write(tmp_path, SMALL)).exit_code == 0
+    with_plugins = SMALL.replace(
+        "    prefix: INC\n",
+        "    prefix: INC\n    plugins:\n      oncall: {plugin: pagerduty, options: {sleep_seconds: 1}}\n",
+    )
+    planned = run(database_url, "plan", write(tmp_path, with_plugins))
+    assert planned.exit_code == 0, planned.output
+    assert planned.stdout.splitlines()[0] == (
+        "~ update project 'Default': plugins {} → "
+        '{"oncall": {"options": {"sleep_seconds": 1}, "plugin": "pagerduty"}}'
+    )
+    assert fetch(database_url, select(Project.plugins)) == [{}]
+
+    assert run(database_url, "apply", write(tmp_path, with_plugins)).exit_code == 0
+    assert fetch(database_url, select(Project.plugins)) == [
+        {"oncall": {"plugin": "pagerduty", "options": {"sleep_seconds": 1}}}
+    ]
+    assert run(database_url, "apply", write(tmp_path, with_plugins)).stdout == "Nothing to change.\n"
+    # Dropping the section turns the plugins off again.
+    assert run(database_url, "apply", write(tmp_path, SMALL)).exit_code == 0
+    assert fetch(database_url, select(Project.plugins)) == [{}]
 
 
 def test_references_are_stored_as_rows(database_url: str) -> None:

@@ -238,7 +238,7 @@ async def _run(session: AsyncSession, config: WorkspaceConfig, *, execute: bool)
 
 
 def _project_values(project: ProjectConfig) -> dict[str, Any]:
-    # Everything the config has beyond the row's columns is a child list (or plugins, not stored).
+    # Everything the config has beyond the row's columns is a child list; plugin choices are a column.
     nested = set(ProjectConfig.model_fields) - set(Project.model_fields)
     values = project.model_dump(exclude=nested)
     values["is_default"] = project.default

@@ -25,7 +25,7 @@ T = TypeVar("T")
 DATABASE_TIMEOUT = 15.0
 EXPORT_HEADER = """\
 # Exported by `dispatch-bot config export`. Apply it with `dispatch-bot config apply FILE`.
-# Plugin choices (plugins:) live only in the config file, not in the database, so they are not exported.
+# Plugin credentials are not part of it: they come from the environment (PAGERDUTY_API_KEY...).
 """
 
 

@@ -1,13 +1,15 @@
 """Who is brought in without being asked: the commander from role policies, people whose filters match.
 
-Individuals are configured by e-mail; Slack resolves each to a user. On-call services need the
-on-call plugin and are left to it: without one, a policy naming a service falls back to the reporter.
+Individuals are configured by e-mail; Slack resolves each to a user. A policy naming an on-call
+service asks the project's on-call plugin who is on call; without a plugin, or when it cannot answer
+in time, the next policy (and in the end the reporter) is used.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
@@ -15,12 +17,15 @@ from sqlmodel import col, select
 from bot.config.filters import IncidentFacts, describe, from_column, matches_stored
 from bot.context import BotContext
 from bot.incidents.facts import IncidentCard
+from plugins.errors import PluginError
 from storage import incidents as store
-from storage.models import Incident, IndividualContact, RolePolicy
+from storage.models import Incident, IndividualContact, Project, RolePolicy, Service
 
 logger = logging.getLogger(__name__)
 
 OBSERVER = "Observer"
+# The report waits for the on-call lookup before it is saved; a slow on-call system must not hold it up.
+ONCALL_TIMEOUT = 5.0
 
 
 async def user_for_email(ctx: BotContext, email: str) -> str | None:
@@ -33,10 +38,20 @@ async def user_for_email(ctx: BotContext, email: str) -> str | None:
     return None if user.get("deleted") else str(user.get("id") or "") or None
 
 
+@dataclass(frozen=True)
+class PolicyHolder:
+    """Who a role policy gives the role to, why, and the on-call service they came from (if any)."""
+
+    user: str
+    reason: str
+    service: Service | None = None
+
+
 async def policy_holder(
     ctx: BotContext, project_id: int, role: str, type_name: str | None, priority_name: str | None
-) -> str | None:
-    """The Slack user a role policy gives `role` to for this type and priority, if a person is named."""
+) -> PolicyHolder | None:
+    """The Slack user the first matching role policy that resolves gives `role` to, for this type
+    and priority: a named person, or the current on-call of a named service."""
     async with ctx.sessions() as session:
         policies = await session.exec(
             select(RolePolicy)
@@ -49,14 +64,42 @@ async def policy_holder(
             if (not policy.incident_types or type_name in policy.incident_types)
             and (not policy.incident_priorities or priority_name in policy.incident_priorities)
         ]
+        project = await session.get(Project, project_id)
+        service_ids = [p.service_id for p in chosen if p.service_id is not None]
+        services = {
+            s.id: s
+            for s in await session.exec(select(Service).where(col(Service.id).in_(service_ids)))
+            if s.enabled
+        }
     for policy in chosen:
         if policy.individual_email:
             user = await user_for_email(ctx, policy.individual_email)
             if user:
-                return user
-        else:
-            logger.info("role policy %r names an on-call service; no on-call plugin resolves it", policy.name)
+                return PolicyHolder(user, "Commander by role policy")
+            continue
+        service = services.get(policy.service_id)
+        if service is None or project is None:
+            continue
+        user = await _on_call_user(ctx, project, service, policy.name)
+        if user:
+            return PolicyHolder(user, f"On call for {service.name} (role policy {policy.name})", service)
     return None
+
+
+async def _on_call_user(ctx: BotContext, project: Project, service: Service, policy: str) -> str | None:
+    plugin = ctx.plugins_for(project).oncall
+    if plugin is None:
+        logger.info("role policy %r names an on-call service; no on-call plugin resolves it", policy)
+        return None
+    try:
+        person = await asyncio.wait_for(plugin.oncall(service.external_id), ONCALL_TIMEOUT)
+    except (PluginError, TimeoutError) as error:
+        logger.warning("role policy %r: no on-call for %s: %s", policy, service.name, error or "timed out")
+        return None
+    if person is None:
+        logger.info("role policy %r: nobody is on call for %s", policy, service.name)
+        return None
+    return await user_for_email(ctx, person.email)
 
 
 def facts_of(card: IncidentCard, tags: list[str]) -> IncidentFacts:

@@ -26,6 +26,7 @@ from bot.config.filters import matches_stored
 from bot.context import BotContext
 from bot.incidents import engagement, naming, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
+from bot.oncall import paging
 from storage import incidents as store
 from storage.models import (
     FlowStep,
@@ -40,7 +41,7 @@ from storage.workspace import enabled_notifications, enabled_projects, project_c
 logger = logging.getLogger(__name__)
 
 OPEN_FLOW = "incident.open"
-OPEN_STEPS = ("channel", "people", "details", "summary", "notifications", "commander_tips")
+OPEN_STEPS = ("channel", "people", "details", "summary", "notifications", "commander_tips", "page_commander")
 # Steps are claimed for this long; a process that dies mid-flow leaves them to the reconcile job after it.
 CLAIM = timedelta(minutes=2)
 RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
@@ -144,19 +145,21 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
         project_values = (project.id, project.prefix, project.name, project.incident_name_pattern)
     now = ctx.clock()
     commander = report.commander_id
+    holder = None
     if commander is None and project_values[0] is not None:
-        commander = await engagement.policy_holder(
+        holder = await engagement.policy_holder(
             ctx,
             project_values[0],
             COMMANDER,
             incident_type.name if incident_type else None,
             priority.name if priority else None,
         )
+        commander = holder.user if holder else None
     commander = commander or report.reporter_id
     if report.commander_id:
         commander_reason = "Chosen as commander by the reporter"
-    elif commander != report.reporter_id:
-        commander_reason = "Commander by role policy"
+    elif holder is not None:
+        commander_reason = holder.reason
     else:
         commander_reason = "Reported it; no one else was named"
     try:
@@ -200,6 +203,17 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
                 reason=commander_reason,
                 now=now,
             )
+            if holder is not None and holder.service is not None:
+                # The service's on-call is engaged as commander: /dispatch-engage-oncall knows, and a
+                # priority that pages the commander pages through this service.
+                await store.record_resource(
+                    session,
+                    incident.id,
+                    "oncall",
+                    commander,
+                    name=holder.service.name,
+                    details={"service": holder.service.external_id, "role": COMMANDER},
+                )
             await store.add_timeline_event(
                 session,
                 incident.id,
@@ -612,6 +626,11 @@ async def send_commander_tips(opening: Opening) -> dict[str, Any]:
     return {}
 
 
+async def page_commander(opening: Opening) -> dict[str, Any]:
+    """Page the commander through their on-call service when the priority says so (else nothing)."""
+    return await paging.page_commander(opening.ctx, opening.incident_id, opening.card.commander_id)
+
+
 STEPS: dict[str, StepRunner] = {
     "channel": create_channel,
     "people": invite_people,
@@ -619,6 +638,7 @@ STEPS: dict[str, StepRunner] = {
     "summary": pin_summary,
     "notifications": notify_targets,
     "commander_tips": send_commander_tips,
+    "page_commander": page_commander,
 }
 
 

@@ -31,6 +31,8 @@ class Project(Timestamped, table=True):
     channel_name_pattern: str = "inc-{number}-{slug}"
     is_default: bool = False
     enabled: bool = True
+    # Which plugin serves which role, as the config file writes it: {"oncall": {"plugin", "options"}}.
+    plugins: dict[str, Any] = json_field()
 
 
 class IncidentType(Timestamped, table=True):

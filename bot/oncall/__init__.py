@@ -1,0 +1,1 @@
+"""Engaging on-call people: `/dispatch-engage-oncall`, through the on-call plugin."""

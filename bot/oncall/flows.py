@@ -1,0 +1,327 @@
+"""Engaging the on-call of a service in an incident: resolve them through the on-call plugin, add them,
+invite and announce them, and page them when asked.
+
+One member per service per incident: the engagement is claimed first as a resource row (unique per
+incident, kind and name), so two submissions at once cannot both engage. A page carries a key made
+of the incident and the service, so asking again (or a retried request) never pages twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.context import BotContext
+from bot.incidents import flows as incident_flows
+from bot.incidents import views as incident_views
+from bot.incidents.engagement import user_for_email
+from bot.oncall import paging, views
+from bot.people import queries as people_queries
+from plugins.errors import PluginError
+from plugins.interfaces import OnCallPerson, OnCallPlugin
+from storage import incidents as store
+from storage.models import Incident, Project, Resource, Service
+
+logger = logging.getLogger(__name__)
+
+ENGAGED = paging.ENGAGED
+PARTICIPANT, OBSERVER = "Participant", "Observer"
+# Resolving and recording take seconds; a claim this old was left by a process that died meanwhile.
+CLAIM_LIFETIME = timedelta(minutes=2)
+# The names of the fields a check can complain about; the handlers map them to modal blocks.
+SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class ServiceOption:
+    id: int
+    name: str
+    description: str
+    engaged: bool = False
+    engaged_user: str | None = None
+
+
+@dataclass(frozen=True)
+class EngageForm:
+    """What the modal offers: the project's services, or why there is nothing to offer."""
+
+    incident_id: int
+    incident_name: str
+    services: list[ServiceOption]
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Engagement:
+    incident_id: int
+    channel_id: str
+    service_id: int
+    page: bool
+    requested_by: str
+
+
+@dataclass
+class EngageOutcome:
+    service: str
+    user: str | None = None
+    person: OnCallPerson | None = None
+    error: str | None = None
+    """Why nobody was engaged, in words for the person who asked."""
+    paged: bool = False
+    page_link: str | None = None
+    problems: list[str] = field(default_factory=list)
+    """What went wrong after the person was engaged (invite, announcement, page)."""
+
+
+async def _project_services(session: AsyncSession, project_id: int) -> list[Service]:
+    rows = await session.exec(
+        select(Service)
+        .where(Service.project_id == project_id, col(Service.enabled))
+        .order_by(col(Service.name))
+    )
+    return list(rows)
+
+
+async def _engaged(session: AsyncSession, incident_id: int, now: datetime) -> dict[str, str]:
+    """Service name → the Slack user engaged for it (empty while an engagement is in progress).
+
+    A claim left unfinished longer than CLAIM_LIFETIME belonged to a process that died: not engaged.
+    """
+    rows = await session.exec(
+        select(Resource).where(Resource.incident_id == incident_id, Resource.kind == ENGAGED)
+    )
+    return {
+        row.name: row.external_id for row in rows if row.external_id or row.updated_at > now - CLAIM_LIFETIME
+    }
+
+
+async def engage_form(ctx: BotContext, incident_id: int) -> EngageForm:
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        assert incident is not None
+        project = await session.get(Project, incident.project_id)
+        assert project is not None
+        services = await _project_services(session, project.id or 0)
+        engaged = await _engaged(session, incident_id, ctx.clock())
+    options = [
+        ServiceOption(s.id or 0, s.name, s.description, s.name in engaged, engaged.get(s.name) or None)
+        for s in services
+    ]
+    problem = None
+    if not services:
+        problem = (
+            f"No on-call service is configured for project {project.name}. Add one under `services:` "
+            "in the config file and run `dispatch-bot config apply`."
+        )
+    else:
+        _, problem = paging.oncall_plugin(ctx, project)
+    return EngageForm(incident_id, incident.name, options, problem)
+
+
+async def check_engagement(ctx: BotContext, engagement: Engagement) -> dict[str, str]:
+    """What stops the engagement, by field; empty when it can go ahead."""
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, engagement.incident_id)
+        service = await session.get(Service, engagement.service_id)
+        if incident is None or service is None or service.project_id != incident.project_id:
+            return {SERVICE: "Choose one of the listed services."}
+        engaged = (await _engaged(session, engagement.incident_id, ctx.clock())).get(service.name)
+    if engaged:
+        return {SERVICE: f"{service.name} is already engaged: its on-call <@{engaged}> is in this incident."}
+    if engaged is not None:
+        return {SERVICE: f"{service.name} is being engaged by someone else right now; try again in a minute."}
+    return {}
+
+
+async def _claim(ctx: BotContext, incident_id: int, service: Service) -> bool:
+    """Take the service's engagement for this request; False when someone else holds it."""
+    for _ in range(2):
+        now = ctx.clock()
+        try:
+            async with ctx.sessions() as session, session.begin():
+                session.add(
+                    Resource(
+                        incident_id=incident_id,
+                        kind=ENGAGED,
+                        name=service.name,
+                        external_id="",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            if not await _release(ctx, incident_id, service, older_than=now - CLAIM_LIFETIME):
+                return False
+        else:
+            return True
+    return False
+
+
+async def _release(
+    ctx: BotContext, incident_id: int, service: Service, older_than: datetime | None = None
+) -> bool:
+    """Drop an unfinished claim (only one older than `older_than`, if given); True if one was dropped."""
+    conditions = [
+        col(Resource.incident_id) == incident_id,
+        col(Resource.kind) == ENGAGED,
+        col(Resource.name) == service.name,
+        col(Resource.external_id) == "",
+    ]
+    if older_than is not None:
+        conditions.append(col(Resource.updated_at) < older_than)
+    async with ctx.sessions() as session, session.begin():
+        result = await (await session.connection()).execute(sa.delete(Resource).where(*conditions))
+    return bool(result.rowcount)
+
+
+async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcome:
+    """Resolve, record, invite and announce the service's on-call, then page if asked."""
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, engagement.incident_id)
+        service = await session.get(Service, engagement.service_id)
+        assert incident is not None and service is not None
+        project = await session.get(Project, incident.project_id)
+        assert project is not None
+    outcome = EngageOutcome(service=service.name)
+    plugin, problem = paging.oncall_plugin(ctx, project)
+    if plugin is None:
+        outcome.error = problem
+        return outcome
+    if not await _claim(ctx, engagement.incident_id, service):
+        outcome.error = f"{service.name} is already engaged in this incident."
+        return outcome
+    try:
+        user = await _resolve(ctx, plugin, service, outcome)
+    except BaseException:
+        await _release(ctx, engagement.incident_id, service)
+        raise
+    if user is None:
+        await _release(ctx, engagement.incident_id, service)
+        return outcome
+    outcome.user = user
+    newly_added = await _record(ctx, engagement, service, outcome)
+    await _announce(ctx, engagement, service, outcome, newly_added)
+    if engagement.page:
+        await _page(ctx, plugin, engagement, incident, service, outcome)
+    return outcome
+
+
+async def _resolve(
+    ctx: BotContext, plugin: OnCallPlugin, service: Service, outcome: EngageOutcome
+) -> str | None:
+    try:
+        person = await plugin.oncall(service.external_id)
+    except PluginError as error:
+        outcome.error = f"Could not find who is on call for {service.name}: {error}"
+        return None
+    if person is None:
+        outcome.error = f"Nobody is on call for {service.name} right now (first escalation level)."
+        return None
+    outcome.person = person
+    user = await user_for_email(ctx, person.email)
+    if user is None:
+        outcome.error = (
+            f"{person.name or person.email} is on call for {service.name}, but no Slack user has the "
+            f"e-mail address {person.email}. Invite them by hand."
+        )
+    return user
+
+
+async def _record(ctx: BotContext, engagement: Engagement, service: Service, outcome: EngageOutcome) -> bool:
+    """Save who was engaged; True when they were not taking part before."""
+    assert outcome.user is not None and outcome.person is not None
+    user, person, now = outcome.user, outcome.person, ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        claim = (
+            await session.exec(
+                select(Resource).where(
+                    Resource.incident_id == engagement.incident_id,
+                    Resource.kind == ENGAGED,
+                    Resource.name == service.name,
+                )
+            )
+        ).one()
+        claim.external_id = user
+        claim.details = {"email": person.email, "name": person.name, "service": service.external_id}
+        existing = await people_queries.participant_of(session, engagement.incident_id, user)
+        held = await store.active_roles_of(session, existing.id) if existing and existing.id else []
+        if existing is not None and existing.id is not None and set(held) - {OBSERVER}:
+            roles: list[str] = []  # already working on it in a role of their own
+        else:
+            roles = [PARTICIPANT]
+            if existing is not None and existing.id is not None:
+                await people_queries.renounce_roles(session, existing.id, [OBSERVER], now)
+        await store.add_participant(
+            session,
+            engagement.incident_id,
+            user,
+            roles,
+            added_by=engagement.requested_by,
+            reason=f"On call for {service.name}",
+            name=person.name,
+            email=person.email,
+            now=now,
+        )
+        await store.add_timeline_event(
+            session,
+            engagement.incident_id,
+            "oncall_engaged",
+            f"<@{engagement.requested_by}> engaged <@{user}>, on call for {service.name}",
+            actor=engagement.requested_by,
+            occurred_at=now,
+            details={"service": service.name, "user": user, "email": person.email},
+            dedupe_key=f"oncall:{service.name}",
+        )
+    return existing is None
+
+
+async def _announce(
+    ctx: BotContext, engagement: Engagement, service: Service, outcome: EngageOutcome, newly_added: bool
+) -> None:
+    assert outcome.user is not None
+    channel, user = engagement.channel_id, outcome.user
+    try:
+        refused = await ctx.gateway.invite(channel, [user])
+    except SlackApiError as error:
+        logger.warning("engage on-call: invite failed: %s", error.response.get("error"))
+        refused = [user]
+    if refused:
+        outcome.problems.append(f"Could not invite <@{user}> to the channel; add them by hand.")
+    text, blocks = views.engaged_announcement(user, service.name, engagement.requested_by)
+    try:
+        await ctx.gateway.post(channel, text, blocks)
+    except SlackApiError as error:
+        outcome.problems.append(f"Could not announce them in the channel ({error.response.get('error')}).")
+    if newly_added and not refused:
+        card = await incident_flows.incident_card(ctx, engagement.incident_id)
+        welcome_text, welcome_blocks = incident_views.welcome(card, [PARTICIPANT])
+        try:
+            await ctx.gateway.post_ephemeral(channel, user, welcome_text, welcome_blocks)
+        except SlackApiError as error:
+            logger.info("could not welcome %s: %s", user, error.response.get("error"))
+
+
+async def _page(
+    ctx: BotContext,
+    plugin: OnCallPlugin,
+    engagement: Engagement,
+    incident: Incident,
+    service: Service,
+    outcome: EngageOutcome,
+) -> None:
+    assert outcome.user is not None
+    try:
+        paged = await paging.page_service(
+            ctx, plugin, incident, service, outcome.user, engagement.requested_by
+        )
+    except PluginError as error:
+        outcome.problems.append(f"<@{outcome.user}> is engaged, but the page failed: {error}")
+        return
+    outcome.paged, outcome.page_link = True, paged.page.weblink
