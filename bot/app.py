@@ -18,6 +18,7 @@ from bot.feedback import handlers as feedback
 from bot.incidents import handlers as incidents
 from bot.people import handlers as people
 from bot.registry import Registry
+from bot.reports import handlers as reports
 from bot.timeline import handlers as timeline
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ CAPABILITIES: list[Capability] = [
     incidents.register,
     people.register,
     timeline.register,
+    reports.register,
     feedback.register,
     core.register,
 ]

@@ -28,6 +28,7 @@ from storage.models.incident import (
     Subscription,
     TimelineEvent,
 )
+from storage.models.report import Report
 
 __all__ = [
     "Document",
@@ -43,6 +44,7 @@ __all__ = [
     "Participant",
     "ParticipantRole",
     "Project",
+    "Report",
     "Resource",
     "RoleDefinition",
     "RolePolicy",
