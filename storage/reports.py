@@ -68,3 +68,33 @@ async def record_pinned(session: AsyncSession, report_id: int, now: datetime) ->
     await (await session.connection()).execute(
         sa.update(Report).where(col(Report.id) == report_id).values(pinned_at=now)
     )
+
+
+async def record_delivered(session: AsyncSession, report_id: int, now: datetime) -> None:
+    await (await session.connection()).execute(
+        sa.update(Report).where(col(Report.id) == report_id).values(delivered_at=now)
+    )
+
+
+async def claim_undelivered(session: AsyncSession, report_id: int, now: datetime) -> bool:
+    """Take an undelivered report for this process; False when another one took it first.
+
+    The claim marks it delivered up front: should this attempt die too, the report stays saved
+    but is not posted twice.
+    """
+    claimed = await (await session.connection()).execute(
+        sa.update(Report)
+        .where(col(Report.id) == report_id, col(Report.delivered_at).is_(None))
+        .values(delivered_at=now)
+    )
+    return bool(claimed.rowcount)
+
+
+async def undelivered_reports(session: AsyncSession, created_before: datetime) -> list[Report]:
+    """Reports saved before `created_before` whose Slack side never finished (a crash in between)."""
+    statement = (
+        select(Report)
+        .where(col(Report.delivered_at).is_(None), col(Report.created_at) < created_before)
+        .order_by(col(Report.id))
+    )
+    return list(await session.exec(statement))

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import col, select
 
+from bot.reports import flows
+from bot.reports.facts import TACTICAL_REPORT, SubmittedReport
 from bot.runtime import BotProcess
 from storage.models import Incident, Participant, ParticipantRole, Report, TimelineEvent
 from tests.fakes.slack import FakeSlack
@@ -116,7 +119,7 @@ async def test_a_tactical_report_is_posted_pinned_saved_and_on_the_timeline(
         "actions": "Paged <@U0BOSS>; rolling back",
         "needs": "A DBA for *orders*",
     }
-    assert row.pinned_at is not None and row.created_at is not None
+    assert row.pinned_at is not None and row.delivered_at is not None
     [event] = await report_events(bot)
     assert event.actor == ada and event.details["type"] == "tactical"
     assert event.details["report_id"] == row.id and "sent a tactical report" in event.description
@@ -295,3 +298,56 @@ async def test_a_report_slack_will_not_pin_is_saved_and_the_author_is_told(
     [row] = await reports(bot)
     assert row.message_ts is not None and row.pinned_at is None
     assert len(posted_reports(slack, channel)) == 1 and len(await report_events(bot)) == 1
+
+
+async def test_the_summary_button_opens_the_tactical_report_for_leads_only(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada, bob = slack.add_user("ada"), slack.add_user("bob")
+    channel = await open_incident(slack, bot, ada, "Broken deploys")
+    summary = slack.pins(channel)[0]
+    await slack.as_user(ada).click_button(channel, summary.ts, "Tactical report")
+    view = await slack.wait_for(lambda: modal(slack, ada, "report_tactical"), timeout=5)
+    assert json.loads(view["private_metadata"])["channel_id"] == channel
+
+    await bot.ctx.gateway.invite(channel, [bob])
+    await slack.as_user(bob).click_button(channel, summary.ts, "Tactical report")
+    await slack.wait_for(lambda: any(post.user == bob for post in slack.response_url_posts), timeout=5)
+    refusal = [post.body for post in slack.response_url_posts if post.user == bob][-1]
+    assert "Only the incident commander or the scribe" in refusal["text"]
+    assert slack.open_view_for(bob) is None
+
+
+async def test_a_report_saved_before_a_crash_is_posted_once_by_the_resume(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Cache stampede")
+    view = await open_report(slack, ada, channel)
+    async with bot.ctx.sessions() as session:
+        incident = (await session.exec(select(Incident))).one()
+    assert incident.id is not None
+    # What the submission handler saves before it hands the Slack side over, and then the process dies.
+    submitted = SubmittedReport(
+        kind=TACTICAL_REPORT,
+        request_key=f"view:{view['id']}",
+        incident_id=incident.id,
+        channel_id=channel,
+        user_id=ada,
+        values={"conditions": "Cache cold", "actions": "Warming it", "needs": "Nothing"},
+    )
+    await flows.save(bot.ctx, submitted)
+    assert await flows.resume_undelivered(bot.ctx) == 0  # too fresh: it may still be on its way
+
+    later = bot.ctx.clock() + flows.RESUME_AFTER + timedelta(seconds=1)
+    bot.ctx.clock = lambda: later
+    assert await flows.resume_undelivered(bot.ctx) == 1
+    [message] = posted_reports(slack, channel)
+    assert message.ts in [pin.ts for pin in slack.pins(channel)]
+    assert "posted and pinned" in result_text(slack, ada)  # the author's modal shows the result
+    [row] = await reports(bot)
+    assert row.delivered_at is not None and row.pinned_at is not None
+    assert len(await report_events(bot)) == 1
+
+    assert await flows.resume_undelivered(bot.ctx) == 0
+    assert len(posted_reports(slack, channel)) == 1

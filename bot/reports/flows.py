@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.context import BotContext
 from bot.incidents.context import IncidentContext, incident_context
 from bot.reports import views
-from bot.reports.facts import FIELD_MAX, ReportForm, ReportKind, ReportOutcome, SubmittedReport
+from bot.reports.facts import FIELD_MAX, KINDS, ReportForm, ReportKind, ReportOutcome, SubmittedReport
 from bot.slack.gateway import error_code
 from storage import incidents as incident_store
 from storage import reports as store
@@ -26,6 +27,8 @@ from storage.models import Incident, Report
 logger = logging.getLogger(__name__)
 
 TIMELINE_KIND = "report"
+# A report this long without its Slack side finished was left by a crash, not by a delivery running now.
+RESUME_AFTER = timedelta(minutes=2)
 # How the open tasks are introduced in the Actions of a tactical report; a line of our own, so a
 # list carried over from the last report is replaced by the current one instead of piling up.
 OPEN_TASKS_HEADING = "Open tasks:"
@@ -178,6 +181,8 @@ async def deliver(ctx: BotContext, report: Report, kind: ReportKind) -> ReportOu
                 await store.record_pinned(session, report_id, ctx.clock())
             outcome.pinned = True
     await _add_to_timeline(ctx, report, kind, ts)
+    async with ctx.sessions() as session, session.begin():
+        await store.record_delivered(session, report_id, ctx.clock())
     # The executive document and the e-mail to the notifications group come from plugins; when a
     # project configures them they set `outcome.document_link` and `outcome.emailed` here.
     return outcome
@@ -198,3 +203,28 @@ async def _add_to_timeline(ctx: BotContext, report: Report, kind: ReportKind, ts
             details={"report_id": report.id, "type": kind.key, "fields": fields, "message_ts": ts},
             dedupe_key=f"report:{report.id}",
         )
+
+
+async def resume_undelivered(ctx: BotContext) -> int:
+    """Post the reports a crash left saved but not sent, and tell their authors; how many were taken up.
+
+    Meant for the periodic reconcile job. The author's modal still says "Saving…" if it is open;
+    the request key names it, so it turns into the result.
+    """
+    now = ctx.clock()
+    async with ctx.sessions() as session:
+        due = await store.undelivered_reports(session, now - RESUME_AFTER)
+    resumed = 0
+    for report in due:
+        assert report.id is not None
+        async with ctx.sessions() as session, session.begin():
+            claimed = await store.claim_undelivered(session, report.id, now)
+        kind = KINDS.get(report.kind)
+        if not claimed or kind is None:
+            continue
+        resumed += 1
+        outcome = await deliver(ctx, report, kind)
+        view_id = report.request_key.removeprefix("view:")
+        if view_id != report.request_key:
+            await ctx.gateway.update_view(view_id, views.result_modal(outcome))
+    return resumed

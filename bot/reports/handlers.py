@@ -13,6 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
 from bot.core.views import error_text
+from bot.incidents import views as incident_views
 from bot.incidents.context import require_incident
 from bot.registry import CommandSpec, Registry
 from bot.reports import flows, views
@@ -63,14 +64,14 @@ async def _with_error_modal(ctx: BotContext, view_id: str, title: str, work: Awa
 def register(registry: Registry, ctx: BotContext) -> None:
     registry.require_scopes("chat:write", "pins:write", "channels:read", "groups:read")
 
-    async def open_modal(kind: ReportKind, command: str, body: dict[str, Any], respond: AsyncRespond) -> None:
-        found = await require_incident(
-            ctx, respond, body["channel_id"], body["user_id"], command, leads_only=True
-        )
+    async def open_modal(
+        kind: ReportKind, command: str, channel_id: str, user_id: str, trigger_id: str, respond: AsyncRespond
+    ) -> None:
+        found = await require_incident(ctx, respond, channel_id, user_id, command, leads_only=True)
         if found is None:
             return
         # The trigger expires in 3 s: open at once, then fill in what the database says.
-        view_id = await ctx.gateway.open_view(body["trigger_id"], views.loading_modal(kind))
+        view_id = await ctx.gateway.open_view(trigger_id, views.loading_modal(kind))
 
         async def fill() -> None:
             form = await flows.report_form(ctx, kind, found)
@@ -82,14 +83,49 @@ def register(registry: Registry, ctx: BotContext) -> None:
     @registry.command(TACTICAL)
     async def tactical_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        command = registry.name_of(TACTICAL)
-        ctx.tasks.spawn(open_modal(TACTICAL_REPORT, command, body, respond), name="report-tactical-modal")
+        ctx.tasks.spawn(
+            open_modal(
+                TACTICAL_REPORT,
+                registry.name_of(TACTICAL),
+                body["channel_id"],
+                body["user_id"],
+                body["trigger_id"],
+                respond,
+            ),
+            name="report-tactical-modal",
+        )
+
+    @registry.action(incident_views.TACTICAL_REPORT_BUTTON)
+    async def tactical_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """The pinned summary's Tactical report button: the command, run in the incident channel."""
+        await ack()
+        channel = (body.get("channel") or {}).get("id", "")
+        ctx.tasks.spawn(
+            open_modal(
+                TACTICAL_REPORT,
+                registry.name_of(TACTICAL),
+                channel,
+                body["user"]["id"],
+                body["trigger_id"],
+                respond,
+            ),
+            name="report-tactical-modal",
+        )
 
     @registry.command(EXECUTIVE)
     async def executive_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        command = registry.name_of(EXECUTIVE)
-        ctx.tasks.spawn(open_modal(EXECUTIVE_REPORT, command, body, respond), name="report-executive-modal")
+        ctx.tasks.spawn(
+            open_modal(
+                EXECUTIVE_REPORT,
+                registry.name_of(EXECUTIVE),
+                body["channel_id"],
+                body["user_id"],
+                body["trigger_id"],
+                respond,
+            ),
+            name="report-executive-modal",
+        )
 
     async def report_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         view = body["view"]

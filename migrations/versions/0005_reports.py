@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
         sa.Column("message_ts", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
         sa.Column("pinned_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incident.id"], name=op.f("fk_report_incident_id_incident"), ondelete="CASCADE"

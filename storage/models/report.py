@@ -29,4 +29,7 @@ class Report(SQLModel, table=True):
     channel_id: str | None = Field(default=None, max_length=50)
     message_ts: str | None = Field(default=None, max_length=50)
     pinned_at: datetime | None = optional_time_field()
+    # When its Slack side was done with (posted, or refused and the author told); None after a
+    # crash in between, which the resume job finishes.
+    delivered_at: datetime | None = optional_time_field()
     created_at: datetime = created_at_field()
