@@ -162,7 +162,7 @@ async def test_a_redelivered_submission_makes_one_report(slack: FakeSlack, bot: 
     assert len(slack.calls_to("pins.add")) == 2  # the incident summary, and the report once
 
 
-async def test_two_deliveries_at_once_make_one_report(slack: FakeSlack, bot: BotProcess) -> None:
+async def test_deliveries_arriving_at_once_make_one_report(slack: FakeSlack, bot: BotProcess) -> None:
     ada = slack.add_user("ada")
     channel = await open_incident(slack, bot, ada, "Disk full")
     await open_report(slack, ada, channel)

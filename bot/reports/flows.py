@@ -1,9 +1,10 @@
-"""Writing a report: the prefilled form, the checks, then save first and post, pin and record it.
+"""Writing a report: the prefilled form and the checks; then saved first, and posted, pinned, recorded.
 
 `create_report` commits the report keyed by its submission, so a redelivered submission finds it
 and sends nothing twice. `deliver` then does the Slack side, each step recorded or idempotent
-(the message's ts, the pin, a timeline event keyed by the report), so running it again after a
-failure finishes what was left instead of repeating what was done.
+(the message's ts, the pin, a timeline event keyed by the report), so running it again finishes
+what was left instead of repeating what was done; `resume_undelivered` does that for reports a
+crash left between the two.
 """
 
 from __future__ import annotations
@@ -32,6 +33,15 @@ RESUME_AFTER = timedelta(minutes=2)
 # How the open tasks are introduced in the Actions of a tactical report; a line of our own, so a
 # list carried over from the last report is replaced by the current one instead of piling up.
 OPEN_TASKS_HEADING = "Open tasks:"
+
+
+def request_key(view_id: str) -> str:
+    """The key of a report submitted from the modal `view_id`: one report per submitted modal."""
+    return f"view:{view_id}"
+
+
+def view_of(key: str) -> str | None:
+    return key.removeprefix("view:") if key.startswith("view:") else None
 
 
 def with_open_tasks(actions: str, open_tasks: Sequence[str]) -> str:
@@ -224,7 +234,7 @@ async def resume_undelivered(ctx: BotContext) -> int:
             continue
         resumed += 1
         outcome = await deliver(ctx, report, kind)
-        view_id = report.request_key.removeprefix("view:")
-        if view_id != report.request_key:
+        view_id = view_of(report.request_key)
+        if view_id is not None:
             await ctx.gateway.update_view(view_id, views.result_modal(outcome))
     return resumed

@@ -44,7 +44,7 @@ def parse_submission(body: dict[str, Any], kind: ReportKind) -> SubmittedReport:
     metadata = json.loads(view.get("private_metadata") or "{}")
     return SubmittedReport(
         kind=kind,
-        request_key=f"view:{view['id']}",
+        request_key=flows.request_key(view["id"]),
         incident_id=int(metadata["incident_id"]),
         channel_id=str(metadata["channel_id"]),
         user_id=body["user"]["id"],
