@@ -20,6 +20,7 @@ from bot.incidents import handlers as incidents
 from bot.oncall import handlers as oncall
 from bot.people import handlers as people
 from bot.registry import Registry
+from bot.reports import handlers as reports
 from bot.tasks import handlers as tasks
 from bot.timeline import handlers as timeline
 
@@ -35,6 +36,7 @@ CAPABILITIES: list[Capability] = [
     oncall.register,
     timeline.register,
     tasks.register,
+    reports.register,
     feedback.register,
     core.register,
 ]

@@ -26,6 +26,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import timers
 from bot.context import BotContext
 from bot.incidents import flows as incident_flows
+from bot.reports import flows as report_flows
+from bot.tasks import flows as task_flows
 from storage import scheduling as store
 
 logger = logging.getLogger(__name__)
@@ -108,7 +110,8 @@ async def reconcile(ctx: BotContext) -> str:
     again in a later minute, once their step claims lapse.
     """
     resumed = await incident_flows.resume_unfinished(ctx)
-    return f"resumed {resumed} incident(s)"
+    reports = await report_flows.resume_undelivered(ctx)
+    return f"resumed {resumed} incident(s), delivered {reports} report(s)"
 
 
 JOBS: list[Job] = [
@@ -116,7 +119,14 @@ JOBS: list[Job] = [
         name="reconcile",
         every=every(minutes=1),
         run=reconcile,
-        description="Resume incident openings (channel, invites, notifications) a crash or failure left.",
+        description="Resume incident openings (channel, invites, notifications) and report deliveries "
+        "a crash or failure left.",
+    ),
+    Job(
+        name="task-reminders",
+        every=every(hours=1),
+        run=task_flows.remind_overdue,
+        description="DM the assignees of overdue open tasks of active incidents, at most daily per task.",
     ),
     Job(
         name="scheduled-actions",

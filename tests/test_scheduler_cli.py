@@ -151,7 +151,7 @@ async def test_run_reconcile_finishes_an_opening_in_slack_and_prints_its_outcome
     }
     code, output = await invoke_beside_the_loop("scheduler", "run", "reconcile", env=env)
     assert code == 0, output
-    assert output.splitlines()[-1] == "reconcile: ok: resumed 1 incident(s)"
+    assert output.splitlines()[-1] == "reconcile: ok: resumed 1 incident(s), delivered 0 report(s)"
     channel = slack.channel_by_name("inc-1-queue-backlog")
     assert channel is not None and ivy in channel.members
 
@@ -162,6 +162,6 @@ async def test_run_reconcile_finishes_an_opening_in_slack_and_prints_its_outcome
     finally:
         await ctx.close()
     assert (run.trigger, run.ok, run.slot_start) == ("manual", True, None)
-    assert run.outcome == "resumed 1 incident(s)"
+    assert run.outcome == "resumed 1 incident(s), delivered 0 report(s)"
     code, output = await invoke_beside_the_loop("scheduler", "list", env=env)
-    assert columns(output, "reconcile")[4] == "ok: resumed 1 incident(s)"
+    assert columns(output, "reconcile")[4] == "ok: resumed 1 incident(s), delivered 0 report(s)"

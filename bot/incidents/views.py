@@ -13,6 +13,7 @@ UPDATE_BUTTON = "incident_update_open"
 # Buttons of the pinned summary; the capability that owns each action registers its listener.
 ADD_EVENT_BUTTON = "incident_summary_add_event"
 ASSIGN_ROLE_BUTTON = "incident_summary_assign_role"
+TACTICAL_REPORT_BUTTON = "incident_summary_tactical_report"
 STABLE_BUTTON, CLOSE_BUTTON = "incident_summary_stable", "incident_summary_close"
 REOPEN_BUTTON = "incident_reopen"
 REVIEW_UPDATE_BUTTON = "incident_review_update"
@@ -284,6 +285,7 @@ def summary_message(incident: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
                     _button(UPDATE_BUTTON, "Update incident", str(incident.id)),
                     _button(ADD_EVENT_BUTTON, "Add timeline event", str(incident.id)),
                     _button(ASSIGN_ROLE_BUTTON, "Assign role", str(incident.id)),
+                    _button(TACTICAL_REPORT_BUTTON, "Tactical report", str(incident.id)),
                     *(
                         [_button(STABLE_BUTTON, "Mark stable", "stable")]
                         if incident.status == "active"

@@ -1,0 +1,1 @@
+"""Reports: tactical (conditions, actions, needs) for the responders, executive for stakeholders."""
