@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import timers
 from bot.context import BotContext
 from bot.incidents import flows as incident_flows
+from bot.people import flows as people_flows
 from bot.reports import flows as report_flows
 from bot.tasks import flows as task_flows
 from storage import scheduling as store
@@ -121,6 +122,12 @@ JOBS: list[Job] = [
         run=reconcile,
         description="Resume incident openings (channel, invites, notifications) and report deliveries "
         "a crash or failure left.",
+    ),
+    Job(
+        name="member-sync",
+        every=every(hours=1),
+        run=people_flows.sync_members,
+        description="Make channel members the bot never heard join Observers of their incident.",
     ),
     Job(
         name="task-reminders",

@@ -317,3 +317,28 @@ async def participant_user_ids(session: AsyncSession, incident_id: int) -> list[
         .order_by(col(Participant.id))
     )
     return list(rows)
+
+
+async def open_incident_channels(session: AsyncSession) -> list[tuple[int, str, set[str]]]:
+    """Active and stable incidents with their channel and the people holding a role there now."""
+    statement = (
+        select(Incident.id, Resource.external_id)
+        .join(Resource, col(Resource.incident_id) == col(Incident.id))
+        .where(Resource.kind == "conversation", col(Incident.status).in_(["active", "stable"]))
+        .order_by(col(Incident.id))
+    )
+    channels = [
+        (incident_id, channel) for incident_id, channel in await session.exec(statement) if incident_id
+    ]
+    if not channels:
+        return []
+    holders: dict[int, set[str]] = {}
+    rows = await session.exec(
+        select(Participant.incident_id, Participant.user_id)
+        .join(ParticipantRole, col(ParticipantRole.participant_id) == col(Participant.id))
+        .where(col(Participant.incident_id).in_([incident_id for incident_id, _ in channels]))
+        .where(col(ParticipantRole.renounced_at).is_(None))
+    )
+    for incident_id, user_id in rows:
+        holders.setdefault(incident_id, set()).add(user_id)
+    return [(incident_id, channel, holders.get(incident_id, set())) for incident_id, channel in channels]

@@ -108,7 +108,10 @@ async def test_list_on_a_database_behind_on_migrations_says_to_upgrade(empty_dat
 def test_run_of_an_unknown_job_names_the_jobs_and_exits_1() -> None:
     code, output = invoke("scheduler", "run", "reconcil", env={})
     assert code == 1
-    assert "Unknown job 'reconcil'. The jobs are: reconcile, task-reminders, scheduled-actions." in output
+    assert (
+        "Unknown job 'reconcil'. The jobs are: reconcile, member-sync, task-reminders, scheduled-actions."
+        in output
+    )
 
 
 async def test_run_without_a_bot_token_says_so(database_url: str) -> None:

@@ -28,6 +28,7 @@ from bot.people import views
 from bot.people.facts import ParticipantLine, ParticipantPage
 from bot.people.messages import ChannelMessage
 from bot.people.profiles import Profile, Profiles
+from bot.slack.gateway import error_code
 from storage import incidents as store
 from storage import tasks as task_store
 from storage.models import Incident, Participant
@@ -452,6 +453,32 @@ async def member_joined(
         except SlackApiError as error:
             logger.info("could not welcome %s: %s", user_id, error.response.get("error"))
     return added
+
+
+async def sync_members(ctx: BotContext) -> str:
+    """Channel members the bot never heard join (a lost event, a bot restart) become Observers.
+
+    One Slack call per open incident channel and two queries in all; people added this way are
+    welcomed and put on the timeline as if their join had arrived.
+    """
+    profiles = Profiles(ctx.slack)
+    bot_user = str(ctx.identity.get("user_id") or "") if ctx.identity is not None else ""
+    async with ctx.sessions() as session:
+        channels = await store.open_incident_channels(session)
+    added = 0
+    for _incident, channel_id, holders in channels:
+        try:
+            members = await ctx.gateway.members(channel_id)
+        except SlackApiError as error:
+            logger.info("could not list the members of %s: %s", channel_id, error_code(error))
+            continue
+        for user_id in members:
+            if user_id in holders or user_id == bot_user:
+                continue
+            key = f"sync:{user_id}:{ctx.clock():%Y%m%d%H}"  # once per hour's run, however often it retries
+            if await member_joined(ctx, profiles, channel_id, user_id, None, key):
+                added += 1
+    return f"added {added} member(s) the bot had missed"
 
 
 async def member_left(ctx: BotContext, channel_id: str, user_id: str, event_key: str) -> str:

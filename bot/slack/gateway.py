@@ -75,6 +75,17 @@ class SlackGateway:
                 refused.extend(chunk)
         return refused
 
+    async def members(self, channel: str) -> list[str]:
+        """Everyone in the channel (every page of conversations.members)."""
+        found: list[str] = []
+        cursor = None
+        while True:
+            response = await self.client.conversations_members(channel=channel, limit=1000, cursor=cursor)
+            found.extend(str(user) for user in response.get("members") or [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
+
     async def set_topic(self, channel: str, topic: str) -> None:
         await self.client.conversations_setTopic(channel=channel, topic=topic[:250])
 
