@@ -383,3 +383,45 @@ async def test_an_engagement_left_unfinished_by_a_dead_process_is_taken_over(
     assert dana in slack.members(incident.channel)
     [engaged] = await engagements(bot)
     assert engaged.external_id == dana
+
+
+async def test_services_whose_filters_match_are_engaged_at_opening_and_when_an_update_matches(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    from tests.test_incident_update import open_update_modal
+
+    dana = slack.add_user("dana", email="dana@example.com")
+    fox = slack.add_user("fox", email="fox@example.com")
+    await configure(
+        bot,
+        {
+            "Checkout": pagerduty.add_service(
+                "Checkout", on_call=[pagerduty.add_user("Dana", "dana@example.com")]
+            ),
+            "Database": pagerduty.add_service(
+                "Database", on_call=[pagerduty.add_user("Fox", "fox@example.com")]
+            ),
+        },
+    )
+    async with bot.ctx.sessions() as session, session.begin():
+        for service in (await session.exec(select(Service))).all():
+            service.filters = (
+                {"words": ["checkout"]} if service.name == "Checkout" else {"priority": ["High"]}
+            )
+            session.add(service)
+
+    incident = await open_incident(slack, bot, "Checkout is down")
+    await slack.wait_for(lambda: dana in slack.members(incident.channel) or None, timeout=5)
+    [announced] = [text for text in texts(slack, incident.channel) if "joins as the on-call" in text]
+    assert f"<@{dana}>" in announced and "filters match" in announced
+    assert fox not in slack.members(incident.channel)  # the incident is not High (yet)
+
+    await open_update_modal(slack, incident.commander, incident.channel)
+    await slack.as_user(incident.commander).submit_view({"Priority": "High"})
+    await slack.wait_for(lambda: fox in slack.members(incident.channel) or None, timeout=5)
+    assert await active_roles(bot, fox) == ["Participant"]
+    assert [e.description for e in await events(bot, "oncall_engaged")] == [
+        f"Engaged automatically: <@{dana}>, on call for Checkout",
+        f"Engaged automatically: <@{fox}>, on call for Database",
+    ]
+    assert pagerduty.incidents == []  # engaged, not paged

@@ -41,7 +41,16 @@ from storage.workspace import enabled_notifications, enabled_projects, project_c
 logger = logging.getLogger(__name__)
 
 OPEN_FLOW = "incident.open"
-OPEN_STEPS = ("channel", "people", "details", "summary", "notifications", "commander_tips", "page_commander")
+OPEN_STEPS = (
+    "channel",
+    "people",
+    "details",
+    "summary",
+    "notifications",
+    "commander_tips",
+    "page_commander",
+    "services",
+)
 # Steps are claimed for this long; a process that dies mid-flow leaves them to the reconcile job after it.
 CLAIM = timedelta(minutes=2)
 RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
@@ -631,6 +640,14 @@ async def page_commander(opening: Opening) -> dict[str, Any]:
     return await paging.page_commander(opening.ctx, opening.incident_id, opening.card.commander_id)
 
 
+async def engage_services(opening: Opening) -> dict[str, Any]:
+    """Engage the on-call of every service whose filters match the incident."""
+    from bot.oncall import flows as oncall  # imported here: the on-call flows build on these ones
+
+    outcomes = await oncall.engage_matching_services(opening.ctx, opening.card, opening.channel_id)
+    return {"engaged": [outcome.service for outcome in outcomes if outcome.user]}
+
+
 STEPS: dict[str, StepRunner] = {
     "channel": create_channel,
     "people": invite_people,
@@ -639,6 +656,7 @@ STEPS: dict[str, StepRunner] = {
     "notifications": notify_targets,
     "commander_tips": send_commander_tips,
     "page_commander": page_commander,
+    "services": engage_services,
 }
 
 

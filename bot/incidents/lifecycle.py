@@ -23,6 +23,7 @@ from bot.feedback import flows as feedback
 from bot.incidents import engagement, flows, self_service, views
 from bot.incidents.context import may_lead
 from bot.incidents.facts import Choice, IncidentCard
+from bot.oncall import flows as oncall
 from storage import incidents as store
 from storage.models import (
     Incident,
@@ -343,7 +344,9 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
 
 
 async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
-    """While active, people whose filters now match are brought in, as at the start."""
+    """While active, people and on-call services whose filters now match are brought in, as at the start."""
+    if card.channel_id:
+        await oncall.engage_matching_services(ctx, card, card.channel_id)
     added = await engagement.engage_matching_individuals(ctx, card)
     if not added or not card.channel_id:
         return

@@ -18,10 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config.filters import matches_stored
 from bot.context import BotContext
 from bot.incidents import flows as incident_flows
 from bot.incidents import views as incident_views
+from bot.incidents.engagement import facts_of as engagement_facts
 from bot.incidents.engagement import user_for_email
+from bot.incidents.facts import IncidentCard
 from bot.oncall import paging, views
 from bot.people import queries as people_queries
 from plugins.errors import PluginError
@@ -64,7 +67,8 @@ class Engagement:
     channel_id: str
     service_id: int
     page: bool
-    requested_by: str
+    requested_by: str | None
+    """Who asked; None when the service's filters matched the incident and the bot engaged it."""
 
 
 @dataclass
@@ -213,6 +217,35 @@ async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcom
     return outcome
 
 
+async def engage_matching_services(
+    ctx: BotContext, card: IncidentCard, channel_id: str
+) -> list[EngageOutcome]:
+    """Engage the on-call of each project service whose filters match the incident (once per service).
+
+    Run at opening and whenever an update makes more filters match; a service already engaged is
+    skipped by the claim, and a plugin that cannot answer leaves the incident as it is.
+    """
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, card.id)
+        assert incident is not None
+        services = await _project_services(session, incident.project_id)
+        tags = list(incident.tags)
+    facts = engagement_facts(card, tags)
+    matching = [
+        s for s in services if s.id is not None and matches_stored(s.filters, facts, when_absent=False)
+    ]
+    outcomes = []
+    for service in matching:
+        assert service.id is not None
+        outcome = await engage_oncall(
+            ctx, Engagement(card.id, channel_id, service.id, page=False, requested_by=None)
+        )
+        if outcome.error and "already engaged" not in outcome.error:
+            logger.warning("could not engage %s: %s", service.name, outcome.error)
+        outcomes.append(outcome)
+    return outcomes
+
+
 async def _resolve(
     ctx: BotContext, plugin: OnCallPlugin, service: Service, outcome: EngageOutcome
 ) -> str | None:
@@ -273,7 +306,8 @@ async def _record(ctx: BotContext, engagement: Engagement, service: Service, out
             session,
             engagement.incident_id,
             "oncall_engaged",
-            f"<@{engagement.requested_by}> engaged <@{user}>, on call for {service.name}",
+            (f"<@{engagement.requested_by}> engaged" if engagement.requested_by else "Engaged automatically:")
+            + f" <@{user}>, on call for {service.name}",
             actor=engagement.requested_by,
             occurred_at=now,
             details={"service": service.name, "user": user, "email": person.email},

@@ -106,10 +106,10 @@ def outcome_modal(outcome: EngageOutcome) -> dict[str, Any]:
     return message_modal("On-call engaged", text)
 
 
-def engaged_announcement(user: str, service: str, requested_by: str) -> tuple[str, list[dict[str, Any]]]:
+def engaged_announcement(
+    user: str, service: str, requested_by: str | None
+) -> tuple[str, list[dict[str, Any]]]:
     """The channel message for a newly engaged on-call."""
     headline = f"📟 <@{user}> joins as the on-call of *{escape(service)}*"
-    return (
-        f"{headline.replace('*', '')}",
-        [_section(headline), _context(f"Engaged by <@{requested_by}>")],
-    )
+    why = f"Engaged by <@{requested_by}>" if requested_by else "Engaged because the service's filters match"
+    return f"{headline.replace('*', '')}", [_section(headline), _context(why)]
