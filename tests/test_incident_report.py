@@ -371,3 +371,40 @@ async def test_a_slow_opening_is_not_run_twice_by_reconcile(
     assert incident.id not in bot.ctx.openings
     assert len(slack.calls_to("conversations.create")) == 1
     assert len(slack.calls_to("pins.add")) == 1
+
+
+async def test_a_failed_step_does_not_let_another_process_rerun_steps_still_running(
+    slack: FakeSlack, bot: BotProcess, database_url: str
+) -> None:
+    slack.faults.fail("conversations.setTopic", error="channel_not_found", times=1)
+    slack.faults.latency("pins.add", 1.5)
+    ivy = slack.add_user("ivy")
+    await report(slack, ivy, "Half failed")
+
+    async def details_failed() -> bool:
+        async with bot.ctx.sessions() as session:
+            steps = {s.step: s.status for s in (await session.exec(select(FlowStep))).all()}
+        return steps.get("details") == "failed" and steps.get("summary") == "pending"
+
+    for _ in range(100):
+        if await details_failed():
+            break
+        await asyncio.sleep(0.02)
+    assert await details_failed()
+    [incident] = await incident_rows(bot)
+    assert incident.id is not None
+    other = BotProcess(bot_settings(slack, database_url))
+    after_the_backoff = bot.ctx.clock() + timedelta(seconds=70)  # the failed step is due, the lease is not
+    other.ctx.clock = lambda: after_the_backoff
+    try:
+        assert await flows.claim_steps(other.ctx, incident.id) is False
+    finally:
+        await other.ctx.close()
+    slack.faults.latency("pins.add", 0)
+    for _ in range(150):
+        async with bot.ctx.sessions() as session:
+            summary = (await session.exec(select(FlowStep).where(FlowStep.step == "summary"))).one()
+        if summary.status == "done":
+            break
+        await asyncio.sleep(0.02)
+    assert len(slack.calls_to("pins.add")) == 1

@@ -82,6 +82,15 @@ async def after_hours(
 ) -> AfterHours | None:
     """What to warn `user_id` about, the first time they write outside the commander's hours; else None."""
     async with ctx.sessions() as session:
+        warned = (
+            await session.exec(
+                select(Participant.after_hours_warned).where(
+                    Participant.incident_id == incident_id, Participant.user_id == user_id
+                )
+            )
+        ).first()
+        if warned is not False:  # warned already (the usual case), or not a participant
+            return None
         incident = await session.get(Incident, incident_id)
         if incident is None or incident.status != "active":
             return None

@@ -20,6 +20,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 
 from bot.config.filters import matches_stored
@@ -319,15 +320,27 @@ class Opening:
 
 
 async def claim_steps(ctx: BotContext, incident_id: int, lease: timedelta = CLAIM) -> bool:
-    """Take the incident's unfinished steps for this process; False when another holds them."""
+    """Take the incident's unfinished steps for this process; False when another holds them.
+
+    Nothing is taken while any step is still being run (a pending step whose lease is live): a
+    failed step due again must not pull the steps another process is running into a second run.
+    Taken steps go back to pending, so the running process's lease renewals cover them.
+    """
     now = ctx.clock()
+    running = aliased(FlowStep)
+    someone_running = (
+        select(running.id)
+        .where(running.incident_id == incident_id, running.flow == OPEN_FLOW, running.status == "pending")
+        .where(col(running.next_attempt_at) > now)
+    )
     async with ctx.sessions() as session, session.begin():
         result = await (await session.connection()).execute(
             update(FlowStep)
             .where(col(FlowStep.incident_id) == incident_id, col(FlowStep.flow) == OPEN_FLOW)
             .where(col(FlowStep.status).in_(["pending", "failed"]))
             .where((col(FlowStep.next_attempt_at).is_(None)) | (col(FlowStep.next_attempt_at) <= now))
-            .values(next_attempt_at=now + lease)
+            .where(~someone_running.exists())
+            .values(status="pending", next_attempt_at=now + lease)
         )
         return bool(result.rowcount)
 
@@ -645,6 +658,9 @@ async def engage_services(opening: Opening) -> dict[str, Any]:
     from bot.oncall import flows as oncall  # imported here: the on-call flows build on these ones
 
     outcomes = await oncall.engage_matching_services(opening.ctx, opening.card, opening.channel_id)
+    unanswered = [outcome.error for outcome in outcomes if outcome.retryable]
+    if unanswered:  # recorded as failed: the reconcile job tries again (engaged services are skipped)
+        raise RuntimeError("; ".join(str(error) for error in unanswered))
     return {"engaged": [outcome.service for outcome in outcomes if outcome.user]}
 
 

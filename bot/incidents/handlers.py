@@ -6,6 +6,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -119,7 +120,36 @@ async def report_and_open(ctx: BotContext, report: flows.Report, view_id: str) -
         )
 
 
+# Where each editable field is in the update modal; a field whose block was not shown is left as it is.
+UPDATE_BLOCKS = {
+    "title": views.TITLE,
+    "description": views.DESCRIPTION,
+    "resolution": views.RESOLUTION,
+    "status": views.STATUS,
+    "type_id": views.TYPE,
+    "severity_id": views.SEVERITY,
+    "priority_id": views.PRIORITY,
+    "visibility": views.VISIBILITY,
+    "tags": views.TAGS,
+}
+
+
 def parse_update(body: dict[str, Any]) -> lifecycle.Update:
+    view = body["view"]
+    update = _submitted_update(body)
+    shown_blocks = set((view.get("state") or {}).get("values") or {})
+    if not update.shown:
+        return update
+    # A select the form left out (no choices configured) submits nothing: count it as unchanged.
+    submitted = lifecycle.shown_digest(update)
+    shown = dict(update.shown)
+    for name, block in UPDATE_BLOCKS.items():
+        if block not in shown_blocks:
+            shown[name] = submitted[name]
+    return replace(update, shown=shown)
+
+
+def _submitted_update(body: dict[str, Any]) -> lifecycle.Update:
     view = body["view"]
     metadata = private_metadata(view)
     return lifecycle.Update(

@@ -323,8 +323,11 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     archived = card.status == "closed" and not closing and ctx.settings.archive_closed_channels
     if card.channel_id and not archived:
         await ctx.gateway.post(card.channel_id, text, blocks)
-        if card.status == "active" and any(change.field in ENGAGING_FIELDS for change in changes):
-            await _engage_newly_matching(ctx, card)
+    engaging = (
+        bool(card.channel_id)
+        and card.status == "active"
+        and any(change.field in ENGAGING_FIELDS for change in changes)
+    )
     followers = await self_service.subscribers(ctx, incident_id)
     if card.visibility == "restricted":  # a restricted incident tells no one outside the response
         inside = {person.user_id for person in card.participants}
@@ -333,6 +336,7 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     outcomes = await asyncio.gather(
         _notify_targets(ctx, incident_id, card, text, blocks),
         *([] if archived else [_refresh_channel(ctx, incident_id, card, closing)]),
+        *([_engage_newly_matching(ctx, card)] if engaging and not archived else []),
         *(ctx.gateway.direct_message(user, text, blocks) for user in followers),
         return_exceptions=True,
     )
@@ -345,9 +349,11 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
 
 async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
     """While active, people and on-call services whose filters now match are brought in, as at the start."""
-    if card.channel_id:
-        await oncall.engage_matching_services(ctx, card, card.channel_id)
-    added = await engagement.engage_matching_individuals(ctx, card)
+    assert card.channel_id
+    _services, added = await asyncio.gather(
+        oncall.engage_matching_services(ctx, card, card.channel_id),
+        engagement.engage_matching_individuals(ctx, card),
+    )
     if not added or not card.channel_id:
         return
     refreshed = await flows.incident_card(ctx, card.id)

@@ -8,6 +8,7 @@ of the incident and the service, so asking again (or a retried request) never pa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +39,8 @@ ENGAGED = paging.ENGAGED
 PARTICIPANT, OBSERVER = "Participant", "Observer"
 # Resolving and recording take seconds; a claim this old was left by a process that died meanwhile.
 CLAIM_LIFETIME = timedelta(minutes=2)
+# Asking the on-call plugin who is on call: longer than this and the engagement is tried again later.
+ONCALL_TIMEOUT = 20.0
 # The names of the fields a check can complain about; the handlers map them to modal blocks.
 SERVICE = "service"
 
@@ -82,6 +85,8 @@ class EngageOutcome:
     page_link: str | None = None
     problems: list[str] = field(default_factory=list)
     """What went wrong after the person was engaged (invite, announcement, page)."""
+    retryable: bool = False
+    """The on-call plugin could not answer: asking again later may work."""
 
 
 async def _project_services(session: AsyncSession, project_id: int) -> list[Service]:
@@ -250,9 +255,11 @@ async def _resolve(
     ctx: BotContext, plugin: OnCallPlugin, service: Service, outcome: EngageOutcome
 ) -> str | None:
     try:
-        person = await plugin.oncall(service.external_id)
-    except PluginError as error:
-        outcome.error = f"Could not find who is on call for {service.name}: {error}"
+        person = await asyncio.wait_for(plugin.oncall(service.external_id), ONCALL_TIMEOUT)
+    except (PluginError, TimeoutError) as error:
+        reason = str(error) or f"no answer within {ONCALL_TIMEOUT:.0f} s"
+        outcome.error = f"Could not find who is on call for {service.name}: {reason}"
+        outcome.retryable = True
         return None
     if person is None:
         outcome.error = f"Nobody is on call for {service.name} right now (first escalation level)."

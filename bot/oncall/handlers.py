@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable
@@ -16,7 +15,7 @@ from bot.core.views import error_text
 from bot.incidents.context import incident_context, require_incident
 from bot.oncall import flows, views
 from bot.registry import CommandSpec, Registry
-from bot.slack.modals import input_value
+from bot.slack.modals import input_value, private_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +24,6 @@ ENGAGE_ONCALL = CommandSpec(
     default_name="/dispatch-engage-oncall",
     description="Bring the on-call of a service into this incident, and page them if needed.",
 )
-
-
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 async def _with_error_modal(ctx: BotContext, view_id: str, work: Awaitable[None]) -> None:
@@ -66,7 +57,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
     @registry.view(views.ENGAGE_CALLBACK)
     async def engage_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         view, user = body["view"], body["user"]["id"]
-        metadata = _metadata(view)
+        metadata = private_metadata(view)
         incident_id, channel_id = metadata.get("incident_id"), str(metadata.get("channel_id") or "")
         found = await incident_context(ctx, channel_id, user)
         if found is None or found.incident_id != incident_id:

@@ -502,14 +502,16 @@ async def member_left(ctx: BotContext, channel_id: str, user_id: str, event_key:
         if not roles:
             return "ignored"
         commander = COMMANDER in roles and not closed
-        if not closed and await task_store.open_tasks_of(session, incident_id, user_id):
-            return "tasks"
+        keeps_tasks = not commander and not closed
+        keeps_tasks = keeps_tasks and bool(await task_store.open_tasks_of(session, incident_id, user_id))
         event = await store.add_timeline_event(
             session,
             incident_id,
             "commander_left" if commander else "participant_left",
             f"<@{user_id}> left the channel while incident commander and was added back"
             if commander
+            else f"<@{user_id}> left the channel with open tasks and was added back"
+            if keeps_tasks
             else f"<@{user_id}> left the channel; their roles ({', '.join(roles)}) ended",
             actor=user_id,
             occurred_at=now,
@@ -520,6 +522,8 @@ async def member_left(ctx: BotContext, channel_id: str, user_id: str, event_key:
             return "ignored"  # a redelivery of an event already handled
         if commander:
             return "commander"
+        if keeps_tasks:
+            return "tasks"
         await q.renounce_roles(session, participant.id, None, now)
         return "ended"
 

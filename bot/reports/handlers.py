@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable
@@ -18,7 +17,7 @@ from bot.incidents.context import require_incident
 from bot.registry import CommandSpec, Registry
 from bot.reports import flows, views
 from bot.reports.facts import EXECUTIVE_REPORT, TACTICAL_REPORT, ReportKind, SubmittedReport
-from bot.slack.modals import input_value
+from bot.slack.modals import input_value, private_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ NOT_A_LEAD = (
 
 def parse_submission(body: dict[str, Any], kind: ReportKind) -> SubmittedReport:
     view = body["view"]
-    metadata = json.loads(view.get("private_metadata") or "{}")
+    metadata = private_metadata(view)
     return SubmittedReport(
         kind=kind,
         request_key=flows.request_key(view["id"]),

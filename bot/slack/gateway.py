@@ -14,6 +14,10 @@ logger = logging.getLogger(__name__)
 
 # How long a modal may take to build before a placeholder is opened: trigger ids expire after 3 s.
 OPEN_PATIENCE = 0.5
+_BUILD_FAILED = {
+    "type": "section",
+    "text": {"type": "mrkdwn", "text": "Sorry, this form could not be prepared. Close it and try again."},
+}
 INVITE_CHUNK = 30  # Slack accepts up to 1000 per call; small chunks keep one bad id from failing many
 MAX_CHANNEL_NAME = 80
 
@@ -164,14 +168,18 @@ class SlackGateway:
         """Open the modal `build` makes; when it is slow, open `placeholder` while the trigger is
         fresh and replace it once the modal is ready, so slow lookups never cost the person their form."""
         building = asyncio.ensure_future(build)
+        done, _ = await asyncio.wait({building}, timeout=patience)
+        if done:
+            return await self.open_view(trigger_id, building.result())
+        view_id = await self.open_view(trigger_id, placeholder)
         try:
-            return await self.open_view(
-                trigger_id, await asyncio.wait_for(asyncio.shield(building), patience)
-            )
-        except TimeoutError:
-            view_id = await self.open_view(trigger_id, placeholder)
-            await self.update_view(view_id, await building)
-            return view_id
+            view = await building
+        except Exception:
+            # The placeholder must not stay "Loading…" for ever; the error is logged where it is handled.
+            await self.update_view(view_id, {**placeholder, "blocks": [_BUILD_FAILED]})
+            raise
+        await self.update_view(view_id, view)
+        return view_id
 
     async def update_view(self, view_id: str, view: dict[str, Any]) -> bool:
         """Replace a modal; False when the person already closed it."""

@@ -110,7 +110,8 @@ def _facts(card: TaskCard) -> str:
 
 def task_message(card: TaskCard) -> tuple[str, list[dict[str, Any]]]:
     """The task in the incident channel, edited in place when it is resolved or re-opened."""
-    summary = f"Task for {', '.join(f'<@{u}>' for u in card.assignees)}: {card.description}"[:300]
+    people = ", ".join(f"<@{user}>" for user in card.assignees)
+    summary = f"Task for {people}: {escape_within(card.description, 250)}"
     return summary, [
         {
             "type": "section",
