@@ -29,8 +29,9 @@ from storage.models import Incident, Report
 logger = logging.getLogger(__name__)
 
 TIMELINE_KIND = "report"
-# A report this long without its Slack side finished was left by a crash, not by a delivery running now.
-RESUME_AFTER = timedelta(minutes=2)
+# A report this long without its Slack side finished was left by a crash, not by a delivery running now:
+# a post and a pin retried through a mass outage's rate limits can take minutes, so leave them room.
+RESUME_AFTER = timedelta(minutes=10)
 # How the open tasks are introduced in the Actions of a tactical report; a line of our own, so a
 # list carried over from the last report is replaced by the current one instead of piling up.
 OPEN_TASKS_HEADING = "Open tasks:"
