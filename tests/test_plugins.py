@@ -137,6 +137,14 @@ def test_plugins_list_shows_installed_and_enabled(database_url: str, tmp_path: P
     assert lines[0] == "Installed:"
     assert any(line.split()[:3] == ["pagerduty", "oncall", "built-in"] for line in lines)
     assert any(line.split()[:3] == ["builtin-ticket", "ticket", "built-in"] for line in lines)
+    for name, role in [
+        ("google-drive", "storage"),
+        ("google-docs", "document"),
+        ("google-groups", "participant_group"),
+        ("google-gmail", "email"),
+        ("google-calendar", "conference"),
+    ]:
+        assert any(line.split()[:3] == [name, role, "built-in"] for line in lines), name
     enabled = lines[lines.index("Enabled:") + 1 :]
     assert enabled == [
         "  Payments:",
