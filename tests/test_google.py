@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from plugins.errors import PluginAuthError, PluginConfigError, PluginNotFound, PluginRateLimited
+from plugins.errors import PluginAuthError, PluginConfigError, PluginError, PluginNotFound, PluginRateLimited
 from plugins.google.calendar import GoogleMeet
 from plugins.google.client import GoogleAccount, GoogleWorkspace
 from plugins.google.docs import GoogleDocument
@@ -373,3 +373,29 @@ async def test_a_project_config_chooses_the_google_plugins(google: FakeGoogle, p
     assert [f["name"] for f in google.children(folder.id)] == ["Evidence"]
     missing = build_project_plugins(Catalog.discover(), "Default", {"email": {"plugin": "google-gmail"}}, {})
     assert "GOOGLE_SERVICE_ACCOUNT_PRIVATE_KEY" in missing.problems["email"]
+
+
+async def test_a_failing_backend_is_retried_then_reported(
+    google: FakeGoogle, workspace: GoogleWorkspace
+) -> None:
+    meet = GoogleMeet(workspace)
+    google.fail("POST", "/calendar/v3/", 503, times=1)
+    conference = await meet.create("INC-4", "", [])
+    assert conference.weblink is not None
+    google.fail("POST", "/calendar/v3/", 500, times=10)
+    with pytest.raises(PluginError, match=r"Google answered 500 to create the conference for 'INC-4'"):
+        await meet.create("INC-4", "", [])
+    assert len(google.events) == 1
+
+
+async def test_a_google_that_does_not_answer_in_time_is_reported(
+    google: FakeGoogle, private_key: str
+) -> None:
+    setup = PluginSetup("Default", "email", {}, secrets_for(google, private_key))
+    workspace = GoogleWorkspace(GoogleAccount.from_setup(setup), timeout=0.2, retries=0)
+    google.latency = 1.0
+    try:
+        with pytest.raises(PluginError, match=r"Cannot reach Google at http://127\.0\.0\.1"):
+            await GoogleMail(workspace).send(["a@example.com"], "Hi", "<p>Hi</p>")
+    finally:
+        workspace.close()
