@@ -25,9 +25,11 @@ def list_command(ctx: click.Context) -> None:
     catalog = Catalog.discover()
     click.echo("Installed:")
     width = max(len(name) for name in catalog.specs)
+    roles_width = max(10, *(len(", ".join(spec.roles)) for spec in catalog.specs.values()))
     for name in sorted(catalog.specs):
         spec = catalog.specs[name]
-        click.echo(f"  {name:<{width}}  {', '.join(spec.roles):<10}  {spec.source:<10}  {spec.description}")
+        roles = ", ".join(spec.roles)
+        click.echo(f"  {name:<{width}}  {roles:<{roles_width}}  {spec.source:<10}  {spec.description}")
     for problem in catalog.problems:
         click.echo(f"  ✗ {problem}")
 

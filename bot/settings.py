@@ -47,6 +47,20 @@ class Settings(BaseSettings):
     pagerduty_api_key: SecretStr | None = None
     pagerduty_api_from_email: str | None = None
     pagerduty_api_url: str = "https://api.pagerduty.com"
+    # Google Workspace: a service account with domain-wide delegation, acting as the delegated account.
+    google_domain: str | None = None
+    google_developer_key: SecretStr | None = None
+    google_service_account_client_email: str | None = None
+    google_service_account_client_id: str | None = None
+    google_service_account_delegated_account: str | None = None
+    google_service_account_private_key: SecretStr | None = None
+    google_service_account_private_key_id: str | None = None
+    google_service_account_project_id: str | None = None
+    # Development: every e-mail goes to this one address instead.
+    google_user_override: str | None = None
+    # Where the Google APIs and the OAuth token endpoint live (Google's own when unset).
+    google_api_url: str | None = None
+    google_token_uri: str | None = None
 
     @field_validator("slack_api_url")
     @classmethod

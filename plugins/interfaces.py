@@ -74,12 +74,20 @@ class WorkflowRun:
 
 @runtime_checkable
 class StoragePlugin(Protocol):
-    async def create_folder(self, name: str, participants: Sequence[str]) -> ExternalResource:
-        """Create the incident's folder, shared with `participants` (e-mail addresses)."""
+    async def create_folder(
+        self, name: str, participants: Sequence[str], groups: Sequence[str] = ()
+    ) -> ExternalResource:
+        """Create the incident's folder, shared with `participants` and `groups` (e-mail addresses)."""
         ...
 
-    async def add_participants(self, folder_id: str, participants: Sequence[str]) -> None:
-        """Share an existing folder with more people."""
+    async def add_participants(
+        self, folder_id: str, participants: Sequence[str], groups: Sequence[str] = ()
+    ) -> None:
+        """Share an existing folder with more people or groups."""
+        ...
+
+    async def open_to_domain(self, folder_id: str) -> None:
+        """Let everyone in the organisation read the folder (at close; never for restricted incidents)."""
         ...
 
     async def copy_file(self, folder_id: str, file_id: str, name: str) -> ExternalResource:
@@ -91,6 +99,18 @@ class StoragePlugin(Protocol):
 class DocumentPlugin(Protocol):
     async def update(self, document_id: str, replacements: Mapping[str, str]) -> None:
         """Replace each `{{key}}` in the document with its value."""
+        ...
+
+    async def create_from_template(
+        self, template_id: str, folder_id: str, name: str, variables: Mapping[str, str]
+    ) -> ExternalResource:
+        """Copy the template into the folder as `name` and fill in every `{{variable}}`."""
+        ...
+
+    async def update_fields(
+        self, document_id: str, previous: Mapping[str, str], current: Mapping[str, str]
+    ) -> None:
+        """Put the new value of each changed field where the document shows its previous value."""
         ...
 
 
@@ -111,8 +131,8 @@ class ParticipantGroupPlugin(Protocol):
 
 @runtime_checkable
 class EmailPlugin(Protocol):
-    async def send(self, to: Sequence[str], subject: str, html: str) -> None:
-        """Send one HTML e-mail."""
+    async def send(self, to: Sequence[str], subject: str, html: str, text: str | None = None) -> None:
+        """Send one HTML e-mail, with `text` as its plain-text part (derived from the HTML when None)."""
         ...
 
 

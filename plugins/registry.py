@@ -79,8 +79,48 @@ def _builtin_ticket(setup: PluginSetup) -> object:
     return BuiltinTicket()
 
 
+def _google(kind: str) -> Callable[[PluginSetup], object]:
+    def build(setup: PluginSetup) -> object:
+        # Imported on use: googleapiclient is only loaded where a Google plugin is configured.
+        from plugins.google import plugin_for
+
+        return plugin_for(kind, setup)
+
+    return build
+
+
+GOOGLE_SECRETS = (
+    "GOOGLE_DOMAIN",
+    "GOOGLE_SERVICE_ACCOUNT_CLIENT_EMAIL",
+    "GOOGLE_SERVICE_ACCOUNT_DELEGATED_ACCOUNT",
+    "GOOGLE_SERVICE_ACCOUNT_PRIVATE_KEY",
+    "GOOGLE_API_URL",
+    "GOOGLE_TOKEN_URI",
+)
+GOOGLE_PLUGINS = (
+    (
+        "google-drive",
+        "storage",
+        "Google Drive: the incident's folder in a shared drive, shared with participants.",
+    ),
+    (
+        "google-docs",
+        "document",
+        "Google Docs: the incident document copied from a template, variables filled.",
+    ),
+    ("google-groups", "participant_group", "Google Groups: the tactical and notifications groups."),
+    ("google-gmail", "email", "Gmail: HTML e-mail with a plain-text part, sent as the delegated account."),
+    ("google-calendar", "conference", "Google Calendar: an event with a Meet link as the conference."),
+)
+
+
 def builtin_plugins() -> list[PluginSpec]:
+    google = [
+        PluginSpec(name=name, roles=(role,), build=_google(name), description=text, secrets=GOOGLE_SECRETS)
+        for name, role, text in GOOGLE_PLUGINS
+    ]
     return [
+        *google,
         PluginSpec(
             name="pagerduty",
             roles=("oncall",),

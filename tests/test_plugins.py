@@ -81,7 +81,9 @@ def test_a_project_gets_what_it_chose_and_hears_why_not() -> None:
     assert isinstance(built.oncall, OnCallPlugin)
     assert isinstance(built.ticket, BuiltinTicket)
     assert built.problems == {
-        "storage": "plugin 'google-drive' is not installed",
+        "storage": "GOOGLE_DOMAIN, GOOGLE_SERVICE_ACCOUNT_CLIENT_EMAIL, "
+        "GOOGLE_SERVICE_ACCOUNT_DELEGATED_ACCOUNT, GOOGLE_SERVICE_ACCOUNT_PRIVATE_KEY are not set; set them "
+        "in the environment (or .env) of the bot",
         "contact": "plugin 'pagerduty' serves oncall, not contact",
     }
     without_key = build_project_plugins(catalog, "Default", {"oncall": {"plugin": "pagerduty"}}, {})
@@ -135,6 +137,14 @@ def test_plugins_list_shows_installed_and_enabled(database_url: str, tmp_path: P
     assert lines[0] == "Installed:"
     assert any(line.split()[:3] == ["pagerduty", "oncall", "built-in"] for line in lines)
     assert any(line.split()[:3] == ["builtin-ticket", "ticket", "built-in"] for line in lines)
+    for name, role in [
+        ("google-drive", "storage"),
+        ("google-docs", "document"),
+        ("google-groups", "participant_group"),
+        ("google-gmail", "email"),
+        ("google-calendar", "conference"),
+    ]:
+        assert any(line.split()[:3] == [name, role, "built-in"] for line in lines), name
     enabled = lines[lines.index("Enabled:") + 1 :]
     assert enabled == [
         "  Payments:",

@@ -1,0 +1,464 @@
+"""FakeGoogle: one aiohttp server speaking the slices of Google's APIs the bot uses, with state.
+
+The token endpoint takes the service account's signed JWT (grant type jwt-bearer) and hands out a bearer
+token bound to the delegated subject; every API call needs one (else 401). Paths are those of the static
+discovery documents: `/drive/v3/...`, `/calendar/v3/...` (service path), `/v1/documents/...`,
+`/admin/directory/v1/...`, `/gmail/v1/...` (bare root). Faults (403/404/429/5xx, with Retry-After) can be
+queued per method and path prefix, and `latency` delays every answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+import email.policy
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiohttp import web
+
+FOLDER = "application/vnd.google-apps.folder"
+DOCUMENT = "application/vnd.google-apps.document"
+STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+REASON = {403: "forbidden", 404: "notFound", 409: "duplicate", 429: "rateLimitExceeded", 500: "backendError"}
+
+
+@dataclass
+class Fault:
+    method: str
+    path: str
+    status: int
+    remaining: int
+    retry_after: float | None = None
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    subject: str
+    status: int = 0
+
+
+def _jwt_claims(assertion: str) -> dict[str, Any]:
+    payload = assertion.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+@dataclass
+class FakeGoogle:
+    """Start with `async with FakeGoogle() as google:`; point the plugins' api_url and token_uri at it."""
+
+    domain: str = "example.com"
+    latency: float = 0.0
+    drives: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    documents: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: list[EmailMessage] = field(default_factory=list)
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ----- state -----
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):05d}"
+
+    def add_document(self, name: str, text: str, parent: str | None = None) -> str:
+        """A Google Docs file (a template, say) with this text."""
+        file_id = self._id("doc")
+        self.files[file_id] = {
+            "id": file_id,
+            "name": name,
+            "mimeType": DOCUMENT,
+            "parents": [parent] if parent else [],
+            "permissions": [],
+        }
+        self.documents[file_id] = text
+        return file_id
+
+    def children(self, parent: str) -> list[dict[str, Any]]:
+        return [f for f in self.files.values() if parent in f["parents"]]
+
+    def fail(
+        self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None
+    ) -> None:
+        """Answer the next `times` requests `method path...` (path prefix) with `status`."""
+        self.faults.append(Fault(method.upper(), path, status, times, retry_after))
+
+    def calls_to(self, method: str, path: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method.upper() and c.path.startswith(path)]
+
+    # ----- server -----
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def token_uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}/token"
+
+    async def __aenter__(self) -> FakeGoogle:
+        app = web.Application(middlewares=[self._middleware])
+        routes = [
+            ("POST", "/token", self._token),
+            ("POST", "/drive/v3/drives", self._create_drive),
+            ("POST", "/drive/v3/files", self._create_file),
+            ("GET", "/drive/v3/files", self._list_files),
+            ("GET", "/drive/v3/files/{id}", self._get_file),
+            ("POST", "/drive/v3/files/{id}/copy", self._copy_file),
+            ("POST", "/drive/v3/files/{id}/permissions", self._create_permission),
+            ("GET", "/drive/v3/files/{id}/permissions", self._list_permissions),
+            ("GET", "/v1/documents/{spec}", self._get_document),
+            ("POST", "/v1/documents/{spec}", self._batch_update),
+            ("POST", "/admin/directory/v1/groups", self._insert_group),
+            ("GET", "/admin/directory/v1/groups/{group}", self._get_group),
+            ("DELETE", "/admin/directory/v1/groups/{group}", self._delete_group),
+            ("POST", "/admin/directory/v1/groups/{group}/members", self._insert_member),
+            ("GET", "/admin/directory/v1/groups/{group}/members", self._list_members),
+            ("DELETE", "/admin/directory/v1/groups/{group}/members/{member}", self._delete_member),
+            ("POST", "/gmail/v1/users/{user}/messages/send", self._send_message),
+            ("POST", "/calendar/v3/calendars/{calendar}/events", self._insert_event),
+        ]
+        for method, path, handler in routes:
+            app.router.add_route(method, path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @staticmethod
+    def error(status: int, message: str, retry_after: float | None = None) -> web.Response:
+        body = {
+            "error": {
+                "code": status,
+                "message": message,
+                "status": STATUS.get(status, "UNKNOWN"),
+                "errors": [{"domain": "global", "reason": REASON.get(status, "error"), "message": message}],
+            }
+        }
+        response = web.json_response(body, status=status)
+        if retry_after is not None:
+            response.headers["Retry-After"] = f"{retry_after:g}"
+        return response
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        subject = ""
+        if request.path != "/token":
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            subject = self.tokens.get(token, "")
+        call = Call(request.method, request.path, subject)
+        self.calls.append(call)
+        response = await self._answer(request, handler, subject)
+        call.status = response.status
+        return response
+
+    async def _answer(self, request: web.Request, handler: Any, subject: str) -> web.StreamResponse:
+        for fault in self.faults:
+            if fault.remaining and fault.method == request.method and request.path.startswith(fault.path):
+                fault.remaining -= 1
+                messages = {403: "The caller does not have permission", 429: "Rate Limit Exceeded"}
+                return self.error(
+                    fault.status, messages.get(fault.status, "Backend Error"), fault.retry_after
+                )
+        if request.path != "/token" and not subject:
+            return self.error(401, "Request had invalid authentication credentials.")
+        result: web.StreamResponse = await handler(request)
+        return result
+
+    # ----- OAuth -----
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return web.json_response({"error": "unsupported_grant_type"}, status=400)
+        claims = _jwt_claims(str(form.get("assertion", "")))
+        subject = str(claims.get("sub") or claims.get("iss") or "")
+        if not subject.endswith("@" + self.domain):
+            return web.json_response(
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "Client is unauthorized to retrieve access tokens.",
+                },
+                status=401,
+            )
+        token = self._id("ya29.token")
+        self.tokens[token] = subject
+        return web.json_response({"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+
+    # ----- Drive -----
+
+    def _file_api(self, file: dict[str, Any]) -> dict[str, Any]:
+        shown = {k: v for k, v in file.items() if k != "permissions"}
+        kind = "folders" if file["mimeType"] == FOLDER else "file/d"
+        shown["webViewLink"] = f"https://drive.google.com/{kind}/{file['id']}"
+        return shown
+
+    def _drive_of(self, parent: str) -> str:
+        if parent in self.drives:
+            return parent
+        return str(self.files[parent].get("driveId", "")) if parent in self.files else ""
+
+    async def _create_drive(self, request: web.Request) -> web.Response:
+        request_id = request.query.get("requestId", "")
+        for drive in self.drives.values():
+            if request_id and drive["requestId"] == request_id:
+                return web.json_response({"id": drive["id"], "name": drive["name"]})
+        body = await request.json()
+        drive_id = self._id("drive")
+        self.drives[drive_id] = {"id": drive_id, "name": body["name"], "requestId": request_id}
+        return web.json_response({"id": drive_id, "name": body["name"], "kind": "drive#drive"})
+
+    async def _create_file(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        parents = list(body.get("parents") or [])
+        if any(p not in self.files and p not in self.drives for p in parents):
+            return self.error(404, f"File not found: {parents[0]}.")
+        file_id = self._id("fld" if body.get("mimeType") == FOLDER else "file")
+        file = {
+            "id": file_id,
+            "name": body.get("name", "Untitled"),
+            "mimeType": body.get("mimeType", ""),
+            "parents": parents,
+            "driveId": self._drive_of(parents[0]) if parents else "",
+            "permissions": [],
+        }
+        self.files[file_id] = file
+        return web.json_response(self._file_api(file))
+
+    async def _list_files(self, request: web.Request) -> web.Response:
+        query = request.query.get("q", "")
+        found = [f for f in self.files.values() if not f.get("trashed")]
+        for clause in re.split(r"\s+and\s+", query) if query else []:
+            if m := re.fullmatch(r"name = '((?:[^'\\]|\\.)*)'", clause):
+                found = [f for f in found if f["name"] == re.sub(r"\\(.)", r"\1", m[1])]
+            elif m := re.fullmatch(r"mimeType = '([^']*)'", clause):
+                found = [f for f in found if f["mimeType"] == m[1]]
+            elif m := re.fullmatch(r"'([^']*)' in parents", clause):
+                found = [f for f in found if m[1] in f["parents"]]
+            elif clause != "trashed = false":
+                return self.error(400, f"Invalid Value: {clause}")
+        return web.json_response({"files": [self._file_api(f) for f in found]})
+
+    async def _get_file(self, request: web.Request) -> web.Response:
+        file = self.files.get(request.match_info["id"])
+        if file is None:
+            return self.error(404, f"File not found: {request.match_info['id']}.")
+        return web.json_response(self._file_api(file))
+
+    async def _copy_file(self, request: web.Request) -> web.Response:
+        source = self.files.get(request.match_info["id"])
+        if source is None:
+            return self.error(404, f"File not found: {request.match_info['id']}.")
+        body = await request.json()
+        parents = list(body.get("parents") or source["parents"])
+        file_id = self._id("doc" if source["mimeType"] == DOCUMENT else "file")
+        copy = {
+            **source,
+            "id": file_id,
+            "name": body.get("name") or f"Copy of {source['name']}",
+            "parents": parents,
+            "driveId": self._drive_of(parents[0]) if parents else "",
+            "permissions": [],
+        }
+        self.files[file_id] = copy
+        if source["id"] in self.documents:
+            self.documents[file_id] = self.documents[source["id"]]
+        return web.json_response(self._file_api(copy))
+
+    async def _create_permission(self, request: web.Request) -> web.Response:
+        file = self.files.get(request.match_info["id"])
+        if file is None:
+            return self.error(404, f"File not found: {request.match_info['id']}.")
+        body = await request.json()
+        if body.get("type") in ("user", "group") and "@" not in str(body.get("emailAddress", "")):
+            return self.error(400, "The permission's email address is invalid.")
+        permission = {
+            "id": self._id("perm"),
+            **{k: body[k] for k in ("type", "role", "emailAddress", "domain") if k in body},
+        }
+        permission["sendNotificationEmail"] = request.query.get("sendNotificationEmail", "true")
+        file["permissions"].append(permission)
+        return web.json_response({"id": permission["id"]})
+
+    async def _list_permissions(self, request: web.Request) -> web.Response:
+        file = self.files.get(request.match_info["id"])
+        if file is None:
+            return self.error(404, f"File not found: {request.match_info['id']}.")
+        shown = [{k: v for k, v in p.items() if k != "sendNotificationEmail"} for p in file["permissions"]]
+        return web.json_response({"permissions": shown})
+
+    # ----- Docs -----
+
+    async def _get_document(self, request: web.Request) -> web.Response:
+        document_id = request.match_info["spec"]
+        if document_id not in self.documents:
+            return self.error(404, "Requested entity was not found.")
+        paragraphs = [
+            {"paragraph": {"elements": [{"textRun": {"content": line}}]}}
+            for line in self.documents[document_id].splitlines(keepends=True)
+        ]
+        return web.json_response(
+            {
+                "documentId": document_id,
+                "title": self.files[document_id]["name"],
+                "body": {"content": paragraphs},
+            }
+        )
+
+    async def _batch_update(self, request: web.Request) -> web.Response:
+        document_id, _, verb = request.match_info["spec"].partition(":")
+        if verb != "batchUpdate":
+            return self.error(404, "Method not found.")
+        if document_id not in self.documents:
+            return self.error(404, "Requested entity was not found.")
+        text = self.documents[document_id]
+        replies = []
+        for item in (await request.json()).get("requests", []):
+            replace = item.get("replaceAllText")
+            if replace is None:
+                return self.error(400, f"Unsupported request: {sorted(item)}")
+            needle = replace["containsText"]["text"]
+            if replace["containsText"].get("matchCase"):
+                count = text.count(needle)
+                text = text.replace(needle, replace.get("replaceText", ""))
+            else:
+                pattern = re.compile(re.escape(needle), re.IGNORECASE)
+                new = str(replace.get("replaceText", ""))
+                text, count = pattern.subn(lambda _, new=new: new, text)
+            replies.append({"replaceAllText": {"occurrencesChanged": count} if count else {}})
+        self.documents[document_id] = text
+        return web.json_response({"documentId": document_id, "replies": replies})
+
+    # ----- Admin Directory -----
+
+    def _group(self, key: str) -> dict[str, Any] | None:
+        return self.groups.get(key) or next((g for g in self.groups.values() if g["id"] == key), None)
+
+    async def _insert_group(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        address = str(body.get("email", ""))
+        if not address.endswith("@" + self.domain):
+            return self.error(400, "Invalid Input: email")
+        if address in self.groups:
+            return self.error(409, "Entity already exists.")
+        group = {
+            "id": self._id("grp"),
+            "email": address,
+            "name": body.get("name", ""),
+            "description": body.get("description", ""),
+            "members": {},
+        }
+        self.groups[address] = group
+        return web.json_response({k: v for k, v in group.items() if k != "members"})
+
+    async def _get_group(self, request: web.Request) -> web.Response:
+        group = self._group(request.match_info["group"])
+        if group is None:
+            return self.error(404, "Resource Not Found: groupKey")
+        return web.json_response({k: v for k, v in group.items() if k != "members"})
+
+    async def _delete_group(self, request: web.Request) -> web.Response:
+        group = self._group(request.match_info["group"])
+        if group is None:
+            return self.error(404, "Resource Not Found: groupKey")
+        del self.groups[group["email"]]
+        return web.Response(status=204)
+
+    async def _insert_member(self, request: web.Request) -> web.Response:
+        group = self._group(request.match_info["group"])
+        if group is None:
+            return self.error(404, "Resource Not Found: groupKey")
+        body = await request.json()
+        address = str(body.get("email", "")).lower()
+        if address in group["members"]:
+            return self.error(409, "Member already exists.")
+        group["members"][address] = body.get("role", "MEMBER")
+        return web.json_response({"email": address, "role": group["members"][address], "type": "USER"})
+
+    async def _list_members(self, request: web.Request) -> web.Response:
+        group = self._group(request.match_info["group"])
+        if group is None:
+            return self.error(404, "Resource Not Found: groupKey")
+        members = [{"email": e, "role": r, "type": "USER"} for e, r in group["members"].items()]
+        return web.json_response({"members": members} if members else {})
+
+    async def _delete_member(self, request: web.Request) -> web.Response:
+        group = self._group(request.match_info["group"])
+        member = request.match_info["member"].lower()
+        if group is None or member not in group["members"]:
+            return self.error(404, "Resource Not Found: memberKey")
+        del group["members"][member]
+        return web.Response(status=204)
+
+    # ----- Gmail -----
+
+    async def _send_message(self, request: web.Request) -> web.Response:
+        raw = (await request.json()).get("raw", "")
+        try:
+            data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        except ValueError:
+            return self.error(400, "Invalid value for ByteString")
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        if not message["To"]:
+            return self.error(400, "Invalid To header")
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return web.json_response({"id": self._id("msg"), "threadId": self._id("thr"), "labelIds": ["SENT"]})
+
+    # ----- Calendar -----
+
+    async def _insert_event(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if "start" not in body or "end" not in body:
+            return self.error(400, "Missing time range.")
+        event_id = self._id("evt")
+        event = {
+            **body,
+            "id": event_id,
+            "status": "confirmed",
+            "htmlLink": f"https://calendar.google.com/event?eid={event_id}",
+        }
+        create = (body.get("conferenceData") or {}).get("createRequest")
+        if create and request.query.get("conferenceDataVersion") == "1":
+            code = f"abc-{next(self._ids):04d}-xyz"
+            event["hangoutLink"] = f"https://meet.google.com/{code}"
+            event["conferenceData"] = {
+                "createRequest": {**create, "status": {"statusCode": "success"}},
+                "conferenceId": code,
+                "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+                "entryPoints": [{"entryPointType": "video", "uri": event["hangoutLink"], "label": code}],
+            }
+        self.events[event_id] = event
+        return web.json_response(event)
