@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     pagerduty_api_key: SecretStr | None = None
     pagerduty_api_from_email: str | None = None
     pagerduty_api_url: str = "https://api.pagerduty.com"
+    jira_api_url: str | None = None
+    jira_username: str | None = None
+    jira_api_token: SecretStr | None = None
+    # Longest a plugin call may take before the step counts as failed (and is retried later).
+    plugin_timeout_seconds: float = 30.0
 
     @field_validator("slack_api_url")
     @classmethod
