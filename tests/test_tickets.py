@@ -5,6 +5,7 @@ Jira that does not answer; updates carried to Jira; the built-in ticket; no plug
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.doctor import run_checks
 from bot.incidents import flows
 from bot.runtime import BotProcess
 from storage.models import FlowStep, Project, Resource
@@ -21,6 +23,7 @@ from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_incident_report import report
 from tests.test_incident_update import open_update_modal
+from tests.test_runtime import get
 
 JIRA = {"ticket": {"plugin": "jira", "options": {"project_key": "OPS"}}}
 BUILTIN = {"ticket": {"plugin": "builtin-ticket"}}
@@ -230,3 +233,28 @@ async def test_without_plugins_the_opening_has_no_ticket_step(
     found = await settled(bot, len(flows.OPEN_STEPS))
     assert "ticket" not in found and await tickets(bot) == []
     assert jira.requests == []
+
+
+async def test_readyz_names_a_dead_plugin_and_stays_ready(
+    slack: FakeSlack, bot: BotProcess, jira: FakeJira
+) -> None:
+    await choose_plugins(bot, JIRA)
+    jira.api_token = "revoked"  # the bot's token no longer works
+    status, body = await get(bot, "/readyz")
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["status"] == "ready"
+    [(name, state)] = answer["plugins"].items()
+    assert name.startswith("plugin jira (ticket, ")
+    assert "401" in state and "JIRA_API_TOKEN" in state
+
+
+async def test_doctor_has_a_line_per_plugin(slack: FakeSlack, bot: BotProcess, jira: FakeJira) -> None:
+    await choose_plugins(bot, JIRA)
+    checks = {check.name: check for check in await run_checks(bot.settings)}
+    [jira_check] = [check for name, check in checks.items() if name.startswith("plugin jira")]
+    assert jira_check.ok and "live check ok (as Dispatch)" in jira_check.detail
+    jira.api_token = "revoked"
+    checks = {check.name: check for check in await run_checks(bot.settings)}
+    [jira_check] = [check for name, check in checks.items() if name.startswith("plugin jira")]
+    assert not jira_check.ok and "401" in jira_check.detail

@@ -125,7 +125,7 @@ class JiraTickets:
     async def check(self) -> str:
         """Who the credentials belong to (GET /myself): a cheap live check for the doctor."""
         me = await self._call("GET", "/myself")
-        return str(me.get("displayName") or me.get("emailAddress") or me.get("accountId") or "")
+        return "as " + str(me.get("displayName") or me.get("emailAddress") or me.get("accountId") or "")
 
     async def find(self, incident_key: str) -> dict[str, Any] | None:
         jql = f'project = "{self.project_key}" AND labels = "{incident_label(incident_key)}"'
