@@ -23,6 +23,7 @@ from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_incident_report import report
 from tests.test_incident_update import open_update_modal
+from tests.test_people import assign
 from tests.test_runtime import get
 
 JIRA = {"ticket": {"plugin": "jira", "options": {"project_key": "OPS"}}}
@@ -258,3 +259,17 @@ async def test_doctor_has_a_line_per_plugin(slack: FakeSlack, bot: BotProcess, j
     checks = {check.name: check for check in await run_checks(bot.settings)}
     [jira_check] = [check for name, check in checks.items() if name.startswith("plugin jira")]
     assert not jira_check.ok and "401" in jira_check.detail
+
+
+async def test_a_new_commander_is_assigned_the_jira_issue(
+    slack: FakeSlack, bot: BotProcess, jira: FakeJira
+) -> None:
+    hal = slack.add_user("hal")
+    ivy = slack.add_user("ivy", email="ivy@example.com")
+    account = jira.add_user("ivy@example.com")
+    await choose_plugins(bot, JIRA)
+    await report(slack, hal, "Broker down")
+    await settled(bot, ALL)
+    channel = channel_of_first_incident(slack)
+    await assign(slack, hal, channel, ivy, "Incident Commander")
+    await eventually(lambda: jira.issues[0].assignee == account)

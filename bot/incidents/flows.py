@@ -749,7 +749,7 @@ async def _record_and_bookmark(opening: Opening, role: str, resource: ExternalRe
         )
 
 
-async def _email_of(ctx: BotContext, user_id: str) -> str:
+async def email_of(ctx: BotContext, user_id: str) -> str:
     try:
         response = await ctx.slack.users_info(user=user_id)
     except SlackApiError:
@@ -761,7 +761,7 @@ async def make_ticket(opening: Opening, plugin: object) -> ExternalResource:
     ticket = cast(TicketPlugin, plugin)
     card = opening.card
     commander, reporter = await asyncio.gather(
-        _email_of(opening.ctx, card.commander_id), _email_of(opening.ctx, card.reporter_id)
+        email_of(opening.ctx, card.commander_id), email_of(opening.ctx, card.reporter_id)
     )
     return await ticket.create(card.name, card.title, card.type, card.priority, commander, reporter)
 
