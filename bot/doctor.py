@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_registry
 from bot.context import BotContext
+from bot.plugin_checks import check_plugins
 from bot.settings import Settings, mask_url_password
 from storage.migrate import current_revisions, head_revisions
 
@@ -84,10 +85,22 @@ async def _slack_checks(ctx: BotContext) -> list[Check]:
     return checks
 
 
+async def _plugin_checks(ctx: BotContext, database: list[Check]) -> list[Check]:
+    if not all(check.ok for check in database):
+        return []  # the plugin choices live in the database
+    try:
+        found = await check_plugins(ctx, TIMEOUT)
+    except Exception as error:
+        return [
+            Check("plugins", False, f"could not read the plugin choices: {type(error).__name__}: {error}")
+        ]
+    return [Check(check.name, check.ok, check.detail) for check in found]
+
+
 async def run_checks(settings: Settings) -> list[Check]:
     ctx = BotContext.from_settings(settings)
     try:
         database, slack = await asyncio.gather(_database_checks(ctx), _slack_checks(ctx))
-        return [*database, *slack]
+        return [*database, *slack, *await _plugin_checks(ctx, database)]
     finally:
         await ctx.close()

@@ -1,4 +1,4 @@
-"""The health server: /healthz (alive), /readyz (socket, database, migrations), /metrics (Prometheus)."""
+"""The health server: /healthz (alive), /readyz (socket, database, migrations; plugins shown), /metrics."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.context import BotContext
+from bot.plugin_checks import check_plugins
 from storage.migrate import is_at_head
 
 CHECK_TIMEOUT = 2.0
+PLUGIN_CHECK_EVERY = 60.0
 
 
 class HealthServer:
@@ -23,6 +25,7 @@ class HealthServer:
         self.shutting_down = False
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        self._plugins_checked: tuple[float, dict[str, str]] | None = None
 
     def _app(self) -> web.Application:
         app = web.Application()
@@ -72,10 +75,26 @@ class HealthServer:
             checks["migrations"] = "unknown: database unreachable"
         return checks
 
+    async def plugin_states(self) -> dict[str, str]:
+        """Each configured plugin by name: "ok" or what is wrong, re-checked at most once a minute."""
+        now = asyncio.get_running_loop().time()
+        if self._plugins_checked is None or now - self._plugins_checked[0] > PLUGIN_CHECK_EVERY:
+            try:
+                found = await check_plugins(self.ctx, CHECK_TIMEOUT)
+                states = {check.name: "ok" if check.ok else check.detail for check in found}
+            except Exception as error:
+                states = {"plugins": f"error: {type(error).__name__}"}
+            self._plugins_checked = (now, states)
+        return self._plugins_checked[1]
+
     async def readyz(self, _request: web.Request) -> web.Response:
         checks = await self.readiness()
         ready = all(value == "ok" for value in checks.values())
-        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+        # Plugins degrade the bot, they do not make it unready: shown, never counted.
+        plugins = await self.plugin_states()
+        if plugins:
+            body["plugins"] = plugins
         return web.Response(
             status=200 if ready else 503, text=json.dumps(body), content_type="application/json"
         )

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # Where the Google APIs and the OAuth token endpoint live (Google's own when unset).
     google_api_url: str | None = None
     google_token_uri: str | None = None
+    jira_api_url: str | None = None
+    jira_username: str | None = None
+    jira_api_token: SecretStr | None = None
+    # Longest a plugin call may take before the step counts as failed (and is retried later).
+    plugin_timeout_seconds: float = 30.0
 
     @field_validator("slack_api_url")
     @classmethod

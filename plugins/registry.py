@@ -64,6 +64,8 @@ class PluginSpec:
     description: str = ""
     secrets: tuple[str, ...] = ()
     source: str = BUILT_IN
+    # The vendor's name as people read it ("Jira"), empty for plugins with no external system.
+    label: str = ""
 
 
 def _pagerduty(setup: PluginSetup) -> object:
@@ -114,6 +116,12 @@ GOOGLE_PLUGINS = (
 )
 
 
+def _jira(setup: PluginSetup) -> object:
+    from plugins.jira.tickets import JiraTickets
+
+    return JiraTickets.from_setup(setup)
+
+
 def builtin_plugins() -> list[PluginSpec]:
     google = [
         PluginSpec(name=name, roles=(role,), build=_google(name), description=text, secrets=GOOGLE_SECRETS)
@@ -127,6 +135,15 @@ def builtin_plugins() -> list[PluginSpec]:
             build=_pagerduty,
             description="PagerDuty: the current on-call of a service, and paging it.",
             secrets=("PAGERDUTY_API_KEY", "PAGERDUTY_API_FROM_EMAIL", "PAGERDUTY_API_URL"),
+            label="PagerDuty",
+        ),
+        PluginSpec(
+            name="jira",
+            roles=("ticket",),
+            build=_jira,
+            description="Jira Cloud: an issue per incident, kept in step with its title and status.",
+            secrets=("JIRA_API_URL", "JIRA_USERNAME", "JIRA_API_TOKEN"),
+            label="Jira",
         ),
         PluginSpec(
             name="builtin-ticket",
@@ -166,7 +183,9 @@ class Catalog:
                     )
                     continue
                 catalog.add(
-                    PluginSpec(spec.name, spec.roles, spec.build, spec.description, spec.secrets, source)
+                    PluginSpec(
+                        spec.name, spec.roles, spec.build, spec.description, spec.secrets, source, spec.label
+                    )
                 )
         return catalog
 
@@ -194,6 +213,7 @@ class ProjectPlugins:
     project: str
     instances: dict[str, object] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
 
     def get(self, role: str) -> object | None:
@@ -221,6 +241,7 @@ def build_project_plugins(
         if spec is None:
             result.problems[role] = f"plugin {name!r} is not installed"
             continue
+        result.labels[role] = spec.label
         if role not in spec.roles:
             result.problems[role] = f"plugin {name!r} serves {', '.join(spec.roles)}, not {role}"
             continue

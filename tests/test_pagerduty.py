@@ -105,3 +105,9 @@ def test_credentials_come_from_the_environment_and_options_from_the_config() -> 
     )
     with pytest.raises(PluginConfigError, match="PAGERDUTY_API_FROM_EMAIL is not set"):
         PagerDutyOnCall.from_setup(PluginSetup("Default", "oncall", {}, {"PAGERDUTY_API_KEY": "k"}))
+
+
+async def test_the_live_check_accepts_the_key_and_names_a_wrong_one(pagerduty: FakePagerDuty) -> None:
+    assert "API key accepted" in await plugin_for(pagerduty).check()
+    with pytest.raises(PluginAuthError, match="PAGERDUTY_API_KEY"):
+        await plugin_for(pagerduty, api_key="wrong").check()

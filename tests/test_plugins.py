@@ -149,7 +149,7 @@ def test_plugins_list_shows_installed_and_enabled(database_url: str, tmp_path: P
     assert enabled == [
         "  Payments:",
         "    oncall            pagerduty        ready",
-        "    ticket            jira             ✗ plugin 'jira' is not installed",
+        "    ticket            jira             ✗ JIRA_API_URL is not set; set it to the site, https://<you>.atlassian.net",
         "  Quiet: none",
     ]
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,9 @@ from bot.context import BotContext
 from bot.incidents import engagement, naming, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
 from bot.oncall import paging
+from plugins.errors import PluginError
+from plugins.interfaces import ExternalResource, TicketPlugin
+from plugins.registry import ProjectPlugins
 from storage import incidents as store
 from storage.models import (
     FlowStep,
@@ -153,6 +156,7 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
             (p for p in choices.priorities if p.id == report.priority_id), choices.default_priority()
         )
         project_values = (project.id, project.prefix, project.name, project.incident_name_pattern)
+        project_plugins = dict(project.plugins or {})
     now = ctx.clock()
     commander = report.commander_id
     holder = None
@@ -239,7 +243,7 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
                     "visibility": incident.visibility,
                 },
             )
-            for step in OPEN_STEPS:
+            for step in (*OPEN_STEPS, *resource_roles(project_plugins)):
                 session.add(
                     FlowStep(incident_id=incident.id, flow=OPEN_FLOW, step=step, next_attempt_at=now + CLAIM)
                 )
@@ -310,6 +314,7 @@ class Opening:
     results: dict[str, dict[str, Any]]
     # A resumed run may meet what an interrupted run did but did not record.
     resuming: bool = False
+    plugins: ProjectPlugins | None = None
 
     @property
     def channel_id(self) -> str:
@@ -402,16 +407,24 @@ async def _open(
 ) -> IncidentCard:
     async with ctx.sessions() as session:
         done = await store.done_steps(session, incident_id, OPEN_FLOW)
+        incident = await session.get(Incident, incident_id)
+        project = await session.get(Project, incident.project_id) if incident is not None else None
+    plugins = ctx.plugins_for(project) if project is not None and project.plugins else None
     opening = Opening(
         ctx,
         incident_id,
         await incident_card(ctx, incident_id),
         {step: row.result for step, row in done.items()},
         resuming=resuming,
+        plugins=plugins,
     )
     if "channel" not in done and not await _run_step(opening, "channel", create_channel):
         return opening.card
-    pending = [(step, runner) for step, runner in STEPS.items() if step not in done and step != "channel"]
+    steps: dict[str, StepRunner] = {
+        **STEPS,
+        **{role: resource_step(role) for role in resource_roles(project.plugins if project else {})},
+    }
+    pending = [(step, runner) for step, runner in steps.items() if step not in done and step != "channel"]
     await asyncio.gather(
         *(_run_step(opening, step, runner) for step, runner in pending),
         *([channel_ready(opening.card)] if channel_ready else []),
@@ -438,8 +451,7 @@ async def _run_step(opening: Opening, step: str, runner: StepRunner) -> bool:
                     )
                 )
             ).first()
-            attempts = row.attempts if row else 0
-            backoff = RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF) - 1)]
+            backoff = retry_backoff(row.attempts if row else 0)
             await store.mark_step(
                 session,
                 opening.incident_id,
@@ -456,9 +468,16 @@ async def _run_step(opening: Opening, step: str, runner: StepRunner) -> bool:
     return True
 
 
+def retry_backoff(attempts: int) -> timedelta:
+    """How long a step that failed `attempts` times before waits after this failure."""
+    return RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF) - 1)]
+
+
 def error_text(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return f"Slack answered {error.response.get('error', 'an error')}"
+    if isinstance(error, PluginError):
+        return str(error)
     return f"{type(error).__name__}: {error}"
 
 
@@ -662,6 +681,169 @@ async def engage_services(opening: Opening) -> dict[str, Any]:
     if unanswered:  # recorded as failed: the reconcile job tries again (engaged services are skipped)
         raise RuntimeError("; ".join(str(error) for error in unanswered))
     return {"engaged": [outcome.service for outcome in outcomes if outcome.user]}
+
+
+async def _step_row(ctx: BotContext, incident_id: int, step: str) -> FlowStep | None:
+    async with ctx.sessions() as session:
+        return (
+            await session.exec(
+                select(FlowStep).where(
+                    FlowStep.incident_id == incident_id, FlowStep.flow == OPEN_FLOW, FlowStep.step == step
+                )
+            )
+        ).first()
+
+
+def _duration(delay: timedelta) -> str:
+    minutes = int(delay.total_seconds() // 60)
+    if minutes >= 60 and minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _what(plugins: ProjectPlugins | None, role: str) -> str:
+    """ "the Jira ticket": the vendor's name (when the plugin has one) and the role's noun."""
+    label = plugins.labels.get(role, "") if plugins is not None else ""
+    noun = RESOURCE_NOUNS.get(role, role.replace("_", " "))
+    return f"the {label} {noun}" if label else f"the {noun}"
+
+
+def resource_step(role: str) -> StepRunner:
+    """The opening step making the `role` plugin's resource: recorded, bookmarked, and said once when
+    it fails (and once when a retry then succeeds)."""
+
+    async def run(opening: Opening) -> dict[str, Any]:
+        return await _make_resource(opening, role)
+
+    return run
+
+
+async def _make_resource(opening: Opening, role: str) -> dict[str, Any]:
+    ctx, channel = opening.ctx, opening.channel_id
+    earlier = await _step_row(ctx, opening.incident_id, role)
+    told = bool(earlier is not None and (earlier.result or {}).get("failure_told"))
+    what = _what(opening.plugins, role)
+    timeout = ctx.settings.plugin_timeout_seconds
+    try:
+        plugin = opening.plugins.get(role) if opening.plugins is not None else None
+        if plugin is None:
+            problem = opening.plugins.problems.get(role) if opening.plugins is not None else None
+            raise PluginError(problem or f"no {role} plugin is configured")
+        try:
+            resource = await asyncio.wait_for(RESOURCE_MAKERS[role](opening, plugin), timeout)
+        except TimeoutError:
+            raise PluginError(f"no answer within {timeout:g} seconds") from None
+    except Exception as error:
+        if not told:
+            delay = _duration(retry_backoff(earlier.attempts if earlier is not None else 0))
+            with contextlib.suppress(SlackApiError):
+                await ctx.gateway.post(
+                    channel, f"Couldn't create {what}: {error_text(error)} — will retry in {delay}."
+                )
+            async with ctx.sessions() as session, session.begin():
+                await (await session.connection()).execute(
+                    update(FlowStep)
+                    .where(col(FlowStep.incident_id) == opening.incident_id, col(FlowStep.flow) == OPEN_FLOW)
+                    .where(col(FlowStep.step) == role)
+                    .values(result={"failure_told": True})
+                )
+        raise
+    await _record_and_bookmark(opening, role, resource, what)
+    if told:
+        shown = f"<{resource.weblink}|{resource.name or resource.id}>" if resource.weblink else resource.id
+        await ctx.gateway.post(channel, f"{what[0].upper()}{what[1:]} is ready now: {shown}.")
+    return {"id": resource.id, "weblink": resource.weblink}
+
+
+async def _record_and_bookmark(opening: Opening, role: str, resource: ExternalResource, what: str) -> None:
+    """Record the resource, then bookmark it once: a retry finds the bookmark it (or Slack) has."""
+    ctx, channel = opening.ctx, opening.channel_id
+    async with ctx.sessions() as session, session.begin():
+        earlier = (await store.resources(session, opening.incident_id)).get(role)
+        bookmarked = bool(earlier is not None and earlier.details.get("bookmarked"))
+        details = {"name": resource.name, **dict(resource.details), "bookmarked": bookmarked}
+        await store.record_resource(
+            session, opening.incident_id, role, resource.id, weblink=resource.weblink, details=details
+        )
+    if bookmarked or not resource.weblink:
+        return
+    if earlier is None or resource.weblink not in await ctx.gateway.bookmark_links(channel):
+        title = f"{RESOURCE_NOUNS.get(role, role).capitalize()} {resource.name or resource.id}"
+        await ctx.gateway.bookmark(channel, title, resource.weblink)
+    async with ctx.sessions() as session, session.begin():
+        await store.record_resource(
+            session,
+            opening.incident_id,
+            role,
+            resource.id,
+            weblink=resource.weblink,
+            details={**details, "bookmarked": True},
+        )
+
+
+async def email_of(ctx: BotContext, user_id: str) -> str:
+    try:
+        response = await ctx.slack.users_info(user=user_id)
+    except SlackApiError:
+        return ""
+    return str(((response.get("user") or {}).get("profile") or {}).get("email") or "")
+
+
+async def make_ticket(opening: Opening, plugin: object) -> ExternalResource:
+    ticket = cast(TicketPlugin, plugin)
+    card = opening.card
+    commander, reporter = await asyncio.gather(
+        email_of(opening.ctx, card.commander_id), email_of(opening.ctx, card.reporter_id)
+    )
+    return await ticket.create(card.name, card.title, card.type, card.priority, commander, reporter)
+
+
+# The plugin roles whose resource the opening makes, in order; one line here adds a role's step
+# (its maker gets the opening and the plugin, and returns what the plugin made).
+RESOURCE_MAKERS: dict[str, Callable[[Opening, object], Awaitable[ExternalResource]]] = {
+    "ticket": make_ticket,
+}
+RESOURCE_NOUNS = {
+    "ticket": "ticket",
+    "storage": "folder",
+    "document": "document",
+    "conference": "conference",
+    "participant_group": "group",
+}
+
+
+def resource_roles(choices: dict[str, Any] | None) -> list[str]:
+    """The resource roles the project's plugin choices ask for, in step order."""
+    return [role for role in RESOURCE_MAKERS if role in (choices or {})]
+
+
+async def update_ticket(ctx: BotContext, incident_id: int, fields: dict[str, str]) -> None:
+    """Carry changed fields to the incident's ticket, if it has one; a failure is told to the commander."""
+    async with ctx.sessions() as session:
+        ticket = (await store.resources(session, incident_id)).get("ticket")
+        incident = await session.get(Incident, incident_id)
+        project = await session.get(Project, incident.project_id) if incident is not None else None
+    if ticket is None or project is None or not fields:
+        return
+    plugins = ctx.plugins_for(project)
+    plugin = plugins.ticket
+    if plugin is None:
+        return
+    timeout = ctx.settings.plugin_timeout_seconds
+    try:
+        try:
+            await asyncio.wait_for(plugin.update(ticket.external_id, fields), timeout)
+        except TimeoutError:
+            raise PluginError(f"no answer within {timeout:g} seconds") from None
+    except Exception as error:
+        logger.warning("ticket update failed", extra={"incident_id": incident_id, "error": error_text(error)})
+        what = _what(plugins, "ticket")
+        card = await incident_card(ctx, incident_id)
+        await ctx.gateway.direct_message(
+            card.commander_id,
+            f"Couldn't update {what} of {card.name} ({ticket.external_id}): {error_text(error)}.",
+        )
 
 
 STEPS: dict[str, StepRunner] = {

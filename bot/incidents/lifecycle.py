@@ -338,6 +338,7 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         *([] if archived else [_refresh_channel(ctx, incident_id, card, closing)]),
         *([_engage_newly_matching(ctx, card)] if engaging and not archived else []),
         *(ctx.gateway.direct_message(user, text, blocks) for user in followers),
+        flows.update_ticket(ctx, incident_id, ticket_fields(card, changes)),
         return_exceptions=True,
     )
     for outcome in outcomes:
@@ -345,6 +346,15 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
             logger.warning("an update effect failed for incident %s", incident_id, exc_info=outcome)
     if closing:
         await _close_effects(ctx, card)
+
+
+# The changes a ticket keeps in step with, by the ticket plugin's field name.
+TICKET_FIELDS = {"Title": "title", "Status": "status", "Priority": "priority"}
+
+
+def ticket_fields(card: IncidentCard, changes: list[Change]) -> dict[str, str]:
+    fields = {TICKET_FIELDS[c.field]: c.new for c in changes if c.field in TICKET_FIELDS}
+    return {**fields, "name": card.name} if fields else {}
 
 
 async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:

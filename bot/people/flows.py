@@ -270,6 +270,12 @@ async def _announce_assignment(ctx: BotContext, outcome: AssignOutcome) -> None:
         )
     if assignment.role == COMMANDER:
         await attempt("refresh the channel topic", incident_flows.refresh_topic(ctx, assignment.incident_id))
+        await attempt(
+            "update the ticket",
+            incident_flows.update_ticket(
+                ctx, assignment.incident_id, {"commander": await incident_flows.email_of(ctx, user)}
+            ),
+        )
         update = command_name(ctx, "update_incident", "/dispatch-update-incident")
         tips_text, tips_blocks = incident_views.commander_tips(card, update)
         await attempt("send the commander tips", ctx.gateway.direct_message(user, tips_text, tips_blocks))

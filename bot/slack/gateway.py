@@ -150,6 +150,11 @@ class SlackGateway:
     async def bookmark(self, channel: str, title: str, link: str) -> None:
         await self.client.bookmarks_add(channel_id=channel, title=title, type="link", link=link)
 
+    async def bookmark_links(self, channel: str) -> set[str]:
+        """The links bookmarked in the channel (to find one an interrupted run added)."""
+        response = await self.client.bookmarks_list(channel_id=channel)
+        return {str(b.get("link")) for b in response.get("bookmarks") or [] if b.get("link")}
+
     async def permalink(self, channel: str, ts: str) -> str:
         response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
         return str(response["permalink"])

@@ -122,6 +122,11 @@ class PagerDutyOnCall:
             return PluginRateLimited(f"PagerDuty is rate limiting the bot (429).{wait}", after)
         return PluginError(f"PagerDuty answered {status} for {what}: {message}".rstrip(": "))
 
+    async def check(self) -> str:
+        """A cheap live check for the doctor: the account's abilities need only a valid key."""
+        abilities = await self._run(lambda session: session.rget("/abilities"), "the account's abilities")
+        return f"API key accepted ({len(abilities or [])} abilities)"
+
     async def oncall(self, service_id: str) -> OnCallPerson | None:
         def resolve(session: pdpyras.APISession) -> OnCallPerson | None:
             service = session.rget(f"/services/{service_id}")

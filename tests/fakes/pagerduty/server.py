@@ -125,6 +125,7 @@ class FakePagerDuty:
         app.router.add_get("/services/{id}", self._get_service)
         app.router.add_get("/users/{id}", self._get_user)
         app.router.add_get("/oncalls", self._list_oncalls)
+        app.router.add_get("/abilities", self._abilities)
         app.router.add_get("/incidents", self._list_incidents)
         app.router.add_post("/incidents", self._create_incident)
         self._runner = web.AppRunner(app, access_log=None)
@@ -180,6 +181,9 @@ class FakePagerDuty:
             "self": f"{self.url}/users/{user_id}",
         }
         return {**reference, "name": user["name"], "email": user["email"]} if full else reference
+
+    async def _abilities(self, request: web.Request) -> web.Response:
+        return web.json_response({"abilities": ["teams", "read_only_users"]})
 
     async def _get_service(self, request: web.Request) -> web.Response:
         service = self.services.get(request.match_info["id"])
