@@ -127,7 +127,7 @@ async def test_the_on_call_is_engaged_invited_announced_and_recorded(
 async def test_a_service_already_engaged_is_answered_in_the_modal(
     slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
 ) -> None:
-    dana = slack.add_user("dana", email="dana@example.com")
+    slack.add_user("dana", email="dana@example.com")
     pd_dana = pagerduty.add_user("Dana Scully", "dana@example.com")
     await configure(bot, {"Payments API": pagerduty.add_service("Payments API", on_call=[pd_dana])})
     incident = await open_incident(slack, bot)
@@ -138,7 +138,7 @@ async def test_a_service_already_engaged_is_answered_in_the_modal(
     again = await engage(slack, incident.commander, incident.channel, "Payments API (engaged)")
 
     assert again.errors == {
-        "oncall_service": f"Payments API is already engaged: its on-call <@{dana}> is in this incident."
+        "oncall_service": "Payments API is already engaged: its on-call (Dana Scully) is in this incident."
     }
     assert len(await events(bot, "oncall_engaged")) == 1
     assert len(pagerduty.requests_to("GET", "/oncalls")) == 1

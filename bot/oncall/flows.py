@@ -142,8 +142,13 @@ async def check_engagement(ctx: BotContext, engagement: Engagement) -> dict[str,
         if incident is None or service is None or service.project_id != incident.project_id:
             return {SERVICE: "Choose one of the listed services."}
         engaged = (await _engaged(session, engagement.incident_id, ctx.clock())).get(service.name)
+        person = (
+            await people_queries.participant_of(session, engagement.incident_id, engaged) if engaged else None
+        )
     if engaged:
-        return {SERVICE: f"{service.name} is already engaged: its on-call <@{engaged}> is in this incident."}
+        # An inline modal error is plain text: a name, not a <@mention> that would show as code.
+        who = f" ({person.name})" if person is not None and person.name else ""
+        return {SERVICE: f"{service.name} is already engaged: its on-call{who} is in this incident."}
     if engaged is not None:
         return {SERVICE: f"{service.name} is being engaged by someone else right now; try again in a minute."}
     return {}
