@@ -29,7 +29,7 @@ from bot.incidents import engagement, naming, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
 from bot.oncall import paging
 from plugins.errors import PluginError
-from plugins.interfaces import ExternalResource, TicketPlugin
+from plugins.interfaces import ConferencePlugin, ExternalResource, StoragePlugin, TicketPlugin
 from plugins.registry import ProjectPlugins
 from storage import incidents as store
 from storage.models import (
@@ -799,10 +799,34 @@ async def make_ticket(opening: Opening, plugin: object) -> ExternalResource:
     return await ticket.create(card.name, card.title, card.type, card.priority, commander, reporter)
 
 
+async def _people_emails(opening: Opening) -> list[str]:
+    card = opening.card
+    found = await asyncio.gather(
+        *(email_of(opening.ctx, user) for user in {card.commander_id, card.reporter_id})
+    )
+    return sorted(email for email in found if email)
+
+
+async def make_folder(opening: Opening, plugin: object) -> ExternalResource:
+    """The incident's storage folder, shared with its commander and reporter."""
+    storage = cast(StoragePlugin, plugin)
+    card = opening.card
+    return await storage.create_folder(f"{card.name} {card.title}"[:100], await _people_emails(opening))
+
+
+async def make_conference(opening: Opening, plugin: object) -> ExternalResource:
+    """A conference (a video call) for the incident, its commander and reporter invited."""
+    conference = cast(ConferencePlugin, plugin)
+    card = opening.card
+    return await conference.create(card.name, card.title, await _people_emails(opening))
+
+
 # The plugin roles whose resource the opening makes, in order; one line here adds a role's step
 # (its maker gets the opening and the plugin, and returns what the plugin made).
 RESOURCE_MAKERS: dict[str, Callable[[Opening, object], Awaitable[ExternalResource]]] = {
     "ticket": make_ticket,
+    "storage": make_folder,
+    "conference": make_conference,
 }
 RESOURCE_NOUNS = {
     "ticket": "ticket",
