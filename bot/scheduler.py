@@ -28,6 +28,7 @@ from bot.context import BotContext
 from bot.incidents import flows as incident_flows
 from bot.people import flows as people_flows
 from bot.reports import flows as report_flows
+from bot.reports import reminders as report_reminders
 from bot.tasks import flows as task_flows
 from storage import scheduling as store
 
@@ -128,6 +129,12 @@ JOBS: list[Job] = [
         every=every(hours=1),
         run=people_flows.sync_members,
         description="Make channel members the bot never heard join Observers of their incident.",
+    ),
+    Job(
+        name="report-reminders",
+        every=every(hours=1),
+        run=report_reminders.remind_overdue_reports,
+        description="DM commanders whose active incident is due a tactical or executive report.",
     ),
     Job(
         name="task-reminders",

@@ -109,8 +109,8 @@ def test_run_of_an_unknown_job_names_the_jobs_and_exits_1() -> None:
     code, output = invoke("scheduler", "run", "reconcil", env={})
     assert code == 1
     assert (
-        "Unknown job 'reconcil'. The jobs are: reconcile, member-sync, task-reminders, scheduled-actions."
-        in output
+        "Unknown job 'reconcil'. The jobs are: reconcile, member-sync, report-reminders, task-reminders, "
+        "scheduled-actions." in output
     )
 
 

@@ -157,3 +157,16 @@ def result_modal(outcome: ReportOutcome) -> dict[str, Any]:
                 "executive document was made and the notifications group was not e-mailed."
             )
     return message_modal(kind.name, "\n\n".join(lines))
+
+
+def report_reminder(
+    kind: ReportKind, incident_name: str, hours: int, channel_id: str | None, command: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """The commander's DM: a report of `kind` is due by the priority's interval."""
+    where = f" in <#{channel_id}>" if channel_id else " in the incident channel"
+    text = (
+        f"⏰ *{escape(incident_name)}* has had no {kind.name.lower()} for "
+        f"{hours} hour{'s' if hours != 1 else ''}, "
+        f"which its priority asks for. Run `{escape(command)}`{where} to tell everyone where things stand."
+    )
+    return f"{kind.name} due for {incident_name}", [_section(text)]

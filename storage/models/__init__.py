@@ -28,6 +28,7 @@ from storage.models.incident import (
     Subscription,
     TimelineEvent,
 )
+from storage.models.reminder import Reminder
 from storage.models.report import Report
 from storage.models.scheduling import JobRun, ScheduledAction
 from storage.models.task import Task, TaskAssignee
@@ -47,6 +48,7 @@ __all__ = [
     "Participant",
     "ParticipantRole",
     "Project",
+    "Reminder",
     "Report",
     "Resource",
     "RoleDefinition",

@@ -1,0 +1,61 @@
+"""Report reminders: the commander hears when the priority's interval passes without a report, once per
+interval, across job runs and processes; a report resets the count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.reports.reminders import remind_overdue_reports
+from bot.runtime import BotProcess
+from tests.conftest import bot_settings
+from tests.fakes.slack import FakeSlack
+from tests.test_people import open_incident
+from tests.test_reports import send_tactical
+
+
+def reminders(slack: FakeSlack, user: str, kind: str = "tactical report") -> list[str]:
+    return [str(m.blocks) for m in slack.dms_to(user) if f"no {kind} for" in str(m.blocks)]
+
+
+async def test_a_commander_is_reminded_once_per_interval_until_a_report_comes(
+    slack: FakeSlack, bot: BotProcess, database_url: str
+) -> None:
+    incident = await open_incident(slack, bot)  # priority Medium: tactical every 6 h, executive every 12 h
+    start = bot.ctx.clock()
+
+    assert await remind_overdue_reports(bot.ctx) == "sent 0 report reminder(s)"
+    bot.ctx.clock = lambda: start + timedelta(hours=6, minutes=5)
+    assert await remind_overdue_reports(bot.ctx) == "sent 1 report reminder(s)"
+    # Another run, and another process on the same database, in the same interval: nothing more.
+    assert await remind_overdue_reports(bot.ctx) == "sent 0 report reminder(s)"
+    other = BotProcess(bot_settings(slack, database_url))
+    other.ctx.clock = bot.ctx.clock
+    try:
+        assert await remind_overdue_reports(other.ctx) == "sent 0 report reminder(s)"
+    finally:
+        await other.ctx.close()
+    [dm] = reminders(slack, incident.commander)
+    assert "6 hours" in dm and "/dispatch-report-tactical" in dm and f"<#{incident.channel}>" in dm
+
+    # A report at 7 h starts the interval again: nothing at 11 h, the next tactical one at 13 h.
+    bot.ctx.clock = lambda: start + timedelta(hours=7)
+    await send_tactical(slack, incident.commander, incident.channel)
+    bot.ctx.clock = lambda: start + timedelta(hours=11)
+    assert await remind_overdue_reports(bot.ctx) == "sent 0 report reminder(s)"
+    bot.ctx.clock = lambda: start + timedelta(hours=13, minutes=30)
+    sent = await remind_overdue_reports(bot.ctx)
+    assert sent == "sent 2 report reminder(s)"  # the second tactical, and the first executive
+    assert len(reminders(slack, incident.commander)) == 2
+    assert len(reminders(slack, incident.commander, "executive report")) == 1
+
+
+async def test_stable_incidents_get_no_report_reminders(slack: FakeSlack, bot: BotProcess) -> None:
+    from tests.test_incident_update import open_update_modal
+
+    incident = await open_incident(slack, bot)
+    await open_update_modal(slack, incident.commander, incident.channel)
+    await slack.as_user(incident.commander).submit_view({"Status": "Stable", "Severity": "Low"})
+    await slack.wait_for(lambda: "Stable" in (slack.channel(incident.channel).topic or ""), timeout=5)
+    later = bot.ctx.clock() + timedelta(days=2)
+    bot.ctx.clock = lambda: later
+    assert await remind_overdue_reports(bot.ctx) == "sent 0 report reminder(s)"
