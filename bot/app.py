@@ -37,6 +37,7 @@ CAPABILITIES: list[Capability] = [
     timeline.register,
     tasks.register,
     reports.register,
+    reports.register_reminders,
     feedback.register,
     core.register,
 ]

@@ -59,3 +59,43 @@ async def test_stable_incidents_get_no_report_reminders(slack: FakeSlack, bot: B
     later = bot.ctx.clock() + timedelta(days=2)
     bot.ctx.clock = lambda: later
     assert await remind_overdue_reports(bot.ctx) == "sent 0 report reminder(s)"
+
+
+async def test_remind_me_later_reminds_again_then_unless_the_report_came(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    from bot import timers
+
+    incident = await open_incident(slack, bot)
+    start = bot.ctx.clock()
+    bot.ctx.clock = lambda: start + timedelta(hours=6, minutes=5)
+    await remind_overdue_reports(bot.ctx)
+    [dm] = [m for m in slack.dms_to(incident.commander) if "no tactical report" in str(m.blocks)]
+
+    await slack.as_user(incident.commander).select_option(
+        dm.channel, dm.ts, "Remind me later", "In 30 minutes"
+    )
+    await slack.wait_for(
+        lambda: any("I will remind you" in str(m.text) for m in slack.dms_to(incident.commander)), timeout=5
+    )
+    assert await timers.drain_due_actions(bot.ctx, timers.ACTIONS) == (0, 0)  # not due yet
+    bot.ctx.clock = lambda: start + timedelta(hours=6, minutes=40)
+    assert await timers.drain_due_actions(bot.ctx, timers.ACTIONS) == (1, 0)
+    assert (
+        len([m for m in slack.dms_to(incident.commander) if "no tactical report yet" in str(m.blocks)]) == 1
+    )
+
+    # Asked again, but the report comes before the time: no reminder then.
+    [again] = [m for m in slack.dms_to(incident.commander) if "no tactical report yet" in str(m.blocks)]
+    await slack.as_user(incident.commander).select_option(
+        again.channel, again.ts, "Remind me later", "In 1 hour"
+    )
+    await slack.wait_for(
+        lambda: sum("I will remind you" in str(m.text) for m in slack.dms_to(incident.commander)) == 2,
+        timeout=5,
+    )
+    await send_tactical(slack, incident.commander, incident.channel)
+    dms = len(slack.dms_to(incident.commander))
+    bot.ctx.clock = lambda: start + timedelta(hours=8)
+    assert await timers.drain_due_actions(bot.ctx, timers.ACTIONS) == (1, 0)  # done: nothing to say
+    assert len(slack.dms_to(incident.commander)) == dms

@@ -13,11 +13,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.context import BotContext
 from bot.core.views import error_text
 from bot.incidents import views as incident_views
-from bot.incidents.context import require_incident
+from bot.incidents.context import may_lead, require_incident
 from bot.registry import CommandSpec, Registry
-from bot.reports import flows, views
-from bot.reports.facts import EXECUTIVE_REPORT, TACTICAL_REPORT, ReportKind, SubmittedReport
+from bot.reports import flows, reminders, views
+from bot.reports.facts import EXECUTIVE_REPORT, KINDS, TACTICAL_REPORT, ReportKind, SubmittedReport
 from bot.slack.modals import input_value, private_metadata
+from storage.models import Incident
 
 logger = logging.getLogger(__name__)
 
@@ -154,3 +155,33 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
     for callback_id in views.CALLBACKS.values():
         registry.view(callback_id)(report_submitted)
+
+
+def register_reminders(registry: Registry, ctx: BotContext) -> None:
+    @registry.action(views.REMIND_LATER)
+    async def remind_later(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        chosen = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value", "")
+        incident_id, kind, minutes = [*str(chosen).split(":"), "", "", ""][:3]
+        if not incident_id.isdigit() or kind not in KINDS or not minutes.isdigit():
+            logger.warning("remind-later choice that cannot be read", extra={"value": chosen})
+            return
+        user = body["user"]["id"]
+
+        async def snooze() -> None:
+            if not await may_lead(ctx, int(incident_id), user):
+                await respond(
+                    text="Only the incident commander or the scribe can move this reminder.",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+                return
+            due = await reminders.remind_later(ctx, int(incident_id), kind, int(minutes), user)
+            async with ctx.sessions() as session:
+                incident = await session.get(Incident, int(incident_id))
+            name = incident.name if incident is not None else "the incident"
+            await respond(
+                text=views.reminder_snoozed(KINDS[kind], name, f"{due:%H:%M} UTC"), replace_original=True
+            )
+
+        ctx.tasks.spawn(snooze(), name="report-remind-later")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
+from bot import timers
 from bot.context import BotContext
 from bot.incidents.context import COMMANDER
 from bot.people.flows import command_name
@@ -11,6 +13,9 @@ from bot.reports import views
 from bot.reports.facts import EXECUTIVE, KINDS, TACTICAL
 from storage import incidents as incident_store
 from storage import reminders as store
+from storage import reports as report_store
+from storage import scheduling
+from storage.models import Incident, Resource, ScheduledAction
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +24,7 @@ INTERVALS = {
     TACTICAL: "tactical_report_reminder_hours",
     EXECUTIVE: "executive_report_reminder_hours",
 }
+REMIND_AGAIN = "report-reminder"
 COMMANDS = {
     TACTICAL: ("report_tactical", "/dispatch-report-tactical"),
     EXECUTIVE: ("report_executive", "/dispatch-report-executive"),
@@ -47,18 +53,61 @@ async def remind_overdue_reports(ctx: BotContext) -> str:
             )
         if not claimed:
             continue
-        key, default = COMMANDS[item.kind]
-        text, blocks = views.report_reminder(
-            KINDS[item.kind],
-            item.incident.name,
-            item.hours,
-            channel.external_id if channel is not None else None,
-            command_name(ctx, key, default),
-        )
         try:
-            await ctx.gateway.direct_message(commander, text, blocks)
+            await _send(ctx, commander, item.incident, item.kind, item.hours, channel_id=_id(channel))
         except Exception:  # one commander Slack refuses must not stop the others' reminders
             logger.warning("report reminder failed", exc_info=True, extra={"incident_id": item.incident.id})
             continue
         sent += 1
     return f"sent {sent} report reminder(s)"
+
+
+def _id(resource: Resource | None) -> str | None:
+    return resource.external_id if resource is not None else None
+
+
+async def _send(
+    ctx: BotContext, commander: str, incident: Incident, kind: str, hours: int | None, channel_id: str | None
+) -> None:
+    key, default = COMMANDS[kind]
+    text, blocks = views.report_reminder(
+        KINDS[kind], incident.name, incident.id or 0, hours, channel_id, command_name(ctx, key, default)
+    )
+    await ctx.gateway.direct_message(commander, text, blocks)
+
+
+async def remind_later(ctx: BotContext, incident_id: int, kind: str, minutes: int, user_id: str) -> datetime:
+    """Schedule the reminder again in `minutes` (a timer, so it survives restarts); when it comes due."""
+    now = ctx.clock()
+    due_at = now + timedelta(minutes=minutes)
+    async with ctx.sessions() as session, session.begin():
+        await scheduling.schedule(
+            session,
+            REMIND_AGAIN,
+            f"{REMIND_AGAIN}:{incident_id}:{kind}:{due_at.isoformat()}",
+            due_at,
+            {"incident_id": incident_id, "kind": kind, "asked_at": now.isoformat(), "user_id": user_id},
+            incident_id=incident_id,
+        )
+    return due_at
+
+
+async def remind_again(ctx: BotContext, action: ScheduledAction) -> str:
+    """The timer of "remind me in…": remind again, unless the report came meanwhile or the incident
+    is no longer active."""
+    incident_id, kind = int(action.payload["incident_id"]), str(action.payload["kind"])
+    asked_at = datetime.fromisoformat(str(action.payload["asked_at"]))
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        last = await report_store.last_report(session, incident_id, kind)
+        commander = await incident_store.holder_of(session, incident_id, COMMANDER)
+        channel = (await incident_store.resources(session, incident_id)).get("conversation")
+    if incident is None or incident.status != "active" or commander is None or kind not in KINDS:
+        return "not needed: the incident is not active"
+    if last is not None and last.created_at >= asked_at:
+        return "not needed: the report was made"
+    await _send(ctx, commander, incident, kind, None, _id(channel))
+    return "reminded again"
+
+
+timers.ACTIONS[REMIND_AGAIN] = remind_again

@@ -159,14 +159,41 @@ def result_modal(outcome: ReportOutcome) -> dict[str, Any]:
     return message_modal(kind.name, "\n\n".join(lines))
 
 
+REMIND_LATER = "report_remind_later"
+REMIND_CHOICES = ((30, "In 30 minutes"), (60, "In 1 hour"), (120, "In 2 hours"))
+
+
 def report_reminder(
-    kind: ReportKind, incident_name: str, hours: int, channel_id: str | None, command: str
+    kind: ReportKind,
+    incident_name: str,
+    incident_id: int,
+    hours: int | None,
+    channel_id: str | None,
+    command: str,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The commander's DM: a report of `kind` is due by the priority's interval."""
+    """The commander's DM: a report of `kind` is due (by the priority's interval, or as asked)."""
     where = f" in <#{channel_id}>" if channel_id else " in the incident channel"
+    since = f" for {hours} hour{'s' if hours != 1 else ''}, which its priority asks for" if hours else " yet"
     text = (
-        f"⏰ *{escape(incident_name)}* has had no {kind.name.lower()} for "
-        f"{hours} hour{'s' if hours != 1 else ''}, "
-        f"which its priority asks for. Run `{escape(command)}`{where} to tell everyone where things stand."
+        f"⏰ *{escape(incident_name)}* has had no {kind.name.lower()}{since}. "
+        f"Run `{escape(command)}`{where} to tell everyone where things stand."
     )
-    return f"{kind.name} due for {incident_name}", [_section(text)]
+    later = {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "static_select",
+                "action_id": REMIND_LATER,
+                "placeholder": _text("Remind me later"),
+                "options": [
+                    {"text": _text(label), "value": f"{incident_id}:{kind.key}:{minutes}"}
+                    for minutes, label in REMIND_CHOICES
+                ],
+            }
+        ],
+    }
+    return f"{kind.name} due for {incident_name}", [_section(text), later]
+
+
+def reminder_snoozed(kind: ReportKind, incident_name: str, when: str) -> str:
+    return f"OK: I will remind you about the {kind.name.lower()} of {escape(incident_name)} at {when}."
