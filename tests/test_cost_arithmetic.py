@@ -113,3 +113,15 @@ def test_billable_hours_never_exceed_wall_hours(seconds: int) -> None:
 def test_rate_is_the_smallest_whole_rate_covering_the_annual_cost(annual: int, hours: int) -> None:
     rate = hourly_rate(annual, hours)
     assert rate * hours >= annual > (rate - 1) * hours
+
+
+def test_configured_multipliers_replace_the_defaults() -> None:
+    span = [RoleSpan("Incident Commander", T0, None, spoke=True), RoleSpan("Scout", T0, None, spoke=True)]
+    cost = classic_cost(
+        span,
+        rate=10,
+        since=None,
+        until=T0 + timedelta(hours=2),
+        multipliers={"Incident Commander": 0.5, "Scout": 1},
+    )
+    assert cost == (2 * 0.5 + 2 * 1) * 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -12,7 +13,8 @@ HOURS_IN_DAY = 24
 # A full day of incident response counts as one working day, not a day and a night.
 WORKING_HOURS_PER_DAY = 8
 
-ENGAGEMENT_MULTIPLIER: dict[str, float] = {
+# Defaults; a workspace's roles config carries its own multipliers and is passed in instead.
+ENGAGEMENT_MULTIPLIER: Mapping[str, float] = {
     "Incident Commander": 1.0,
     "Scribe": 0.75,
     "Liaison": 0.75,
@@ -46,9 +48,15 @@ class RoleSpan:
     spoke: bool
 
 
-def role_hours(span: RoleSpan, *, since: datetime | None, until: datetime) -> float:
+def role_hours(
+    span: RoleSpan,
+    *,
+    since: datetime | None,
+    until: datetime,
+    multipliers: Mapping[str, float] = ENGAGEMENT_MULTIPLIER,
+) -> float:
     """Weighted hours one role span adds between `since` (last settled update) and `until`."""
-    weight = ENGAGEMENT_MULTIPLIER.get(span.role, 0.0)
+    weight = multipliers.get(span.role, 0.0)
     if weight == 0 or not span.spoke:
         return 0.0
     end = until if span.renounced_at is None else min(span.renounced_at, until)
@@ -70,9 +78,10 @@ def classic_cost(
     since: datetime | None,
     until: datetime,
     review_participants: int | None = None,
+    multipliers: Mapping[str, float] = ENGAGEMENT_MULTIPLIER,
 ) -> float:
     """Cost added by role time between `since` and `until`, plus review hours when given participants."""
-    hours = sum(role_hours(s, since=since, until=until) for s in spans)
+    hours = sum(role_hours(s, since=since, until=until, multipliers=multipliers) for s in spans)
     if review_participants is not None:
         hours += review_hours(review_participants)
     return hours * rate
