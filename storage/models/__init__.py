@@ -17,6 +17,7 @@ from storage.models.config import (
     TeamContact,
     Workflow,
 )
+from storage.models.cost import IncidentCost, IncidentCostType
 from storage.models.incident import (
     Feedback,
     FlowStep,
@@ -38,6 +39,8 @@ __all__ = [
     "Feedback",
     "FlowStep",
     "Incident",
+    "IncidentCost",
+    "IncidentCostType",
     "IncidentCounter",
     "IncidentPriority",
     "IncidentSeverity",
