@@ -33,3 +33,13 @@ def error_text(correlation_id: str) -> str:
         "Something went wrong on our side and this may not have finished. "
         f"If it keeps happening, give your admin this reference: `{correlation_id}`."
     )
+
+
+def error_modal(title: str, correlation_id: str) -> dict[str, Any]:
+    """A modal saying the work behind it failed, with the reference the log line carries."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title[:24]},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": error_text(correlation_id)}}],
+    }

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
-from bot.core.views import error_text
+from bot.core.errors import with_error_modal
 from bot.incidents.context import incident_context, require_incident
 from bot.oncall import flows, views
 from bot.registry import CommandSpec, Registry
@@ -24,17 +22,6 @@ ENGAGE_ONCALL = CommandSpec(
     default_name="/dispatch-engage-oncall",
     description="Bring the on-call of a service into this incident, and page them if needed.",
 )
-
-
-async def _with_error_modal(ctx: BotContext, view_id: str, work: Awaitable[None]) -> None:
-    try:
-        await work
-    except Exception:
-        correlation_id = uuid.uuid4().hex[:12]
-        logger.exception("engage on-call failed", extra={"correlation_id": correlation_id})
-        await ctx.gateway.update_view(
-            view_id, views.message_modal("Engage on-call", error_text(correlation_id))
-        )
 
 
 def register(registry: Registry, ctx: BotContext) -> None:
@@ -90,4 +77,4 @@ def register(registry: Registry, ctx: BotContext) -> None:
             outcome = await flows.engage_oncall(ctx, engagement)
             await ctx.gateway.update_view(view["id"], views.outcome_modal(outcome))
 
-        ctx.tasks.spawn(_with_error_modal(ctx, view["id"], engage()), name="engage-oncall")
+        ctx.tasks.spawn(with_error_modal(ctx, view["id"], "Engage on-call", engage()), name="engage-oncall")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -14,7 +13,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
-from bot.core.views import error_text
+from bot.core.errors import with_error_modal
 from bot.incidents import views as incident_views
 from bot.incidents.context import may_see, require_incident
 from bot.people import flows, views
@@ -64,15 +63,6 @@ def _reason_block(view: dict[str, Any]) -> str | None:
 def _event_key(body: dict[str, Any], event: dict[str, Any]) -> str:
     """What identifies one event across redeliveries: Slack keeps event_ts (and event_id) for a retry."""
     return str(event.get("event_ts") or body.get("event_id") or uuid.uuid4().hex)
-
-
-async def _with_error_modal(ctx: BotContext, view_id: str, title: str, work: Awaitable[None]) -> None:
-    try:
-        await work
-    except Exception:
-        correlation_id = uuid.uuid4().hex[:12]
-        logger.exception("%s failed", title, extra={"correlation_id": correlation_id})
-        await ctx.gateway.update_view(view_id, views.message_modal(title, error_text(correlation_id)))
 
 
 def register(registry: Registry, ctx: BotContext) -> None:
@@ -179,7 +169,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
                 views.assigned_modal(assignment.user_id, assignment.role, card_name, outcome.problems),
             )
 
-        ctx.tasks.spawn(_with_error_modal(ctx, view["id"], "Assign a role", assign()), name="assign-role")
+        ctx.tasks.spawn(with_error_modal(ctx, view["id"], "Assign a role", assign()), name="assign-role")
 
     # ----- /dispatch-list-participants -----
 
@@ -192,7 +182,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
             if found is None:
                 return
             view_id = await ctx.gateway.open_view(body["trigger_id"], views.loading_modal("Participants"))
-            await _with_error_modal(ctx, view_id, "Participants", _show_page(view_id, found.incident_id, 0))
+            await with_error_modal(ctx, view_id, "Participants", _show_page(view_id, found.incident_id, 0))
 
         ctx.tasks.spawn(show(), name="list-participants")
 
@@ -213,7 +203,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
             page = 0
         if isinstance(incident_id, int) and await may_see(ctx, incident_id, body["user"]["id"]):
             ctx.tasks.spawn(
-                _with_error_modal(ctx, view["id"], "Participants", _show_page(view["id"], incident_id, page)),
+                with_error_modal(ctx, view["id"], "Participants", _show_page(view["id"], incident_id, page)),
                 name="list-participants-page",
             )
 

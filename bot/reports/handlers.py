@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.context import BotContext
-from bot.core.views import error_text
+from bot.core.errors import with_error_modal
 from bot.incidents import views as incident_views
 from bot.incidents.context import may_lead, require_incident
 from bot.registry import CommandSpec, Registry
@@ -52,15 +50,6 @@ def parse_submission(body: dict[str, Any], kind: ReportKind) -> SubmittedReport:
     )
 
 
-async def _with_error_modal(ctx: BotContext, view_id: str, title: str, work: Awaitable[None]) -> None:
-    try:
-        await work
-    except Exception:
-        correlation_id = uuid.uuid4().hex[:12]
-        logger.exception("%s failed", title, extra={"correlation_id": correlation_id})
-        await ctx.gateway.update_view(view_id, views.message_modal(title, error_text(correlation_id)))
-
-
 def register(registry: Registry, ctx: BotContext) -> None:
     registry.require_scopes("chat:write", "pins:write", "channels:read", "groups:read")
 
@@ -78,7 +67,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
             metadata = {"incident_id": found.incident_id, "channel_id": found.channel_id}
             await ctx.gateway.update_view(view_id, views.report_modal(form, metadata))
 
-        await _with_error_modal(ctx, view_id, kind.name, fill())
+        await with_error_modal(ctx, view_id, kind.name, fill())
 
     @registry.command(TACTICAL)
     async def tactical_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -151,7 +140,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
             outcome = await flows.create_report(ctx, submitted)
             await ctx.gateway.update_view(view["id"], views.result_modal(outcome))
 
-        ctx.tasks.spawn(_with_error_modal(ctx, view["id"], kind.name, send()), name=f"report-{kind.key}")
+        ctx.tasks.spawn(with_error_modal(ctx, view["id"], kind.name, send()), name=f"report-{kind.key}")
 
     for callback_id in views.CALLBACKS.values():
         registry.view(callback_id)(report_submitted)

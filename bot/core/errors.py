@@ -1,0 +1,22 @@
+"""Work started after an acknowledgement whose failure the person sees in their modal, with a reference."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable
+
+from bot.context import BotContext
+from bot.core.views import error_modal
+
+logger = logging.getLogger(__name__)
+
+
+async def with_error_modal(ctx: BotContext, view_id: str, title: str, work: Awaitable[None]) -> None:
+    """Await `work`; if it fails, log it with a correlation id and show that id in the modal."""
+    try:
+        await work
+    except Exception:
+        correlation_id = uuid.uuid4().hex[:12]
+        logger.exception("%s failed", title, extra={"correlation_id": correlation_id})
+        await ctx.gateway.update_view(view_id, error_modal(title, correlation_id))
