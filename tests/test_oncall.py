@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.oncall import flows
 from bot.runtime import BotProcess
-from storage.models import IncidentPriority, Project, Resource, RolePolicy, Service, TimelineEvent
+from storage.models import Incident, IncidentPriority, Project, Resource, RolePolicy, Service, TimelineEvent
 from tests.conftest import bot_settings
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
@@ -280,14 +280,22 @@ async def commander_policy(bot: BotProcess, service_id: int, *, page_high: bool)
         await session.commit()
 
 
-async def test_a_role_policy_makes_the_on_call_commander_and_pages_them(
-    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
-) -> None:
+async def dana_commands_high(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty, *, page_high: bool
+) -> tuple[str, str, str]:
+    """Reporter rita, and dana on call for "SRE primary", the commander of High incidents by policy."""
     rita = slack.add_user("rita")
     dana = slack.add_user("dana", email="dana@example.com")
     service = pagerduty.add_service("SRE primary", on_call=[pagerduty.add_user("Dana", "dana@example.com")])
     ids = await configure(bot, {"SRE primary": service})
-    await commander_policy(bot, ids["SRE primary"], page_high=True)
+    await commander_policy(bot, ids["SRE primary"], page_high=page_high)
+    return rita, dana, service
+
+
+async def test_a_role_policy_makes_the_on_call_commander_and_pages_them(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    rita, dana, service = await dana_commands_high(slack, bot, pagerduty, page_high=True)
 
     await report(slack, rita, "Payments down", Priority="High")
     await wait_until_opened(slack, bot)
@@ -307,14 +315,31 @@ async def test_a_role_policy_makes_the_on_call_commander_and_pages_them(
     assert "SRE primary (engaged)" in str(view)
 
 
+async def test_the_report_is_saved_before_pagerduty_names_the_commander(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    rita, dana, _service = await dana_commands_high(slack, bot, pagerduty, page_high=False)
+    answer = pagerduty.hold("/oncalls")
+
+    await report(slack, rita, "Payments down", Priority="High")
+    await slack.wait_for(lambda: pagerduty.requests_to("GET", "/oncalls"))
+    # PagerDuty has not answered yet, and the report is already safe: a crash now loses nothing.
+    async with bot.ctx.sessions() as session:
+        [saved] = (await session.exec(select(Incident))).all()
+    assert saved.title == "Payments down"
+    assert slack.calls_to("conversations.create") == []
+
+    answer.set()
+    await wait_until_opened(slack, bot)
+    assert await active_roles(bot, dana) == ["Incident Commander"]
+    assert await active_roles(bot, rita) == ["Reporter"]
+    assert "IC: dana" in (slack.channel(channel_of_first_incident(slack)).topic or "")
+
+
 async def test_no_page_without_page_commander_or_without_an_on_call_commander(
     slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
 ) -> None:
-    rita = slack.add_user("rita")
-    dana = slack.add_user("dana", email="dana@example.com")
-    service = pagerduty.add_service("SRE primary", on_call=[pagerduty.add_user("Dana", "dana@example.com")])
-    ids = await configure(bot, {"SRE primary": service})
-    await commander_policy(bot, ids["SRE primary"], page_high=False)
+    rita, dana, _service = await dana_commands_high(slack, bot, pagerduty, page_high=False)
     await report(slack, rita, "Payments down", Priority="High")
     await wait_until_opened(slack, bot)
     assert await active_roles(bot, dana) == ["Incident Commander"]
@@ -334,11 +359,7 @@ async def test_no_page_without_page_commander_or_without_an_on_call_commander(
 async def test_when_pagerduty_refuses_the_reporter_commands(
     slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
 ) -> None:
-    rita = slack.add_user("rita")
-    dana = slack.add_user("dana", email="dana@example.com")
-    service = pagerduty.add_service("SRE primary", on_call=[pagerduty.add_user("Dana", "dana@example.com")])
-    ids = await configure(bot, {"SRE primary": service})
-    await commander_policy(bot, ids["SRE primary"], page_high=True)
+    rita, dana, _service = await dana_commands_high(slack, bot, pagerduty, page_high=True)
     pagerduty.api_key = "rotated"
 
     await report(slack, rita, "Payments down", Priority="High")

@@ -8,6 +8,7 @@ incident_key is refused with 400 "Incident Already Exists", as PagerDuty does). 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,8 @@ class FakePagerDuty:
     incidents: list[Incident] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    # Requests to a held path prefix wait until its event is set: "PagerDuty is slow right now".
+    held: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -110,6 +113,10 @@ class FakePagerDuty:
     ) -> None:
         """Answer the next `times` requests `method path` (path prefix) with `status`."""
         self.faults.append(Fault(method.upper(), path, status, retry_after, times))
+
+    def hold(self, path: str) -> asyncio.Event:
+        """Keep requests under `path` waiting until the returned event is set."""
+        return self.held.setdefault(path, asyncio.Event())
 
     def requests_to(self, method: str, path: str) -> list[Request]:
         return [r for r in self.requests if r.method == method.upper() and r.path.startswith(path)]
@@ -169,6 +176,9 @@ class FakePagerDuty:
                 )
                 response.headers.update(headers)
                 return response
+        for path, released in self.held.items():
+            if request.path.startswith(path):
+                await released.wait()
         result: web.StreamResponse = await handler(request)
         return result
 
