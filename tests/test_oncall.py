@@ -233,18 +233,25 @@ async def test_paging_creates_one_pagerduty_incident_even_when_retried(
     assert submitted.response_action == "update"
 
 
-async def test_two_engagements_at_once_engage_and_page_once(
-    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
-) -> None:
+async def payments_engagement(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty, *, page: bool
+) -> flows.Engagement:
+    """An open incident and its commander's request to engage "Payments API", where Dana is on call."""
     slack.add_user("dana", email="dana@example.com")
     pd_dana = pagerduty.add_user("Dana Scully", "dana@example.com")
     ids = await configure(bot, {"Payments API": pagerduty.add_service("Payments API", on_call=[pd_dana])})
     incident = await open_incident(slack, bot)
     async with bot.ctx.sessions() as session:
         found = (await session.exec(select(Resource).where(Resource.external_id == incident.channel))).one()
-    engagement = flows.Engagement(
-        found.incident_id, incident.channel, ids["Payments API"], True, incident.commander
+    return flows.Engagement(
+        found.incident_id, incident.channel, ids["Payments API"], page, incident.commander
     )
+
+
+async def test_two_engagements_at_once_engage_and_page_once(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    engagement = await payments_engagement(slack, bot, pagerduty, page=True)
 
     outcomes = await asyncio.gather(*(flows.engage_oncall(bot.ctx, engagement) for _ in range(2)))
 
@@ -253,6 +260,30 @@ async def test_two_engagements_at_once_engage_and_page_once(
     assert lost.error == "Payments API is already engaged in this incident."
     assert len(pagerduty.incidents) == 1
     assert len(await engagements(bot)) == 1 and len(await events(bot, "oncall_engaged")) == 1
+
+
+async def test_an_engagement_that_outlived_its_claim_does_not_overwrite_the_one_that_took_over(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    engagement = await payments_engagement(slack, bot, pagerduty, page=False)
+    answer = pagerduty.hold("/oncalls")
+    slow = asyncio.create_task(flows.engage_oncall(bot.ctx, engagement))
+    await slack.wait_for(lambda: pagerduty.requests_to("GET", "/oncalls"))
+    # PagerDuty keeps the first request waiting past the claim's lifetime; a second request takes over.
+    async with bot.ctx.sessions() as session, session.begin():
+        [claim] = await engagements(bot)
+        claim.updated_at = bot.ctx.clock() - flows.CLAIM_LIFETIME - timedelta(seconds=1)
+        session.add(claim)
+    second = asyncio.create_task(flows.engage_oncall(bot.ctx, engagement))
+    await slack.wait_for(lambda: len(pagerduty.requests_to("GET", "/oncalls")) == 2)
+    answer.set()
+    lost, won = await slow, await second
+
+    assert lost.user is None and lost.error == "Payments API was engaged by someone else meanwhile."
+    assert won.user is not None and won.error is None
+    [engaged] = await engagements(bot)
+    assert engaged.external_id == won.user
+    assert len(await events(bot, "oncall_engaged")) == 1
 
 
 async def commander_policy(bot: BotProcess, service_id: int, *, page_high: bool) -> None:
