@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -10,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.runtime import BotProcess
 from plugins.errors import PluginAuthError, PluginConfigError, PluginError, PluginNotFound, PluginRateLimited
 from plugins.google.calendar import GoogleMeet
 from plugins.google.client import GoogleAccount, GoogleWorkspace
@@ -25,7 +27,9 @@ from plugins.interfaces import (
     StoragePlugin,
 )
 from plugins.registry import Catalog, PluginSetup, build_project_plugins
+from tests.conftest import bot_settings
 from tests.fakes.google import FakeGoogle
+from tests.fakes.slack import FakeSlack
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +58,22 @@ def secrets_for(
         "GOOGLE_API_URL": fake.url,
         "GOOGLE_TOKEN_URI": fake.token_uri,
     }
+
+
+@contextlib.asynccontextmanager
+async def bot_with_google(
+    slack: FakeSlack, database_url: str, google: FakeGoogle, private_key: str
+) -> AsyncIterator[BotProcess]:
+    """The real bot, its Google credentials pointing at the fake."""
+    secrets = {name.lower(): value for name, value in secrets_for(google, private_key).items()}
+    secrets["google_service_account_private_key"] = private_key
+    process = BotProcess(bot_settings(slack, database_url, plugin_timeout_seconds=10.0, **secrets))
+    await process.start()
+    await slack.wait_connected()
+    try:
+        yield process
+    finally:
+        await process.stop()
 
 
 @pytest.fixture

@@ -71,6 +71,8 @@ class FakeGoogle:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: list[EmailMessage] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Drive comments by file id, in the order they were made.
+    comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -97,6 +99,24 @@ class FakeGoogle:
         }
         self.documents[file_id] = text
         return file_id
+
+    def add_comment(self, file_id: str, content: str, author: str, *, resolved: bool = False) -> str:
+        """Someone (`author`, an address) comments on the file, as they would in the editor."""
+        comment_id = self._id("cmt")
+        self.comments.setdefault(file_id, []).append(
+            {
+                "id": comment_id,
+                "content": content,
+                "resolved": resolved,
+                "deleted": False,
+                "author": {"displayName": author.split("@")[0], "emailAddress": author},
+                "replies": [],
+            }
+        )
+        return comment_id
+
+    def comment(self, file_id: str, comment_id: str) -> dict[str, Any]:
+        return next(c for c in self.comments.get(file_id, []) if c["id"] == comment_id)
 
     def children(self, parent: str) -> list[dict[str, Any]]:
         return [f for f in self.files.values() if parent in f["parents"]]
@@ -141,6 +161,8 @@ class FakeGoogle:
             ("DELETE", "/admin/directory/v1/groups/{group}/members/{member}", self._delete_member),
             ("POST", "/gmail/v1/users/{user}/messages/send", self._send_message),
             ("POST", "/calendar/v3/calendars/{calendar}/events", self._insert_event),
+            ("GET", "/drive/v3/files/{id}/comments", self._list_comments),
+            ("POST", "/drive/v3/files/{id}/comments/{comment}/replies", self._create_reply),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, path, handler)
@@ -462,3 +484,49 @@ class FakeGoogle:
             }
         self.events[event_id] = event
         return web.json_response(event)
+
+    # ----- Drive comments -----
+
+    COMMENTS_PAGE = 20
+
+    async def _list_comments(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["id"]
+        if file_id not in self.files:
+            return self.error(404, f"File not found: {file_id}.")
+        if not request.query.get("fields"):
+            return self.error(400, "The 'fields' parameter is required for this method.")
+        shown = [
+            c
+            for c in self.comments.get(file_id, [])
+            if request.query.get("includeDeleted") == "true" or not c["deleted"]
+        ]
+        size = min(int(request.query.get("pageSize", self.COMMENTS_PAGE)), self.COMMENTS_PAGE)
+        start = int(request.query.get("pageToken") or 0)
+        page: dict[str, Any] = {"comments": shown[start : start + size]}
+        if start + size < len(shown):
+            page["nextPageToken"] = str(start + size)
+        return web.json_response(page)
+
+    async def _create_reply(self, request: web.Request) -> web.Response:
+        file_id, comment_id = request.match_info["id"], request.match_info["comment"]
+        if not request.query.get("fields"):
+            return self.error(400, "The 'fields' parameter is required for this method.")
+        found = [c for c in self.comments.get(file_id, []) if c["id"] == comment_id]
+        if not found:
+            return self.error(404, f"Comment not found: {comment_id}.")
+        body = await request.json()
+        action = body.get("action")
+        if action not in (None, "resolve", "reopen") or not (body.get("content") or action):
+            return self.error(400, "Invalid reply.")
+        subject = self.tokens.get(request.headers.get("Authorization", "").removeprefix("Bearer "), "")
+        reply = {
+            "id": self._id("rpl"),
+            "content": body.get("content", ""),
+            "action": action,
+            "deleted": False,
+            "author": {"displayName": subject.split("@")[0], "emailAddress": subject},
+        }
+        found[0]["replies"].append(reply)
+        if action:
+            found[0]["resolved"] = action == "resolve"
+        return web.json_response(reply)
