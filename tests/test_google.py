@@ -372,6 +372,18 @@ async def test_the_conference_is_a_meet_link(google: FakeGoogle, workspace: Goog
     assert event["conferenceData"]["createRequest"]["conferenceSolutionKey"] == {"type": "hangoutsMeet"}
 
 
+async def test_a_retried_conference_finds_the_event_the_first_try_made(
+    google: FakeGoogle, workspace: GoogleWorkspace
+) -> None:
+    meet = GoogleMeet(workspace)
+    first = await meet.create("INC-7 Checkout down", "Cart fails", ["alice@example.com"])
+    # The first answer was lost (a timeout, say): the step runs again with the same incident.
+    again = await meet.create("INC-7 Checkout down", "Cart fails", ["alice@example.com"])
+    assert len(google.events) == 1 and again == first
+    other = await meet.create("INC-8 Search slow", "", [])
+    assert len(google.events) == 2 and other.weblink != first.weblink
+
+
 async def test_a_project_config_chooses_the_google_plugins(google: FakeGoogle, private_key: str) -> None:
     choices = {
         "storage": {"plugin": "google-drive", "options": {"folders": ["Evidence"]}},

@@ -161,6 +161,7 @@ class FakeGoogle:
             ("DELETE", "/admin/directory/v1/groups/{group}/members/{member}", self._delete_member),
             ("POST", "/gmail/v1/users/{user}/messages/send", self._send_message),
             ("POST", "/calendar/v3/calendars/{calendar}/events", self._insert_event),
+            ("GET", "/calendar/v3/calendars/{calendar}/events/{event}", self._get_event),
             ("GET", "/drive/v3/files/{id}/comments", self._list_comments),
             ("POST", "/drive/v3/files/{id}/comments/{comment}/replies", self._create_reply),
         ]
@@ -465,7 +466,11 @@ class FakeGoogle:
         body = await request.json()
         if "start" not in body or "end" not in body:
             return self.error(400, "Missing time range.")
-        event_id = self._id("evt")
+        event_id = str(body.get("id") or self._id("evt"))
+        if not re.fullmatch(r"[a-v0-9]{5,1024}", event_id):
+            return self.error(400, "Invalid resource id value.")
+        if event_id in self.events:
+            return self.error(409, "The requested identifier already exists.")
         event = {
             **body,
             "id": event_id,
@@ -484,6 +489,10 @@ class FakeGoogle:
             }
         self.events[event_id] = event
         return web.json_response(event)
+
+    async def _get_event(self, request: web.Request) -> web.Response:
+        event = self.events.get(request.match_info["event"])
+        return web.json_response(event) if event is not None else self.error(404, "Not Found")
 
     # ----- Drive comments -----
 
