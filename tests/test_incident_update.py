@@ -239,17 +239,25 @@ async def test_a_form_with_unreadable_context_gets_an_answer_not_an_error(
     assert (await the_incident(bot)).title == "Flaky DNS"
 
 
-async def test_two_leads_editing_different_fields_both_keep_their_change(
-    slack: FakeSlack, bot: BotProcess
-) -> None:
+async def commander_and_scribe(
+    slack: FakeSlack, bot: BotProcess, title: str
+) -> tuple[str, str, str, Incident]:
+    """An incident that ada commands and bob scribes: ada, bob, its channel and the incident."""
     from storage import incidents as store
 
     ada, bob = slack.add_user("ada"), slack.add_user("bob")
-    channel = await open_incident(slack, bot, ada, "Checkout errors")
+    channel = await open_incident(slack, bot, ada, title)
     incident = await the_incident(bot)
     assert incident.id is not None
     async with bot.ctx.sessions() as session, session.begin():
         await store.add_participant(session, incident.id, bob, ["Scribe"])
+    return ada, bob, channel, incident
+
+
+async def test_two_leads_editing_different_fields_both_keep_their_change(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada, bob, channel, _ = await commander_and_scribe(slack, bot, "Checkout errors")
     await open_update_modal(slack, ada, channel)
     await open_update_modal(slack, bob, channel)  # both forms show priority Medium and the old title
 
@@ -361,15 +369,10 @@ async def test_a_type_that_needs_a_resolution_cannot_close_without_one(
 async def test_an_update_that_a_change_saved_meanwhile_makes_invalid_is_refused(
     slack: FakeSlack, bot: BotProcess
 ) -> None:
-    from storage import incidents as store
     from storage.models import IncidentType
 
-    ada, bob = slack.add_user("ada"), slack.add_user("bob")
-    channel = await open_incident(slack, bot, ada, "Leaked token")
-    incident = await the_incident(bot)
-    assert incident.id is not None
+    ada, bob, channel, incident = await commander_and_scribe(slack, bot, "Leaked token")
     async with bot.ctx.sessions() as session, session.begin():
-        await store.add_participant(session, incident.id, bob, ["Scribe"])
         incident_type = await session.get(IncidentType, incident.incident_type_id)
         assert incident_type is not None
         incident_type.resolution_required = True
