@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.injection import Injected, Misbehaving
+
 FOLDER = "application/vnd.google-apps.folder"
 DOCUMENT = "application/vnd.google-apps.document"
 STATUS = {
@@ -38,15 +40,6 @@ REASON = {403: "forbidden", 404: "notFound", 409: "duplicate", 429: "rateLimitEx
 
 
 @dataclass
-class Fault:
-    method: str
-    path: str
-    status: int
-    remaining: int
-    retry_after: float | None = None
-
-
-@dataclass
 class Call:
     method: str
     path: str
@@ -60,7 +53,7 @@ def _jwt_claims(assertion: str) -> dict[str, Any]:
 
 
 @dataclass
-class FakeGoogle:
+class FakeGoogle(Misbehaving):
     """Start with `async with FakeGoogle() as google:`; point the plugins' api_url and token_uri at it."""
 
     domain: str = "example.com"
@@ -75,7 +68,7 @@ class FakeGoogle:
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
+    injected: Injected = field(default_factory=Injected)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -120,12 +113,6 @@ class FakeGoogle:
 
     def children(self, parent: str) -> list[dict[str, Any]]:
         return [f for f in self.files.values() if parent in f["parents"]]
-
-    def fail(
-        self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None
-    ) -> None:
-        """Answer the next `times` requests `method path...` (path prefix) with `status`."""
-        self.faults.append(Fault(method.upper(), path, status, times, retry_after))
 
     def calls_to(self, method: str, path: str) -> list[Call]:
         return [c for c in self.calls if c.method == method.upper() and c.path.startswith(path)]
@@ -208,13 +195,11 @@ class FakeGoogle:
         return response
 
     async def _answer(self, request: web.Request, handler: Any, subject: str) -> web.StreamResponse:
-        for fault in self.faults:
-            if fault.remaining and fault.method == request.method and request.path.startswith(fault.path):
-                fault.remaining -= 1
-                messages = {403: "The caller does not have permission", 429: "Rate Limit Exceeded"}
-                return self.error(
-                    fault.status, messages.get(fault.status, "Backend Error"), fault.retry_after
-                )
+        await self.injected.wait(request.method, request.path)
+        fault = self.injected.take(request.method, request.path)
+        if fault is not None:
+            messages = {403: "The caller does not have permission", 429: "Rate Limit Exceeded"}
+            return self.error(fault.status, messages.get(fault.status, "Backend Error"), fault.retry_after)
         if request.path != "/token" and not subject:
             return self.error(401, "Request had invalid authentication credentials.")
         result: web.StreamResponse = await handler(request)
