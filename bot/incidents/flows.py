@@ -61,7 +61,7 @@ CLAIM = timedelta(minutes=2)
 RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 
 COMMANDER, REPORTER = "Incident Commander", "Reporter"
-# Run one after the other before the rest, which run concurrently once the channel exists.
+# Run (concurrently) before the rest, which run concurrently once both are done.
 FIRST_STEPS = ("commander", "channel")
 
 
@@ -393,13 +393,14 @@ async def _open(
         resuming=resuming,
         plugins=plugins,
     )
-    # The commander comes before the channel, whose topic and invitations name them.
-    if "commander" not in done:
-        if not await _run_step(opening, "commander", choose_commander):
+    # The commander and the channel come first, side by side (an on-call lookup and a channel
+    # creation): the other steps invite the commander, name them in the topic, post in the channel.
+    first = [step for step in FIRST_STEPS if step not in done]
+    if first:
+        made = await asyncio.gather(*(_run_step(opening, step, STEPS[step]) for step in first))
+        if not all(made):
             return opening.card
         opening.card = await incident_card(ctx, incident_id)
-    if "channel" not in done and not await _run_step(opening, "channel", create_channel):
-        return opening.card
     steps: dict[str, StepRunner] = {
         **STEPS,
         **{role: resource_step(role) for role in resource_roles(project.plugins if project else {})},
