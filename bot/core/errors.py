@@ -6,8 +6,11 @@ import logging
 import uuid
 from collections.abc import Awaitable
 
+from slack_sdk.errors import SlackApiError
+
 from bot.context import BotContext
 from bot.core.views import error_modal
+from plugins.errors import PluginError
 
 logger = logging.getLogger(__name__)
 
@@ -20,3 +23,12 @@ async def with_error_modal(ctx: BotContext, view_id: str, title: str, work: Awai
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("%s failed", title, extra={"correlation_id": correlation_id})
         await ctx.gateway.update_view(view_id, error_modal(title, correlation_id))
+
+
+def failure_text(error: BaseException) -> str:
+    """A failure as a person reads it: Slack's error code, a plugin's sentence, else the exception."""
+    if isinstance(error, SlackApiError):
+        return f"Slack answered {error.response.get('error', 'an error')}"
+    if isinstance(error, PluginError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"

@@ -25,11 +25,14 @@ from sqlmodel import col, select, update
 
 from bot.config.filters import matches_stored
 from bot.context import BotContext
+from bot.core.errors import failure_text
 from bot.incidents import engagement, naming, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
+from bot.mail import content
+from bot.mail import flows as mail
 from bot.oncall import paging
 from plugins.errors import PluginError
-from plugins.interfaces import ConferencePlugin, ExternalResource, StoragePlugin, TicketPlugin
+from plugins.interfaces import ConferencePlugin, EmailPlugin, ExternalResource, StoragePlugin, TicketPlugin
 from plugins.registry import ProjectPlugins
 from storage import incidents as store
 from storage.models import (
@@ -54,7 +57,10 @@ OPEN_STEPS = (
     "commander_tips",
     "page_commander",
     "services",
+    "welcome_emails",
 )
+# Run once the other steps have settled: the welcome e-mail links what they made (conference, folder...).
+LATE_STEPS = ("welcome_emails",)
 # Steps are claimed for this long; a process that dies mid-flow leaves them to the reconcile job after it.
 CLAIM = timedelta(minutes=2)
 RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
@@ -276,7 +282,8 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
             else None
         )
         people = await store.participants_with_roles(session, incident_id)
-        channel = (await store.resources(session, incident_id)).get("conversation")
+        recorded = await store.resources(session, incident_id)
+        channel = recorded.get("conversation")
         commander = next((p.user_id for p, roles in people if COMMANDER in roles), None)
         if commander is None:  # closing ended every role: the commander is who held it last
             commander = await store.last_holder_of(session, incident_id, COMMANDER)
@@ -298,6 +305,7 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
         participants=[PersonCard(p.user_id, roles, p.name, p.timezone) for p, roles in people],
         tags=list(incident.tags),
         type_description=incident_type.description if incident_type else "",
+        resources={role: row.weblink for role, row in recorded.items() if row.weblink},
     )
 
 
@@ -426,9 +434,12 @@ async def _open(
     }
     pending = [(step, runner) for step, runner in steps.items() if step not in done and step != "channel"]
     await asyncio.gather(
-        *(_run_step(opening, step, runner) for step, runner in pending),
+        *(_run_step(opening, step, runner) for step, runner in pending if step not in LATE_STEPS),
         *([channel_ready(opening.card)] if channel_ready else []),
     )
+    for step, runner in pending:
+        if step in LATE_STEPS:
+            await _run_step(opening, step, runner)
     return opening.card
 
 
@@ -437,7 +448,7 @@ async def _run_step(opening: Opening, step: str, runner: StepRunner) -> bool:
     try:
         result = await runner(opening)
     except Exception as error:
-        reason = f"{error_text(error)}"
+        reason = f"{failure_text(error)}"
         logger.warning(
             "incident step failed", extra={"incident_id": opening.incident_id, "step": step, "error": reason}
         )
@@ -471,14 +482,6 @@ async def _run_step(opening: Opening, step: str, runner: StepRunner) -> bool:
 def retry_backoff(attempts: int) -> timedelta:
     """How long a step that failed `attempts` times before waits after this failure."""
     return RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF) - 1)]
-
-
-def error_text(error: Exception) -> str:
-    if isinstance(error, SlackApiError):
-        return f"Slack answered {error.response.get('error', 'an error')}"
-    if isinstance(error, PluginError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
 
 
 async def create_channel(opening: Opening) -> dict[str, Any]:
@@ -659,6 +662,63 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
     return {"sent": sent, "failed": failed}
 
 
+async def email_welcomes(opening: Opening) -> dict[str, Any]:
+    """The welcome e-mail to everyone the opening invited, when the project sends e-mail."""
+    plugin = cast(EmailPlugin | None, opening.plugins.get("email") if opening.plugins is not None else None)
+    if plugin is None:
+        return {}
+    invited = opening.results.get("people", {}).get("invited")
+    if invited is None:  # failed as well: the reconcile job tries both again, invitations first
+        raise RuntimeError("the people are not invited yet")
+    ctx = opening.ctx
+    card = await incident_card(ctx, opening.incident_id)  # with the resources made meanwhile
+    commander = await user_name(ctx, card.commander_id)
+    mailed = await asyncio.gather(
+        *(
+            welcome_email(ctx, plugin, card, person.user_id, person.roles, commander)
+            for person in card.participants
+            if person.user_id in invited
+        )
+    )
+    return {
+        "sent": sorted(address for m in mailed if m.status == "sent" for address in m.to),
+        "failed": {address: m.error for m in mailed if m.status == "failed" for address in m.to},
+    }
+
+
+async def welcome_email(
+    ctx: BotContext, plugin: EmailPlugin, card: IncidentCard, user_id: str, roles: list[str], commander: str
+) -> mail.Mailed:
+    """The welcome e-mail to one person, at their Slack profile's address; once per person and incident."""
+    link = content.channel_link(mail.workspace_url(ctx), card.channel_id)
+    subject, variables = content.welcome(card, roles, commander, link)
+    address = await email_of(ctx, user_id)
+    return await mail.send_once(
+        ctx, plugin, card.id, f"welcome:{user_id}", [address], subject, "welcome", variables
+    )
+
+
+async def welcome_person(
+    ctx: BotContext, card: IncidentCard, channel_id: str, user_id: str, roles: list[str]
+) -> None:
+    """Someone added to the response: the ephemeral welcome in the channel and, when the project sends
+    e-mail, the welcome e-mail. Slack refusing the ephemeral is raised; the e-mail never raises."""
+    plugin = await mail.email_plugin(ctx, card.id)
+    posted, *_ = await asyncio.gather(
+        ctx.gateway.post_ephemeral(channel_id, user_id, *views.welcome(card, roles)),
+        *([_welcome_email(ctx, plugin, card, user_id, roles)] if plugin is not None else []),
+        return_exceptions=True,
+    )
+    if isinstance(posted, BaseException):
+        raise posted
+
+
+async def _welcome_email(
+    ctx: BotContext, plugin: EmailPlugin, card: IncidentCard, user_id: str, roles: list[str]
+) -> mail.Mailed:
+    return await welcome_email(ctx, plugin, card, user_id, roles, await user_name(ctx, card.commander_id))
+
+
 async def send_commander_tips(opening: Opening) -> dict[str, Any]:
     ctx = opening.ctx
     update_command = ctx.settings.slack_commands.get("update_incident", "/dispatch-update-incident")
@@ -739,7 +799,7 @@ async def _make_resource(opening: Opening, role: str) -> dict[str, Any]:
             delay = _duration(retry_backoff(earlier.attempts if earlier is not None else 0))
             with contextlib.suppress(SlackApiError):
                 await ctx.gateway.post(
-                    channel, f"Couldn't create {what}: {error_text(error)} — will retry in {delay}."
+                    channel, f"Couldn't create {what}: {failure_text(error)} — will retry in {delay}."
                 )
             async with ctx.sessions() as session, session.begin():
                 await (await session.connection()).execute(
@@ -861,12 +921,14 @@ async def update_ticket(ctx: BotContext, incident_id: int, fields: dict[str, str
         except TimeoutError:
             raise PluginError(f"no answer within {timeout:g} seconds") from None
     except Exception as error:
-        logger.warning("ticket update failed", extra={"incident_id": incident_id, "error": error_text(error)})
+        logger.warning(
+            "ticket update failed", extra={"incident_id": incident_id, "error": failure_text(error)}
+        )
         what = _what(plugins, "ticket")
         card = await incident_card(ctx, incident_id)
         await ctx.gateway.direct_message(
             card.commander_id,
-            f"Couldn't update {what} of {card.name} ({ticket.external_id}): {error_text(error)}.",
+            f"Couldn't update {what} of {card.name} ({ticket.external_id}): {failure_text(error)}.",
         )
 
 
@@ -879,6 +941,7 @@ STEPS: dict[str, StepRunner] = {
     "commander_tips": send_commander_tips,
     "page_commander": page_commander,
     "services": engage_services,
+    "welcome_emails": email_welcomes,
 }
 
 

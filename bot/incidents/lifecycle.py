@@ -374,10 +374,7 @@ async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
         text, blocks = views.participants_announcement(present)
         await asyncio.gather(
             ctx.gateway.post(card.channel_id, text, blocks),
-            *(
-                ctx.gateway.post_ephemeral(card.channel_id, p.user_id, *views.welcome(refreshed, p.roles))
-                for p in present
-            ),
+            *(flows.welcome_person(ctx, refreshed, card.channel_id, p.user_id, p.roles) for p in present),
         )
 
 
