@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable
+from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 
@@ -13,6 +15,7 @@ from bot.core.views import error_modal
 from plugins.errors import PluginError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 async def with_error_modal(ctx: BotContext, view_id: str, title: str, work: Awaitable[None]) -> None:
@@ -32,3 +35,12 @@ def failure_text(error: BaseException) -> str:
     if isinstance(error, PluginError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+async def plugin_call(ctx: BotContext, work: Awaitable[T]) -> T:
+    """Await a plugin's `work`, giving up after the plugin timeout with a sentence people can read."""
+    timeout = ctx.settings.plugin_timeout_seconds
+    try:
+        return await asyncio.wait_for(work, timeout)
+    except TimeoutError:
+        raise PluginError(f"no answer within {timeout:g} seconds") from None

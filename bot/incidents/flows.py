@@ -25,7 +25,7 @@ from sqlmodel import col, select, update
 
 from bot.config.filters import matches_stored
 from bot.context import BotContext
-from bot.core.errors import failure_text
+from bot.core.errors import failure_text, plugin_call
 from bot.incidents import engagement, naming, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
 from bot.mail import content
@@ -41,6 +41,7 @@ from storage.models import (
     IncidentPriority,
     IncidentSeverity,
     IncidentType,
+    Notification,
     Project,
 )
 from storage.workspace import enabled_notifications, enabled_projects, project_choices
@@ -596,10 +597,35 @@ async def pin_summary(opening: Opening) -> dict[str, Any]:
     return {"ts": ts}
 
 
+async def _matching_targets(
+    ctx: BotContext, incident_id: int, card: IncidentCard
+) -> tuple[Project | None, list[Notification]]:
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        assert incident is not None
+        project = await session.get(Project, incident.project_id)
+        targets = await enabled_notifications(session, incident.project_id)
+    facts = engagement.facts_of(card, list(incident.tags))
+    return project, [target for target in targets if matches_stored(target.filters, facts, when_absent=True)]
+
+
+async def notification_addresses(ctx: BotContext, card: IncidentCard) -> list[str]:
+    """The notification e-mail addresses whose filters match the incident; none for a restricted one."""
+    if card.visibility == "restricted":
+        return []
+    _project, matching = await _matching_targets(ctx, card.id, card)
+    return [target.target for target in matching if target.kind == "email"]
+
+
 @dataclass(frozen=True)
 class Announced:
     sent: list[str]
     failed: dict[str, str]
+
+
+# What an e-mail announcement says, given the commander's name and the channel's link:
+# (subject, template, variables).
+MailBuilder = Callable[[str, str | None], content.Email]
 
 
 async def announce_to_targets(
@@ -607,20 +633,18 @@ async def announce_to_targets(
     incident_id: int,
     card: IncidentCard,
     message: Callable[[bool], tuple[str, list[dict[str, Any]]]],
+    mail_of: MailBuilder | None = None,
+    mail_key: str = "announce",
 ) -> Announced:
-    """Post `message(allow_join)` to every notification channel whose filters match the incident.
+    """Post `message(allow_join)` to every notification channel whose filters match the incident, and
+    e-mail `mail_of(...)` to every matching notification address (once per `mail_key` and address).
 
-    Never for a restricted incident. A channel the bot cannot post to is logged and reported back,
+    Never for a restricted incident. A target the bot cannot reach is logged and reported back,
     not retried: it is the operator's to fix.
     """
     if card.visibility == "restricted":
         return Announced([], {})
-    async with ctx.sessions() as session:
-        incident = await session.get(Incident, incident_id)
-        assert incident is not None
-        project = await session.get(Project, incident.project_id)
-        targets = await enabled_notifications(session, incident.project_id)
-    facts = engagement.facts_of(card, list(incident.tags))
+    project, matching = await _matching_targets(ctx, incident_id, card)
     text, blocks = message(bool(project and project.allow_self_join))
     result = Announced([], {})
 
@@ -632,20 +656,43 @@ async def announce_to_targets(
             result.failed[target] = str(error.response.get("error"))
             logger.warning("could not notify %s about %s: %s", target, card.name, result.failed[target])
 
-    matching = [
-        target.target
-        for target in targets
-        if target.kind == "conversation" and matches_stored(target.filters, facts, when_absent=True)
-    ]
-    await asyncio.gather(*(announce(target) for target in matching))
+    channels = [target.target for target in matching if target.kind == "conversation"]
+    addresses = [target.target for target in matching if target.kind == "email"] if mail_of else []
+    await asyncio.gather(
+        *(announce(target) for target in channels),
+        *([_email_targets(ctx, card, addresses, mail_of, mail_key, result)] if mail_of and addresses else []),
+    )
     return result
+
+
+async def _email_targets(
+    ctx: BotContext,
+    card: IncidentCard,
+    addresses: list[str],
+    mail_of: MailBuilder,
+    key: str,
+    result: Announced,
+) -> None:
+    plugin = await mail.email_plugin(ctx, card.id)
+    if plugin is None:
+        result.failed.update(dict.fromkeys(addresses, "no e-mail plugin is configured"))
+        return
+    commander = await user_name(ctx, card.commander_id)
+    email = mail_of(commander, content.channel_link(mail.workspace_url(ctx), card.channel_id))
+    reached, failed = await mail.send_each(ctx, plugin, card.id, key, addresses, email)
+    result.sent.extend(reached)
+    result.failed.update(failed)
 
 
 async def notify_targets(opening: Opening) -> dict[str, Any]:
     """Announce the new incident in the notification channels that match it."""
     ctx, card = opening.ctx, opening.card
+
+    def announcement(commander: str, channel: str | None) -> content.Email:
+        return content.announcement(card, commander, channel)
+
     announced = await announce_to_targets(
-        ctx, opening.incident_id, card, lambda allow_join: views.notification(card, allow_join)
+        ctx, opening.incident_id, card, lambda allow_join: views.notification(card, allow_join), announcement
     )
     sent, failed = announced.sent, announced.failed
     if sent or failed:
@@ -691,10 +738,10 @@ async def welcome_email(
 ) -> mail.Mailed:
     """The welcome e-mail to one person, at their Slack profile's address; once per person and incident."""
     link = content.channel_link(mail.workspace_url(ctx), card.channel_id)
-    subject, variables = content.welcome(card, roles, commander, link)
+    subject, template, variables = content.welcome(card, roles, commander, link)
     address = await email_of(ctx, user_id)
     return await mail.send_once(
-        ctx, plugin, card.id, f"welcome:{user_id}", [address], subject, "welcome", variables
+        ctx, plugin, card.id, f"welcome:{user_id}", [address], subject, template, variables
     )
 
 
@@ -914,12 +961,8 @@ async def update_ticket(ctx: BotContext, incident_id: int, fields: dict[str, str
     plugin = plugins.ticket
     if plugin is None:
         return
-    timeout = ctx.settings.plugin_timeout_seconds
     try:
-        try:
-            await asyncio.wait_for(plugin.update(ticket.external_id, fields), timeout)
-        except TimeoutError:
-            raise PluginError(f"no answer within {timeout:g} seconds") from None
+        await plugin_call(ctx, plugin.update(ticket.external_id, fields))
     except Exception as error:
         logger.warning(
             "ticket update failed", extra={"incident_id": incident_id, "error": failure_text(error)}
@@ -929,6 +972,45 @@ async def update_ticket(ctx: BotContext, incident_id: int, fields: dict[str, str
         await ctx.gateway.direct_message(
             card.commander_id,
             f"Couldn't update {what} of {card.name} ({ticket.external_id}): {failure_text(error)}.",
+        )
+
+
+async def open_folder_to_domain(ctx: BotContext, card: IncidentCard) -> None:
+    """At close, the incident's folder becomes readable by the whole organisation (never for a
+    restricted incident). Done once, recorded on the folder; a failure is told to the commander and
+    stops nothing else."""
+    if card.visibility == "restricted":
+        return
+    async with ctx.sessions() as session:
+        folder = (await store.resources(session, card.id)).get("storage")
+        incident = await session.get(Incident, card.id)
+        project = await session.get(Project, incident.project_id) if incident is not None else None
+    if folder is None or project is None or folder.details.get("opened_to_domain"):
+        return
+    plugins = ctx.plugins_for(project)
+    storage = cast(StoragePlugin | None, plugins.get("storage"))
+    if storage is None:
+        return
+    try:
+        await plugin_call(ctx, storage.open_to_domain(folder.external_id))
+    except Exception as error:
+        reason = failure_text(error)
+        logger.warning("opening the folder failed", extra={"incident_id": card.id, "error": reason})
+        with contextlib.suppress(SlackApiError):
+            await ctx.gateway.direct_message(
+                card.commander_id,
+                f"Couldn't open {_what(plugins, 'storage')} of {card.name} to the organisation: {reason}. "
+                "Share it by hand if people outside the response should read it.",
+            )
+        return
+    async with ctx.sessions() as session, session.begin():
+        await store.record_resource(
+            session,
+            card.id,
+            "storage",
+            folder.external_id,
+            weblink=folder.weblink,
+            details={**folder.details, "opened_to_domain": True},
         )
 
 

@@ -7,6 +7,9 @@ from typing import Any
 
 from bot.incidents.facts import IncidentCard
 
+# An e-mail to send: its subject, its template (templates/email/<name>) and the template's variables.
+Email = tuple[str, str, dict[str, Any]]
+
 # The recorded resources an e-mail links to, in this order, with how it names them.
 RESOURCE_LABELS = (
     ("conference", "Join the conference"),
@@ -47,23 +50,25 @@ def incident_context(card: IncidentCard, commander: str, channel: str | None) ->
     }
 
 
-def welcome(
-    card: IncidentCard, roles: Sequence[str], commander: str, channel: str | None
-) -> tuple[str, dict]:
+def welcome(card: IncidentCard, roles: Sequence[str], commander: str, channel: str | None) -> Email:
     """The welcome e-mail's subject and variables, for someone joining with `roles`."""
     context = incident_context(card, commander, channel)
     context["role"] = ", ".join(roles) if roles else "Participant"
-    return f"Welcome to {card.name}: {card.title}", context
+    return f"Welcome to {card.name}: {card.title}", "welcome", context
 
 
-def announcement(card: IncidentCard, commander: str, channel: str | None) -> tuple[str, dict]:
+def announcement(card: IncidentCard, commander: str, channel: str | None) -> Email:
     """The new-incident announcement to a notification address."""
-    return f"New incident {card.name}: {card.title}", incident_context(card, commander, channel)
+    return (
+        f"New incident {card.name}: {card.title}",
+        "incident_notification",
+        incident_context(card, commander, channel),
+    )
 
 
 def update(
     card: IncidentCard, changes: Sequence[Any], actor: str, commander: str, channel: str | None
-) -> tuple[str, dict]:
+) -> Email:
     """An update's notification (`changes` are lifecycle.Change: field, old, new)."""
     context = incident_context(card, commander, channel)
     context["actor"] = actor
@@ -71,7 +76,7 @@ def update(
         {"field": c.field, "old": c.old, "new": c.new, "long": c.field in {"Description", "Resolution"}}
         for c in changes
     ]
-    return f"{card.name} updated: {card.title}", context
+    return f"{card.name} updated: {card.title}", "incident_update", context
 
 
 def report(
@@ -81,10 +86,10 @@ def report(
     author: str,
     commander: str,
     channel: str | None,
-) -> tuple[str, dict]:
+) -> Email:
     """A tactical or executive report (`fields`: label → text)."""
     context = incident_context(card, commander, channel)
     context["report_name"] = kind_name
     context["author"] = author
     context["fields"] = [{"label": label, "text": text} for label, text in fields.items()]
-    return f"{kind_name}: {card.name} {card.title}", context
+    return f"{kind_name}: {card.name} {card.title}", "report", context

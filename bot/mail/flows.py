@@ -14,8 +14,7 @@ from typing import Any, cast
 from sqlalchemy.exc import IntegrityError
 
 from bot.context import BotContext
-from bot.core.errors import failure_text
-from plugins.errors import PluginError
+from bot.core.errors import failure_text, plugin_call
 from plugins.interfaces import EmailPlugin
 from storage import emails as store
 from storage.models import Incident, Project
@@ -76,17 +75,37 @@ async def send_once(
         claimed = False
     if not claimed:
         return Mailed(recipients, "already")
-    timeout = ctx.settings.plugin_timeout_seconds
     error: str | None = None
     try:
         html, text = render_email(template, context)
-        try:
-            await asyncio.wait_for(plugin.send(list(recipients), subject, html, text), timeout)
-        except TimeoutError:
-            raise PluginError(f"no answer within {timeout:g} seconds") from None
+        await plugin_call(ctx, plugin.send(list(recipients), subject, html, text))
     except Exception as failure:
         error = failure_text(failure)
         logger.warning("e-mail %s of incident %s failed: %s", key, incident_id, error)
     async with ctx.sessions() as session:
         await store.finish_email(session, incident_id, key, ctx.clock(), error)
     return Mailed(recipients, "failed" if error else "sent", error or "")
+
+
+async def send_each(
+    ctx: BotContext,
+    plugin: EmailPlugin,
+    incident_id: int,
+    key: str,
+    addresses: Sequence[str],
+    email: tuple[str, str, Mapping[str, Any]],
+) -> tuple[list[str], dict[str, str]]:
+    """`email` (subject, template, variables) to each address on its own, each once under
+    `<key>:<address>`; returns the addresses it reached (now or before) and those it could not, why."""
+    subject, template, variables = email
+    mailed = await asyncio.gather(
+        *(
+            send_once(ctx, plugin, incident_id, f"{key}:{address}", [address], subject, template, variables)
+            for address in addresses
+        )
+    )
+    reached = [address for address, result in zip(addresses, mailed, strict=True) if result.ok]
+    failed = {
+        address: result.error for address, result in zip(addresses, mailed, strict=True) if not result.ok
+    }
+    return reached, failed
