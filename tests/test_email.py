@@ -22,7 +22,7 @@ from tests.test_google import private_key  # noqa: F401  (the key fixture)
 from tests.test_incident_report import incident_project, report, wait_until_opened
 from tests.test_incident_resources import bot, google  # noqa: F401  (the Google-wired bot)
 from tests.test_incident_update import open_incident, open_update_modal
-from tests.test_people import assign
+from tests.test_people import assign, invite
 from tests.test_reports import EXECUTIVE, open_report, reports, result_text, send_tactical
 from tests.test_tickets import choose_plugins, eventually, settled
 
@@ -304,3 +304,20 @@ async def test_a_mail_server_that_does_not_answer_in_time_fails_the_email_not_th
     assert {row.step: row.status for row in done.values() if row.status != "done"} == {}
     [row] = await sent_rows(bot)
     assert (row.status, row.error) == ("failed", "no answer within 0.3 seconds")
+
+
+async def test_someone_who_joins_the_channel_is_welcomed_by_email_as_an_observer(
+    slack: FakeSlack,
+    bot: BotProcess,  # noqa: F811
+    google: FakeGoogle,  # noqa: F811
+) -> None:
+    slack.echo_api_events = True
+    ada = await ada_reports(slack, bot, MAIL)
+    await settled(bot, len(flows.OPEN_STEPS))
+    channel = channel_of_first_incident(slack)
+    hana = slack.add_user("hana", email="hana@example.com")
+    await invite(slack, ada, hana, channel)
+    await eventually(lambda: to(google, "hana@example.com"))
+    [welcome] = to(google, "hana@example.com")
+    assert "You are in the response as Observer." in body(welcome, "plain")
+    assert [m["To"] for m in google.messages] == ["ada@example.com", "hana@example.com"]
