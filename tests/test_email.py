@@ -321,3 +321,23 @@ async def test_someone_who_joins_the_channel_is_welcomed_by_email_as_an_observer
     [welcome] = to(google, "hana@example.com")
     assert "You are in the response as Observer." in body(welcome, "plain")
     assert [m["To"] for m in google.messages] == ["ada@example.com", "hana@example.com"]
+
+
+async def test_an_executive_report_of_a_restricted_incident_goes_to_its_group_only(
+    slack: FakeSlack,
+    bot: BotProcess,  # noqa: F811
+    google: FakeGoogle,  # noqa: F811
+) -> None:
+    ada, channel = await mailing_incident(slack, bot, "Payroll leak", ("execs@example.com", {}))
+    await record_group(bot, "notifications_group", "inc-1-notify@example.com")
+    async with bot.ctx.sessions() as session, session.begin():
+        incident = (await session.exec(select(Incident))).one()
+        incident.visibility = "restricted"
+        session.add(incident)
+    google.messages.clear()  # the announcement, sent while it was open
+
+    await open_report(slack, ada, channel, EXECUTIVE)
+    await slack.as_user(ada).submit_view({"Current status": "a", "Overview": "b", "Next steps": "c"})
+    await slack.wait_for(lambda: "is posted" in result_text(slack, ada), timeout=5)
+    assert [m["To"] for m in google.messages] == ["inc-1-notify@example.com"]
+    assert "E-mailed to inc-1-notify@example.com." in result_text(slack, ada)
