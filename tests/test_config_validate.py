@@ -198,6 +198,11 @@ def test_more_than_one_default_and_template_references(tmp_path: Path) -> None:
         ),
         ("owner_email: nobody", "projects[0].owner_email", "'nobody' is not an e-mail address"),
         (
+            "notifications: [{name: watchers, kind: email, target: watchers@example.com}]",
+            "projects[0].notifications[0].kind",
+            "an e-mail notification needs an email plugin",
+        ),
+        (
             "plugins: {tickets: {plugin: jira}}",
             "projects[0].plugins.tickets",
             "unknown key 'tickets' (did you mean 'ticket'?)",

@@ -561,6 +561,17 @@ def check_project(
         if policy.service is not None:
             issues += _unknown(policy.service, services, (*loc, "service"), "on-call service")
 
+    if "email" not in project.plugins:
+        for item_index, notification in enumerate(project.notifications):
+            if notification.kind == "email":
+                issues.append(
+                    (
+                        (*at, "notifications", item_index, "kind"),
+                        "an e-mail notification needs an email plugin in the project "
+                        "(plugins: {email: {plugin: google-gmail}}); without one nobody is e-mailed",
+                    )
+                )
+
     known_by_field = {
         "project": (projects, "project"),
         "type": (types, "incident type"),

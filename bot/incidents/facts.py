@@ -59,3 +59,5 @@ class IncidentCard:
     participants: list[PersonCard] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     type_description: str = ""
+    # The incident's resources that have a link, by role ("conference", "storage", "document", "ticket"...).
+    resources: dict[str, str] = field(default_factory=dict)

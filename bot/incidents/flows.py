@@ -25,11 +25,14 @@ from sqlmodel import col, select, update
 
 from bot.config.filters import matches_stored
 from bot.context import BotContext
+from bot.core.errors import failure_text, plugin_call
 from bot.incidents import engagement, naming, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
+from bot.mail import content
+from bot.mail import flows as mail
 from bot.oncall import paging
 from plugins.errors import PluginError
-from plugins.interfaces import ConferencePlugin, ExternalResource, StoragePlugin, TicketPlugin
+from plugins.interfaces import ConferencePlugin, EmailPlugin, ExternalResource, StoragePlugin, TicketPlugin
 from plugins.registry import ProjectPlugins
 from storage import incidents as store
 from storage.models import (
@@ -38,6 +41,7 @@ from storage.models import (
     IncidentPriority,
     IncidentSeverity,
     IncidentType,
+    Notification,
     Project,
 )
 from storage.workspace import enabled_notifications, enabled_projects, project_choices
@@ -55,7 +59,10 @@ OPEN_STEPS = (
     "commander_tips",
     "page_commander",
     "services",
+    "welcome_emails",
 )
+# Run once the other steps have settled: the welcome e-mail links what they made (conference, folder...).
+LATE_STEPS = ("welcome_emails",)
 # Steps are claimed for this long; a process that dies mid-flow leaves them to the reconcile job after it.
 CLAIM = timedelta(minutes=2)
 RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
@@ -251,7 +258,8 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
             else None
         )
         people = await store.participants_with_roles(session, incident_id)
-        channel = (await store.resources(session, incident_id)).get("conversation")
+        recorded = await store.resources(session, incident_id)
+        channel = recorded.get("conversation")
         commander = next((p.user_id for p, roles in people if COMMANDER in roles), None)
         if commander is None:  # closing ended every role: the commander is who held it last
             commander = await store.last_holder_of(session, incident_id, COMMANDER)
@@ -273,6 +281,7 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
         participants=[PersonCard(p.user_id, roles, p.name, p.timezone) for p, roles in people],
         tags=list(incident.tags),
         type_description=incident_type.description if incident_type else "",
+        resources={role: row.weblink for role, row in recorded.items() if row.weblink},
     )
 
 
@@ -407,9 +416,12 @@ async def _open(
     }
     pending = [(step, run) for step, run in steps.items() if step not in done and step not in FIRST_STEPS]
     await asyncio.gather(
-        *(_run_step(opening, step, run) for step, run in pending),
+        *(_run_step(opening, step, run) for step, run in pending if step not in LATE_STEPS),
         *([channel_ready(opening.card)] if channel_ready else []),
     )
+    for step, run in pending:
+        if step in LATE_STEPS:
+            await _run_step(opening, step, run)
     return opening.card
 
 
@@ -418,7 +430,7 @@ async def _run_step(opening: Opening, step: str, runner: StepRunner) -> bool:
     try:
         result = await runner(opening)
     except Exception as error:
-        reason = f"{error_text(error)}"
+        reason = f"{failure_text(error)}"
         logger.warning(
             "incident step failed", extra={"incident_id": opening.incident_id, "step": step, "error": reason}
         )
@@ -452,14 +464,6 @@ async def _run_step(opening: Opening, step: str, runner: StepRunner) -> bool:
 def retry_backoff(attempts: int) -> timedelta:
     """How long a step that failed `attempts` times before waits after this failure."""
     return RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF) - 1)]
-
-
-def error_text(error: Exception) -> str:
-    if isinstance(error, SlackApiError):
-        return f"Slack answered {error.response.get('error', 'an error')}"
-    if isinstance(error, PluginError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
 
 
 async def choose_commander(opening: Opening) -> dict[str, Any]:
@@ -620,10 +624,35 @@ async def pin_summary(opening: Opening) -> dict[str, Any]:
     return {"ts": ts}
 
 
+async def _matching_targets(
+    ctx: BotContext, incident_id: int, card: IncidentCard
+) -> tuple[Project | None, list[Notification]]:
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        assert incident is not None
+        project = await session.get(Project, incident.project_id)
+        targets = await enabled_notifications(session, incident.project_id)
+    facts = engagement.facts_of(card, list(incident.tags))
+    return project, [target for target in targets if matches_stored(target.filters, facts, when_absent=True)]
+
+
+async def notification_addresses(ctx: BotContext, card: IncidentCard) -> list[str]:
+    """The notification e-mail addresses whose filters match the incident; none for a restricted one."""
+    if card.visibility == "restricted":
+        return []
+    _project, matching = await _matching_targets(ctx, card.id, card)
+    return [target.target for target in matching if target.kind == "email"]
+
+
 @dataclass(frozen=True)
 class Announced:
     sent: list[str]
     failed: dict[str, str]
+
+
+# What an e-mail announcement says, given the commander's name and the channel's link:
+# (subject, template, variables).
+MailBuilder = Callable[[str, str | None], content.Email]
 
 
 async def announce_to_targets(
@@ -631,20 +660,18 @@ async def announce_to_targets(
     incident_id: int,
     card: IncidentCard,
     message: Callable[[bool], tuple[str, list[dict[str, Any]]]],
+    mail_of: MailBuilder | None = None,
+    mail_key: str = "announce",
 ) -> Announced:
-    """Post `message(allow_join)` to every notification channel whose filters match the incident.
+    """Post `message(allow_join)` to every notification channel whose filters match the incident, and
+    e-mail `mail_of(...)` to every matching notification address (once per `mail_key` and address).
 
-    Never for a restricted incident. A channel the bot cannot post to is logged and reported back,
+    Never for a restricted incident. A target the bot cannot reach is logged and reported back,
     not retried: it is the operator's to fix.
     """
     if card.visibility == "restricted":
         return Announced([], {})
-    async with ctx.sessions() as session:
-        incident = await session.get(Incident, incident_id)
-        assert incident is not None
-        project = await session.get(Project, incident.project_id)
-        targets = await enabled_notifications(session, incident.project_id)
-    facts = engagement.facts_of(card, list(incident.tags))
+    project, matching = await _matching_targets(ctx, incident_id, card)
     text, blocks = message(bool(project and project.allow_self_join))
     result = Announced([], {})
 
@@ -656,20 +683,43 @@ async def announce_to_targets(
             result.failed[target] = str(error.response.get("error"))
             logger.warning("could not notify %s about %s: %s", target, card.name, result.failed[target])
 
-    matching = [
-        target.target
-        for target in targets
-        if target.kind == "conversation" and matches_stored(target.filters, facts, when_absent=True)
-    ]
-    await asyncio.gather(*(announce(target) for target in matching))
+    channels = [target.target for target in matching if target.kind == "conversation"]
+    addresses = [target.target for target in matching if target.kind == "email"] if mail_of else []
+    await asyncio.gather(
+        *(announce(target) for target in channels),
+        *([_email_targets(ctx, card, addresses, mail_of, mail_key, result)] if mail_of and addresses else []),
+    )
     return result
+
+
+async def _email_targets(
+    ctx: BotContext,
+    card: IncidentCard,
+    addresses: list[str],
+    mail_of: MailBuilder,
+    key: str,
+    result: Announced,
+) -> None:
+    plugin = await mail.email_plugin(ctx, card.id)
+    if plugin is None:
+        result.failed.update(dict.fromkeys(addresses, "no e-mail plugin is configured"))
+        return
+    commander = await user_name(ctx, card.commander_id)
+    email = mail_of(commander, content.channel_link(mail.workspace_url(ctx), card.channel_id))
+    reached, failed = await mail.send_each(ctx, plugin, card.id, key, addresses, email)
+    result.sent.extend(reached)
+    result.failed.update(failed)
 
 
 async def notify_targets(opening: Opening) -> dict[str, Any]:
     """Announce the new incident in the notification channels that match it."""
     ctx, card = opening.ctx, opening.card
+
+    def announcement(commander: str, channel: str | None) -> content.Email:
+        return content.announcement(card, commander, channel)
+
     announced = await announce_to_targets(
-        ctx, opening.incident_id, card, lambda allow_join: views.notification(card, allow_join)
+        ctx, opening.incident_id, card, lambda allow_join: views.notification(card, allow_join), announcement
     )
     sent, failed = announced.sent, announced.failed
     if sent or failed:
@@ -684,6 +734,63 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
                 details={"sent": sent, "failed": failed},
             )
     return {"sent": sent, "failed": failed}
+
+
+async def email_welcomes(opening: Opening) -> dict[str, Any]:
+    """The welcome e-mail to everyone the opening invited, when the project sends e-mail."""
+    plugin = cast(EmailPlugin | None, opening.plugins.get("email") if opening.plugins is not None else None)
+    if plugin is None:
+        return {}
+    invited = opening.results.get("people", {}).get("invited")
+    if invited is None:  # failed as well: the reconcile job tries both again, invitations first
+        raise RuntimeError("the people are not invited yet")
+    ctx = opening.ctx
+    card = await incident_card(ctx, opening.incident_id)  # with the resources made meanwhile
+    commander = await user_name(ctx, card.commander_id)
+    mailed = await asyncio.gather(
+        *(
+            welcome_email(ctx, plugin, card, person.user_id, person.roles, commander)
+            for person in card.participants
+            if person.user_id in invited
+        )
+    )
+    return {
+        "sent": sorted(address for m in mailed if m.status == "sent" for address in m.to),
+        "failed": {address: m.error for m in mailed if m.status == "failed" for address in m.to},
+    }
+
+
+async def welcome_email(
+    ctx: BotContext, plugin: EmailPlugin, card: IncidentCard, user_id: str, roles: list[str], commander: str
+) -> mail.Mailed:
+    """The welcome e-mail to one person, at their Slack profile's address; once per person and incident."""
+    link = content.channel_link(mail.workspace_url(ctx), card.channel_id)
+    subject, template, variables = content.welcome(card, roles, commander, link)
+    address = await email_of(ctx, user_id)
+    return await mail.send_once(
+        ctx, plugin, card.id, f"welcome:{user_id}", [address], subject, template, variables
+    )
+
+
+async def welcome_person(
+    ctx: BotContext, card: IncidentCard, channel_id: str, user_id: str, roles: list[str]
+) -> None:
+    """Someone added to the response: the ephemeral welcome in the channel and, when the project sends
+    e-mail, the welcome e-mail. Slack refusing the ephemeral is raised; the e-mail never raises."""
+    plugin = await mail.email_plugin(ctx, card.id)
+    posted, *_ = await asyncio.gather(
+        ctx.gateway.post_ephemeral(channel_id, user_id, *views.welcome(card, roles)),
+        *([_welcome_email(ctx, plugin, card, user_id, roles)] if plugin is not None else []),
+        return_exceptions=True,
+    )
+    if isinstance(posted, BaseException):
+        raise posted
+
+
+async def _welcome_email(
+    ctx: BotContext, plugin: EmailPlugin, card: IncidentCard, user_id: str, roles: list[str]
+) -> mail.Mailed:
+    return await welcome_email(ctx, plugin, card, user_id, roles, await user_name(ctx, card.commander_id))
 
 
 async def send_commander_tips(opening: Opening) -> dict[str, Any]:
@@ -766,7 +873,7 @@ async def _make_resource(opening: Opening, role: str) -> dict[str, Any]:
             delay = _duration(retry_backoff(earlier.attempts if earlier is not None else 0))
             with contextlib.suppress(SlackApiError):
                 await ctx.gateway.post(
-                    channel, f"Couldn't create {what}: {error_text(error)} — will retry in {delay}."
+                    channel, f"Couldn't create {what}: {failure_text(error)} — will retry in {delay}."
                 )
             async with ctx.sessions() as session, session.begin():
                 await (await session.connection()).execute(
@@ -881,19 +988,56 @@ async def update_ticket(ctx: BotContext, incident_id: int, fields: dict[str, str
     plugin = plugins.ticket
     if plugin is None:
         return
-    timeout = ctx.settings.plugin_timeout_seconds
     try:
-        try:
-            await asyncio.wait_for(plugin.update(ticket.external_id, fields), timeout)
-        except TimeoutError:
-            raise PluginError(f"no answer within {timeout:g} seconds") from None
+        await plugin_call(ctx, plugin.update(ticket.external_id, fields))
     except Exception as error:
-        logger.warning("ticket update failed", extra={"incident_id": incident_id, "error": error_text(error)})
+        logger.warning(
+            "ticket update failed", extra={"incident_id": incident_id, "error": failure_text(error)}
+        )
         what = _what(plugins, "ticket")
         card = await incident_card(ctx, incident_id)
         await ctx.gateway.direct_message(
             card.commander_id,
-            f"Couldn't update {what} of {card.name} ({ticket.external_id}): {error_text(error)}.",
+            f"Couldn't update {what} of {card.name} ({ticket.external_id}): {failure_text(error)}.",
+        )
+
+
+async def open_folder_to_domain(ctx: BotContext, card: IncidentCard) -> None:
+    """At close, the incident's folder becomes readable by the whole organisation (never for a
+    restricted incident). Done once, recorded on the folder; a failure is told to the commander and
+    stops nothing else."""
+    if card.visibility == "restricted":
+        return
+    async with ctx.sessions() as session:
+        folder = (await store.resources(session, card.id)).get("storage")
+        incident = await session.get(Incident, card.id)
+        project = await session.get(Project, incident.project_id) if incident is not None else None
+    if folder is None or project is None or folder.details.get("opened_to_domain"):
+        return
+    plugins = ctx.plugins_for(project)
+    storage = cast(StoragePlugin | None, plugins.get("storage"))
+    if storage is None:
+        return
+    try:
+        await plugin_call(ctx, storage.open_to_domain(folder.external_id))
+    except Exception as error:
+        reason = failure_text(error)
+        logger.warning("opening the folder failed", extra={"incident_id": card.id, "error": reason})
+        with contextlib.suppress(SlackApiError):
+            await ctx.gateway.direct_message(
+                card.commander_id,
+                f"Couldn't open {_what(plugins, 'storage')} of {card.name} to the organisation: {reason}. "
+                "Share it by hand if people outside the response should read it.",
+            )
+        return
+    async with ctx.sessions() as session, session.begin():
+        await store.record_resource(
+            session,
+            card.id,
+            "storage",
+            folder.external_id,
+            weblink=folder.weblink,
+            details={**folder.details, "opened_to_domain": True},
         )
 
 
@@ -907,6 +1051,7 @@ STEPS: dict[str, StepRunner] = {
     "commander_tips": send_commander_tips,
     "page_commander": page_commander,
     "services": engage_services,
+    "welcome_emails": email_welcomes,
 }
 
 

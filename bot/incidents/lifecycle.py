@@ -23,6 +23,7 @@ from bot.feedback import flows as feedback
 from bot.incidents import engagement, flows, self_service, views
 from bot.incidents.context import may_lead
 from bot.incidents.facts import Choice, IncidentCard
+from bot.mail import content
 from bot.oncall import flows as oncall
 from storage import incidents as store
 from storage.models import (
@@ -355,7 +356,7 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         followers = [user for user in followers if user in inside]
     # Independent effects: one failing (Slack refusing a message, say) must not stop the others.
     outcomes = await asyncio.gather(
-        _notify_targets(ctx, incident_id, card, text, blocks),
+        _notify_targets(ctx, card, text, blocks, changes, actor),
         *([] if archived else [_refresh_channel(ctx, incident_id, card, closing)]),
         *([_engage_newly_matching(ctx, card)] if engaging and not archived else []),
         *(ctx.gateway.direct_message(user, text, blocks) for user in followers),
@@ -395,10 +396,7 @@ async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
         text, blocks = views.participants_announcement(present)
         await asyncio.gather(
             ctx.gateway.post(card.channel_id, text, blocks),
-            *(
-                ctx.gateway.post_ephemeral(card.channel_id, p.user_id, *views.welcome(refreshed, p.roles))
-                for p in present
-            ),
+            *(flows.welcome_person(ctx, refreshed, card.channel_id, p.user_id, p.roles) for p in present),
         )
 
 
@@ -415,18 +413,32 @@ async def _refresh_channel(ctx: BotContext, incident_id: int, card: IncidentCard
 
 
 async def _notify_targets(
-    ctx: BotContext, incident_id: int, card: IncidentCard, text: str, blocks: list[dict[str, Any]]
+    ctx: BotContext,
+    card: IncidentCard,
+    text: str,
+    blocks: list[dict[str, Any]],
+    changes: list[Change],
+    actor: str,
 ) -> None:
     def with_buttons(allow_join: bool) -> tuple[str, list[dict[str, Any]]]:
         if card.status == "closed":
             return text, blocks
         return text, [*blocks, views.self_service_buttons(card, allow_join)]
 
-    await flows.announce_to_targets(ctx, incident_id, card, with_buttons)
+    actor_name = await flows.user_name(ctx, actor)
+
+    def update_email(commander: str, channel: str | None) -> content.Email:
+        return content.update(card, changes, actor_name, commander, channel)
+
+    # One e-mail per update and address: the update is named by what changed and when.
+    digest = hashlib.sha256(repr([(c.field, c.old, c.new) for c in changes]).encode()).hexdigest()[:12]
+    key = f"update:{ctx.clock():%Y%m%d%H%M%S}:{digest}"
+    await flows.announce_to_targets(ctx, card.id, card, with_buttons, update_email, key)
 
 
 async def _close_effects(ctx: BotContext, card: IncidentCard) -> None:
-    """Closing: the channel is archived, then the IC is asked to review the facts and everyone for feedback.
+    """Closing: the channel is archived, then the IC is asked to review the facts and everyone for
+    feedback, and the incident's folder is opened to the organisation.
 
     Archiving comes first so that whatever the DMs lead to (a reopen, say) happens after it.
     """
@@ -440,6 +452,7 @@ async def _close_effects(ctx: BotContext, card: IncidentCard) -> None:
     await asyncio.gather(
         ctx.gateway.direct_message(card.commander_id, text, blocks),
         feedback.request_feedback(ctx, card.id, card.name, card.title),
+        flows.open_folder_to_domain(ctx, card),
     )
 
 

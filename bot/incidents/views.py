@@ -312,6 +312,26 @@ def participants_announcement(people: list[PersonCard]) -> tuple[str, list[dict[
     ]
 
 
+# The resources a newcomer needs first, in the order they are shown, with how they are shown.
+RESOURCE_LINKS = (
+    ("conference", "📞 Join the conference"),
+    ("document", "📄 Incident document"),
+    ("storage", "📁 Incident folder"),
+    ("ticket", "🎫 Ticket"),
+)
+
+
+def _resource_links(incident: IncidentCard) -> list[dict[str, Any]]:
+    lines = [
+        f"<{incident.resources[role]}|{label}>"
+        for role, label in RESOURCE_LINKS
+        if incident.resources.get(role)
+    ]
+    if not lines:
+        return []
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+
+
 def welcome(incident: IncidentCard, roles: list[str]) -> tuple[str, list[dict[str, Any]]]:
     role_text = ", ".join(roles) if roles else "Participant"
     restricted = incident.visibility == "restricted"
@@ -327,6 +347,7 @@ def welcome(incident: IncidentCard, roles: list[str]) -> tuple[str, list[dict[st
             },
         },
         {"type": "section", "fields": _facts_fields(incident)},
+        *_resource_links(incident),
         {
             "type": "context",
             "elements": [

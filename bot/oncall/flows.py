@@ -22,7 +22,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config.filters import matches_stored
 from bot.context import BotContext
 from bot.incidents import flows as incident_flows
-from bot.incidents import views as incident_views
 from bot.incidents.engagement import facts_of as engagement_facts
 from bot.incidents.engagement import user_for_email
 from bot.incidents.facts import IncidentCard
@@ -371,9 +370,8 @@ async def _announce(
         outcome.problems.append(f"Could not announce them in the channel ({error.response.get('error')}).")
     if newly_added and not refused:
         card = await incident_flows.incident_card(ctx, engagement.incident_id)
-        welcome_text, welcome_blocks = incident_views.welcome(card, [PARTICIPANT])
         try:
-            await ctx.gateway.post_ephemeral(channel, user, welcome_text, welcome_blocks)
+            await incident_flows.welcome_person(ctx, card, channel, user, [PARTICIPANT])
         except SlackApiError as error:
             logger.info("could not welcome %s: %s", user, error.response.get("error"))
 

@@ -263,10 +263,9 @@ async def _announce_assignment(ctx: BotContext, outcome: AssignOutcome) -> None:
     await attempt("announce the new role in the channel", ctx.gateway.post(channel, text, blocks))
     card = await incident_flows.incident_card(ctx, assignment.incident_id)
     if outcome.newly_added and not refused:
-        welcome_text, welcome_blocks = incident_views.welcome(card, [assignment.role])
         await attempt(
             "welcome them in the channel",
-            ctx.gateway.post_ephemeral(channel, user, welcome_text, welcome_blocks),
+            incident_flows.welcome_person(ctx, card, channel, user, [assignment.role]),
         )
     if assignment.role == COMMANDER:
         await attempt("refresh the channel topic", incident_flows.refresh_topic(ctx, assignment.incident_id))
@@ -453,9 +452,8 @@ async def member_joined(
     added = await in_transaction(ctx, save)
     if added:
         card = await incident_flows.incident_card(ctx, incident_id)
-        text, blocks = incident_views.welcome(card, [OBSERVER])
         try:
-            await ctx.gateway.post_ephemeral(channel_id, user_id, text, blocks)
+            await incident_flows.welcome_person(ctx, card, channel_id, user_id, [OBSERVER])
         except SlackApiError as error:
             logger.info("could not welcome %s: %s", user_id, error.response.get("error"))
     return added

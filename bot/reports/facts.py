@@ -102,4 +102,8 @@ class ReportOutcome:
     document_link: str | None = None
     """The executive document, once a document plugin makes one."""
     emailed: list[str] = field(default_factory=list)
-    """Addresses the report was e-mailed to, once an e-mail plugin sends it."""
+    """Addresses the report was e-mailed to (now, or by an earlier run of the delivery)."""
+    email_failed: dict[str, str] = field(default_factory=dict)
+    """Addresses the e-mail could not reach, with the reason."""
+    email_note: str = ""
+    """Why no one was e-mailed although an e-mail plugin is set up (no group, no matching address)."""

@@ -9,6 +9,7 @@ crash left between the two.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -17,9 +18,22 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
 from bot.context import BotContext
+from bot.incidents import flows as incident_flows
 from bot.incidents.context import IncidentContext, incident_context
+from bot.incidents.facts import IncidentCard
+from bot.mail import content
+from bot.mail import flows as mail
 from bot.reports import views
-from bot.reports.facts import FIELD_MAX, KINDS, ReportForm, ReportKind, ReportOutcome, SubmittedReport
+from bot.reports.facts import (
+    EXECUTIVE,
+    FIELD_MAX,
+    KINDS,
+    TACTICAL,
+    ReportForm,
+    ReportKind,
+    ReportOutcome,
+    SubmittedReport,
+)
 from bot.slack.gateway import error_code
 from storage import incidents as incident_store
 from storage import reports as store
@@ -195,9 +209,50 @@ async def deliver(ctx: BotContext, report: Report, kind: ReportKind) -> ReportOu
     await _add_to_timeline(ctx, report, kind, ts)
     async with ctx.sessions() as session, session.begin():
         await store.record_delivered(session, report_id, ctx.clock())
-    # The executive document and the e-mail to the notifications group come from plugins; when a
-    # project configures them they set `outcome.document_link` and `outcome.emailed` here.
+    await _email(ctx, report, kind, outcome)
+    # The executive document comes from a document plugin; when a project configures one it sets
+    # `outcome.document_link` here.
     return outcome
+
+
+# The group each kind of report is e-mailed to: a resource of the incident, its address in details.
+GROUPS = {TACTICAL: "tactical_group", EXECUTIVE: "notifications_group"}
+
+
+async def report_addresses(ctx: BotContext, card: IncidentCard, kind: ReportKind) -> tuple[list[str], str]:
+    """Who gets the report by e-mail, and why no one when no one: the kind's group, and for an
+    executive report the notification addresses whose filters match (never for a restricted incident)."""
+    async with ctx.sessions() as session:
+        group = (await incident_store.resources(session, card.id)).get(GROUPS[kind.key])
+    addresses = [str(group.details["email"])] if group is not None and group.details.get("email") else []
+    if kind.key == EXECUTIVE:
+        addresses += await incident_flows.notification_addresses(ctx, card)
+    if addresses:
+        return list(dict.fromkeys(addresses)), ""
+    if kind.key == EXECUTIVE:
+        return [], "the incident has no notifications group and no notification address matches it"
+    return [], "the incident has no tactical group"
+
+
+async def _email(ctx: BotContext, report: Report, kind: ReportKind, outcome: ReportOutcome) -> None:
+    """E-mail the report to its addresses, one e-mail each, each once (a resumed delivery skips them)."""
+    assert report.id is not None
+    plugin = await mail.email_plugin(ctx, report.incident_id)
+    if plugin is None:  # the result says so where it matters (an executive report)
+        return
+    card = await incident_flows.incident_card(ctx, report.incident_id)
+    addresses, outcome.email_note = await report_addresses(ctx, card, kind)
+    if not addresses:
+        return
+    author, commander = await asyncio.gather(
+        incident_flows.user_name(ctx, report.author_user_id), incident_flows.user_name(ctx, card.commander_id)
+    )
+    fields = {f.label: str(report.details.get(f.key) or "") for f in kind.fields}
+    link = content.channel_link(mail.workspace_url(ctx), card.channel_id)
+    email = content.report(card, kind.name, fields, author, commander, link)
+    reached, failed = await mail.send_each(ctx, plugin, card.id, f"report:{report.id}", addresses, email)
+    outcome.emailed.extend(reached)
+    outcome.email_failed.update(failed)
 
 
 async def _add_to_timeline(ctx: BotContext, report: Report, kind: ReportKind, ts: str | None) -> None:

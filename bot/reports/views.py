@@ -146,16 +146,26 @@ def result_modal(outcome: ReportOutcome) -> dict[str, Any]:
     else:
         lines = [f"Your {name} for {escape(outcome.incident_name)} is saved, but not posted."]
     lines.extend(f"⚠️ {problem}" for problem in outcome.problems)
-    if kind.key == "executive" and outcome.created:
-        if outcome.document_link:
-            lines.append(f"📄 Executive document: <{outcome.document_link}|open it>")
-        if outcome.emailed:
-            lines.append("✉️ E-mailed to " + ", ".join(escape(address) for address in outcome.emailed) + ".")
-        if not outcome.document_link and not outcome.emailed:
-            lines.append(
-                "Only the incident channel got it: no document or e-mail plugin is set up, so no "
-                "executive document was made and the notifications group was not e-mailed."
-            )
+    if not outcome.created:
+        return message_modal(kind.name, "\n\n".join(lines))
+    if kind.key == "executive" and outcome.document_link:
+        lines.append(f"📄 Executive document: <{outcome.document_link}|open it>")
+    if outcome.emailed:
+        lines.append("✉️ E-mailed to " + ", ".join(escape(address) for address in outcome.emailed) + ".")
+    lines.extend(
+        f"⚠️ It could not be e-mailed to {escape(address)}: {escape(reason)}."
+        for address, reason in outcome.email_failed.items()
+    )
+    nobody = not outcome.emailed and not outcome.email_failed
+    if kind.key == "executive" and nobody and not outcome.document_link:
+        lines.append(
+            f"Only the incident channel got it: {escape(outcome.email_note)}, so no one was e-mailed."
+            if outcome.email_note
+            else "Only the incident channel got it: no document or e-mail plugin is set up, so no "
+            "executive document was made and the notifications group was not e-mailed."
+        )
+    elif nobody and outcome.email_note:
+        lines.append(f"Not e-mailed: {escape(outcome.email_note)}.")
     return message_modal(kind.name, "\n\n".join(lines))
 
 

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from bot.context import BotContext
+from bot.core.errors import failure_text
 from bot.incidents.context import COMMANDER
 from bot.incidents.engagement import user_for_email
-from bot.incidents.flows import error_text
 from bot.tasks import flows
 from bot.tasks.facts import TaskDraft
 from plugins.interfaces import ExternalTask, TaskPlugin
@@ -66,7 +66,7 @@ async def sync_document_tasks(ctx: BotContext) -> str:
             failed += 1
             logger.warning(
                 "document tasks not synced",
-                extra={"incident_id": incident_id, "error": error_text(cast(Exception, outcome))},
+                extra={"incident_id": incident_id, "error": failure_text(cast(Exception, outcome))},
             )
     changes = sum(outcome for outcome in outcomes if isinstance(outcome, int))
     return f"{len(due)} document(s) read, {changes} change(s) carried over, {failed} failed"

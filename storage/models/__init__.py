@@ -18,6 +18,7 @@ from storage.models.config import (
     Workflow,
 )
 from storage.models.cost import IncidentCost, IncidentCostType
+from storage.models.email import SentEmail
 from storage.models.incident import (
     Feedback,
     FlowStep,
@@ -57,6 +58,7 @@ __all__ = [
     "RoleDefinition",
     "RolePolicy",
     "ScheduledAction",
+    "SentEmail",
     "Service",
     "Subscription",
     "Tag",

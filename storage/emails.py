@@ -1,0 +1,65 @@
+"""Sent e-mail records: one claim per incident and purpose, taken atomically before the e-mail goes out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import SentEmail
+from storage.scheduling import _insert
+
+
+async def claim_email(
+    session: AsyncSession, incident_id: int, key: str, recipients: Sequence[str], subject: str
+) -> bool:
+    """Take the e-mail `key` of the incident for sending; False when it was sent or is being sent.
+
+    One statement each way, so two deliveries of the same event cannot both win; a failed e-mail
+    can be claimed again (a retry). Commits.
+    """
+    values = {"recipients": list(recipients), "subject": subject[:500]}
+    inserted = (
+        await (await session.connection()).execute(
+            _insert(session)(SentEmail)
+            .values(incident_id=incident_id, key=key, status="sending", **values)
+            .on_conflict_do_nothing(index_elements=["incident_id", "key"])
+            .returning(col(SentEmail.id))
+        )
+    ).scalar_one_or_none()
+    if inserted is None:
+        retried = await (await session.connection()).execute(
+            update(SentEmail)
+            .where(col(SentEmail.incident_id) == incident_id, col(SentEmail.key) == key)
+            .where(col(SentEmail.status) == "failed")
+            .values(status="sending", error=None, **values)
+        )
+        inserted = retried.rowcount or None
+    await session.commit()
+    return inserted is not None
+
+
+async def finish_email(
+    session: AsyncSession, incident_id: int, key: str, now: datetime, error: str | None = None
+) -> None:
+    """Record how the claimed e-mail went: sent at `now`, or failed with `error`. Commits."""
+    await (await session.connection()).execute(
+        update(SentEmail)
+        .where(col(SentEmail.incident_id) == incident_id, col(SentEmail.key) == key)
+        .values(
+            status="failed" if error else "sent",
+            error=error[:1000] if error else None,
+            sent_at=None if error else now,
+        )
+    )
+    await session.commit()
+
+
+async def sent_emails(session: AsyncSession, incident_id: int) -> list[SentEmail]:
+    """The incident's e-mail records, oldest first."""
+    rows = await session.exec(
+        select(SentEmail).where(SentEmail.incident_id == incident_id).order_by(col(SentEmail.id))
+    )
+    return list(rows)
