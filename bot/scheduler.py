@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import timers
 from bot.context import BotContext
+from bot.incidents import close_reminders
 from bot.incidents import flows as incident_flows
 from bot.people import flows as people_flows
 from bot.reports import flows as report_flows
@@ -141,6 +142,12 @@ JOBS: list[Job] = [
         every=every(hours=1),
         run=task_flows.remind_overdue,
         description="DM the assignees of overdue open tasks of active incidents, at most daily per task.",
+    ),
+    Job(
+        name="close-reminders",
+        every=every(hours=1),
+        run=close_reminders.remind_to_close,
+        description="On Mondays, ask commanders to close incidents stable for 7 days or more, once a week.",
     ),
     Job(
         name="scheduled-actions",

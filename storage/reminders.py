@@ -9,7 +9,17 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Incident, IncidentPriority, IncidentType, Reminder, Report
+from storage.models import (
+    Incident,
+    IncidentPriority,
+    IncidentType,
+    Participant,
+    ParticipantRole,
+    Project,
+    Reminder,
+    Report,
+    TimelineEvent,
+)
 from storage.scheduling import _insert
 
 
@@ -31,7 +41,7 @@ async def overdue_reports(session: AsyncSession, now: datetime, kinds: dict[str,
             .join(IncidentPriority, col(IncidentPriority.id) == col(Incident.incident_priority_id))
             .outerjoin(IncidentType, col(IncidentType.id) == col(Incident.incident_type_id))
             .where(Incident.status == "active")
-            .where(sa.or_(col(IncidentType.id).is_(None), sa.not_(col(IncidentType.exclude_from_reminders))))
+            .where(_not_excluded())
             .order_by(col(Incident.id))
         )
     )
@@ -59,6 +69,74 @@ async def overdue_reports(session: AsyncSession, now: datetime, kinds: dict[str,
             if intervals >= 1:  # due again every interval until a report comes
                 due.append(DueReport(incident, kind, hours, since + intervals * timedelta(hours=hours)))
     return due
+
+
+@dataclass(frozen=True)
+class StableIncident:
+    incident: Incident
+    project: Project
+    stable_since: datetime
+    commander: str | None
+
+
+def _not_excluded() -> sa.ColumnElement[bool]:
+    """Incidents without a type, or whose type does not opt out of reminders."""
+    return sa.or_(col(IncidentType.id).is_(None), sa.not_(col(IncidentType.exclude_from_reminders)))
+
+
+async def stable_incidents(
+    session: AsyncSession, since: datetime, commander_role: str
+) -> list[StableIncident]:
+    """Stable incidents of enabled projects, stable since `since` or earlier, with their commander.
+
+    "Since" is the last status change (an incident stable, active again, then stable is counted
+    from the second time). Three queries, however many incidents there are.
+    """
+    rows = list(
+        await session.exec(
+            select(Incident, Project)
+            .join(Project, col(Project.id) == col(Incident.project_id))
+            .outerjoin(IncidentType, col(IncidentType.id) == col(Incident.incident_type_id))
+            .where(Incident.status == "stable", col(Project.enabled), _not_excluded())
+            .where(col(Incident.stable_at) <= since)
+            .order_by(col(Incident.id))
+        )
+    )
+    if not rows:
+        return []
+    ids = [incident.id for incident, _ in rows if incident.id is not None]
+    changed: dict[int, datetime] = {
+        incident_id: when
+        for incident_id, when in await session.exec(
+            select(TimelineEvent.incident_id, sa.func.max(TimelineEvent.occurred_at))
+            .where(col(TimelineEvent.incident_id).in_(ids), TimelineEvent.kind == "status_changed")
+            .group_by(col(TimelineEvent.incident_id))
+        )
+    }
+    commanders = await current_holders(session, ids, commander_role)
+    found = []
+    for incident, project in rows:
+        assert incident.id is not None and incident.stable_at is not None
+        moment = changed.get(incident.id) or incident.stable_at
+        if moment.tzinfo is None:  # SQLite's aggregate comes back naive
+            moment = moment.replace(tzinfo=since.tzinfo)
+        if moment <= since:
+            found.append(StableIncident(incident, project, moment, commanders.get(incident.id)))
+    return found
+
+
+async def current_holders(session: AsyncSession, incident_ids: list[int], role: str) -> dict[int, str]:
+    """Who holds `role` now in each incident (the latest to take it); one query."""
+    holders: dict[int, str] = {}
+    for incident_id, user_id in await session.exec(
+        select(Participant.incident_id, Participant.user_id)
+        .join(ParticipantRole, col(ParticipantRole.participant_id) == col(Participant.id))
+        .where(col(Participant.incident_id).in_(incident_ids), ParticipantRole.role == role)
+        .where(col(ParticipantRole.renounced_at).is_(None))
+        .order_by(col(ParticipantRole.assumed_at), col(ParticipantRole.id))
+    ):
+        holders[incident_id] = user_id  # the latest assignment wins
+    return holders
 
 
 async def claim_reminder(

@@ -17,6 +17,7 @@ TACTICAL_REPORT_BUTTON = "incident_summary_tactical_report"
 STABLE_BUTTON, CLOSE_BUTTON = "incident_summary_stable", "incident_summary_close"
 REOPEN_BUTTON = "incident_reopen"
 REVIEW_UPDATE_BUTTON = "incident_review_update"
+CLOSE_REMINDER_BUTTON = "incident_close_reminder"
 JOIN_BUTTON, SUBSCRIBE_BUTTON = "incident_join", "incident_subscribe"
 PROJECT_ACTION = "incident_report_project"
 TITLE_MAX = 200
@@ -536,19 +537,30 @@ def closed_review_reminder(incident: IncidentCard) -> tuple[str, list[dict[str, 
             "type": "actions",
             "block_id": "incident_closed_actions",
             "elements": [
-                {
-                    "type": "button",
-                    "action_id": REVIEW_UPDATE_BUTTON,
-                    "text": _text("Review and update"),
-                    "style": "primary",
-                    "value": str(incident.id),
-                },
-                {
-                    "type": "button",
-                    "action_id": REOPEN_BUTTON,
-                    "text": _text("Reopen incident"),
-                    "value": str(incident.id),
-                },
+                {**_button(REVIEW_UPDATE_BUTTON, "Review and update", str(incident.id)), "style": "primary"},
+                _button(REOPEN_BUTTON, "Reopen incident", str(incident.id)),
+            ],
+        },
+    ]
+
+
+def close_reminder(
+    incident_id: int, name: str, title: str, days: int, channel_id: str | None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The Monday DM to the commander of an incident stable for a week or more: close it?"""
+    where = f" (<#{channel_id}>)" if channel_id else ""
+    text = (
+        f"🧹 *{escape(name)}*{where} has been stable for {days} days: *{escape_within(title, 500)}*\n"
+        "If it is over, close it, so that it leaves the open incidents and its review can start. "
+        "The button opens the update form with Closed chosen: check the resolution, then save."
+    )
+    return f"{name} has been stable for {days} days: close it?", [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
+        {
+            "type": "actions",
+            "block_id": "incident_close_reminder_actions",
+            "elements": [
+                {**_button(CLOSE_REMINDER_BUTTON, "Close incident", str(incident_id)), "style": "primary"}
             ],
         },
     ]
