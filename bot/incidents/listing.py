@@ -23,8 +23,11 @@ RECENTLY_CLOSED = timedelta(hours=24)
 COMMANDER = "Incident Commander"
 
 
-async def current_incidents(ctx: BotContext, user_id: str, project: str | None = None) -> list[IncidentCard]:
-    """Active and stable incidents and those closed in the last 24 h, newest first, that `user_id` may see.
+async def current_incidents(
+    ctx: BotContext, user_id: str | None, project: str | None = None, project_id: int | None = None
+) -> list[IncidentCard]:
+    """Active and stable incidents and those closed in the last 24 h, newest first, that `user_id` may see
+    (no one given: no restricted incident at all, as for a channel).
 
     A fixed number of queries whatever the number of incidents: names, channels and commanders
     are fetched for all of them at once.
@@ -39,14 +42,20 @@ async def current_incidents(ctx: BotContext, user_id: str, project: str | None =
         )
         if project:
             statement = statement.where(col(Project.name).ilike(project))
+        if project_id is not None:
+            statement = statement.where(col(Project.id) == project_id)
         rows = list(await session.exec(statement))
         ids = [incident.id for incident, _ in rows]
-        mine = set(
-            await session.exec(
-                select(Participant.incident_id).where(
-                    col(Participant.incident_id).in_(ids), Participant.user_id == user_id
+        mine = (
+            set(
+                await session.exec(
+                    select(Participant.incident_id).where(
+                        col(Participant.incident_id).in_(ids), Participant.user_id == user_id
+                    )
                 )
             )
+            if user_id is not None
+            else set()
         )
         channels = {
             resource.incident_id: resource.external_id
@@ -90,6 +99,7 @@ async def current_incidents(ctx: BotContext, user_id: str, project: str | None =
                 reporter_id=incident.reporter_user_id,
                 commander_id=commanders.get(incident.id, incident.reporter_user_id),
                 channel_id=channels.get(incident.id),
+                tags=list(incident.tags),
             )
         )
     return cards
