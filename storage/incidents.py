@@ -188,6 +188,16 @@ async def holder_of(session: AsyncSession, incident_id: int, role: str) -> str |
     return (await session.exec(statement)).first()
 
 
+async def conversations(session: AsyncSession, incident_ids: Iterable[int]) -> dict[int, str]:
+    """Each incident's channel id, for the incidents that have one; one query."""
+    rows = await session.exec(
+        select(Resource.incident_id, Resource.external_id).where(
+            col(Resource.incident_id).in_(list(incident_ids)), Resource.kind == "conversation"
+        )
+    )
+    return {incident_id: external_id for incident_id, external_id in rows}
+
+
 async def last_status_change(session: AsyncSession, incident_id: int) -> datetime | None:
     """When the incident's status last changed (its latest status_changed timeline event)."""
     statement = (

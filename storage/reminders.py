@@ -139,14 +139,41 @@ async def current_holders(session: AsyncSession, incident_ids: list[int], role: 
     return holders
 
 
-async def claim_reminder(
-    session: AsyncSession, incident_id: int, kind: str, due_at: datetime, user_id: str | None, now: datetime
-) -> bool:
-    """Claim the reminder for this due moment; False when another run or process claimed it first."""
-    statement = (
-        _insert(session)(Reminder)
-        .values(incident_id=incident_id, kind=kind, due_at=due_at, user_id=user_id, created_at=now)
-        .on_conflict_do_nothing(index_elements=["incident_id", "kind", "due_at"])
-        .returning(col(Reminder.id))
-    )
-    return (await (await session.connection()).execute(statement)).scalar_one_or_none() is not None
+# Rows per claiming statement: five parameters each stays far below PostgreSQL's 32 767.
+CLAIM_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Claim:
+    incident_id: int
+    kind: str
+    due_at: datetime
+    user_id: str | None
+
+
+async def claim_reminders(session: AsyncSession, claims: list[Claim], now: datetime) -> set[tuple[int, str]]:
+    """Claim each reminder's due moment, all in one statement per 1 000; the (incident, kind) pairs this
+    call won. Those another run or process claimed first are left out. Each (incident, kind) at most once."""
+    won: set[tuple[int, str]] = set()
+    connection = await session.connection()
+    for start in range(0, len(claims), CLAIM_BATCH):
+        batch = claims[start : start + CLAIM_BATCH]
+        statement = (
+            _insert(session)(Reminder)
+            .values(
+                [
+                    {
+                        "incident_id": claim.incident_id,
+                        "kind": claim.kind,
+                        "due_at": claim.due_at,
+                        "user_id": claim.user_id,
+                        "created_at": now,
+                    }
+                    for claim in batch
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["incident_id", "kind", "due_at"])
+            .returning(col(Reminder.incident_id), col(Reminder.kind))
+        )
+        won.update((int(incident_id), str(kind)) for incident_id, kind in await connection.execute(statement))
+    return won

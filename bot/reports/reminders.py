@@ -39,28 +39,32 @@ async def remind_overdue_reports(ctx: BotContext) -> str:
     """DM each active incident's commander about every report overdue by its priority's interval.
 
     The claim on (incident, kind, due moment) makes one DM per interval however many processes or
-    runs see it; the next interval without a report brings the next reminder.
+    runs see it; the next interval without a report brings the next reminder. Five queries however
+    many incidents are due: commanders, channels and claims are taken for all of them at once.
     """
     now = ctx.clock()
-    async with ctx.sessions() as session:
+    async with ctx.sessions() as session, session.begin():
         due = await store.overdue_reports(session, now, INTERVALS)
+        ids = sorted({item.incident.id for item in due if item.incident.id is not None})
+        commanders = await store.current_holders(session, ids, COMMANDER) if ids else {}
+        channels = await incident_store.conversations(session, ids) if ids else {}
+        wanted = [item for item in due if item.incident.id in commanders]
+        claims = [
+            store.Claim(item.incident.id or 0, item.kind, item.due_at, commanders[item.incident.id or 0])
+            for item in wanted
+        ]
+        claimed = await store.claim_reminders(session, claims, now) if claims else set()
     sent = 0
-    for item in due:
-        assert item.incident.id is not None
-        async with ctx.sessions() as session, session.begin():
-            commander = await incident_store.holder_of(session, item.incident.id, COMMANDER)
-            channel = (await incident_store.resources(session, item.incident.id)).get("conversation")
-            if commander is None:
-                continue
-            claimed = await store.claim_reminder(
-                session, item.incident.id, item.kind, item.due_at, commander, now
-            )
-        if not claimed:
-            continue
+    for item in wanted:
+        incident_id = item.incident.id or 0
+        if (incident_id, item.kind) not in claimed:
+            continue  # another run or process reminded about this one
         try:
-            await _send(ctx, commander, item.incident, item.kind, item.hours, channel_id=_id(channel))
+            await _send(
+                ctx, commanders[incident_id], item.incident, item.kind, item.hours, channels.get(incident_id)
+            )
         except Exception:  # one commander Slack refuses must not stop the others' reminders
-            logger.warning("report reminder failed", exc_info=True, extra={"incident_id": item.incident.id})
+            logger.warning("report reminder failed", exc_info=True, extra={"incident_id": incident_id})
             continue
         sent += 1
     return f"sent {sent} report reminder(s)"
@@ -109,7 +113,8 @@ async def remind_after_status_change(ctx: BotContext, incident_id: int) -> str:
             return "not needed: no open incident with a commander"
         if last is not None and _aware(last.created_at) > now - RECENT_REPORT:
             return "not needed: a tactical report came in the last hour"
-        if not await store.claim_reminder(session, incident_id, STATUS_CHANGED, changed_at, commander, now):
+        claim = store.Claim(incident_id, STATUS_CHANGED, changed_at, commander)
+        if not await store.claim_reminders(session, [claim], now):
             return "already reminded for this change"
     await _send(ctx, commander, incident, TACTICAL, None, _id(channel), status=incident.status)
     return "reminded"
