@@ -217,3 +217,41 @@ def test_every_line_keeps_its_buttons_in_its_message() -> None:
                 assert len(block["text"]["text"]) <= 3000
     lines = [b for _, blocks in pages for b in blocks if "*INC-" in str(b.get("text", ""))]
     assert len(lines) == 99
+
+
+async def test_a_channel_slack_refuses_does_not_stop_the_others(slack: FakeSlack, bot: BotProcess) -> None:
+    ada = slack.add_user("ada")
+    first = slack.add_channel("incidents", members=[slack.bot_user_id])
+    second = slack.add_channel("sre", members=[slack.bot_user_id])
+    await add_target(bot, "a-first", first)
+    await add_target(bot, "b-second", second)
+    bot.ctx.clock = lambda: DAY.replace(hour=1)
+    await report(slack, ada, "Login broken")
+    await wait_until_opened(slack, bot)
+    await settled(bot)
+
+    slack.faults.fail("chat.postMessage", error="not_in_channel", times=1)  # the first channel's
+    assert await run_at(bot, 9, 5) == "posted 1 daily summary message(s) for 1 project(s)"
+    assert summaries(slack, first) == [] and len(summaries(slack, second)) == 1
+
+
+async def test_two_processes_at_the_same_moment_post_one_summary(
+    slack: FakeSlack, bot: BotProcess, database_url: str
+) -> None:
+    import asyncio
+
+    ada = slack.add_user("ada")
+    everything = slack.add_channel("incidents", members=[slack.bot_user_id])
+    await add_target(bot, "all", everything)
+    bot.ctx.clock = lambda: DAY.replace(hour=1)
+    await report(slack, ada, "Login broken")
+    await wait_until_opened(slack, bot)
+    bot.ctx.clock = lambda: DAY.replace(hour=9, minute=5)
+    outcomes = await asyncio.gather(
+        send_daily_summaries(bot.ctx), in_another_process(slack, bot, database_url, send_daily_summaries)
+    )
+    assert sorted(outcomes) == [
+        "posted 0 daily summary message(s) for 0 project(s)",
+        "posted 1 daily summary message(s) for 1 project(s)",
+    ]
+    assert len(summaries(slack, everything)) == 1

@@ -109,3 +109,18 @@ async def test_remind_me_later_reminds_again_then_unless_the_report_came(
     bot.ctx.clock = lambda: start + timedelta(hours=8)
     assert await timers.drain_due_actions(bot.ctx, timers.ACTIONS) == (1, 0)  # done: nothing to say
     assert len(slack.dms_to(incident.commander)) == dms
+
+
+async def test_two_processes_at_the_same_moment_remind_once(
+    slack: FakeSlack, bot: BotProcess, database_url: str
+) -> None:
+    import asyncio
+
+    incident = await open_incident(slack, bot)
+    start = bot.ctx.clock()
+    bot.ctx.clock = lambda: start + timedelta(hours=6, minutes=5)
+    outcomes = await asyncio.gather(
+        remind_overdue_reports(bot.ctx), in_another_process(slack, bot, database_url, remind_overdue_reports)
+    )
+    assert sorted(outcomes) == ["sent 0 report reminder(s)", "sent 1 report reminder(s)"]
+    assert len(reminders(slack, incident.commander)) == 1
