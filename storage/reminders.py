@@ -35,23 +35,23 @@ class DueReport:
 async def overdue_reports(session: AsyncSession, now: datetime, kinds: dict[str, str]) -> list[DueReport]:
     """Active incidents whose priority wants a report of a kind (`kinds`: kind → priority column)
     more often than they got one. Two queries, however many incidents there are."""
-    rows = list(
-        await session.exec(
-            select(Incident, IncidentPriority)
-            .join(IncidentPriority, col(IncidentPriority.id) == col(Incident.incident_priority_id))
-            .outerjoin(IncidentType, col(IncidentType.id) == col(Incident.incident_type_id))
-            .where(Incident.status == "active")
-            .where(_not_excluded())
-            .order_by(col(Incident.id))
-        )
+    active = (
+        select(Incident, IncidentPriority)
+        .join(IncidentPriority, col(IncidentPriority.id) == col(Incident.incident_priority_id))
+        .outerjoin(IncidentType, col(IncidentType.id) == col(Incident.incident_type_id))
+        .where(Incident.status == "active")
+        .where(_not_excluded())
     )
+    rows = list(await session.exec(active.order_by(col(Incident.id))))
     if not rows:
         return []
+    # A subquery rather than the ids: ten thousand of them would be ten thousand parameters.
+    ids = active.with_only_columns(col(Incident.id)).scalar_subquery()
     latest: dict[tuple[int, str], datetime] = {
         (incident_id, kind): when
         for incident_id, kind, when in await session.exec(
             select(Report.incident_id, Report.kind, sa.func.max(Report.created_at))
-            .where(col(Report.incident_id).in_([incident.id for incident, _ in rows]))
+            .where(col(Report.incident_id).in_(ids))
             .group_by(col(Report.incident_id), col(Report.kind))
         )
     }

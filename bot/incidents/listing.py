@@ -63,7 +63,8 @@ async def current_incidents(
         if project_id is not None:
             statement = statement.where(col(Project.id) == project_id)
         rows = list(await (await session.connection()).execute(statement))
-        ids = [row.id for row in rows]
+        # The same incidents as a subquery, not a list: thousands of ids would be thousands of parameters.
+        ids = statement.with_only_columns(col(Incident.id)).order_by(None).scalar_subquery()
         mine = (
             set(
                 await session.exec(
@@ -76,9 +77,11 @@ async def current_incidents(
             else set()
         )
         channels = {
-            resource.incident_id: resource.external_id
-            for resource in await session.exec(
-                select(Resource).where(col(Resource.incident_id).in_(ids), Resource.kind == "conversation")
+            incident_id: channel
+            for incident_id, channel in await session.exec(
+                select(Resource.incident_id, Resource.external_id).where(
+                    col(Resource.incident_id).in_(ids), Resource.kind == "conversation"
+                )
             )
         }
         commanders: dict[int, str] = {}
