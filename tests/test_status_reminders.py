@@ -102,3 +102,21 @@ async def test_two_runs_for_one_change_remind_once(slack: FakeSlack, bot: BotPro
     outcomes = await asyncio.gather(*(remind_after_status_change(bot.ctx, incident.id) for _ in range(3)))
     assert outcomes == ["already reminded for this change"] * 3
     assert len(status_reminders(slack, ada, "Stable")) == 1
+
+
+async def test_closed_to_stable_from_the_review_message_reminds(slack: FakeSlack, bot: BotProcess) -> None:
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Cache cold")
+    await open_update_modal(slack, ada, channel)
+    await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
+    await slack.wait_for(
+        lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(ada)), timeout=5
+    )
+    review = next(m for m in slack.dms_to(ada) if "Thanks for closing" in str(m.blocks))
+
+    await slack.as_user(ada).click_button(review.channel, review.ts, "Review and update")
+    await slack.wait_for(lambda: (slack.open_view_for(ada) or {}).get("callback_id") == "incident_update")
+    await slack.as_user(ada).submit_view({"Status": "Stable"})
+    await slack.wait_for(lambda: status_reminders(slack, ada, "Stable"), timeout=5)
+    assert (await the_incident(bot)).status == "stable"
+    assert len(await claims(bot)) == 1
