@@ -12,7 +12,7 @@ from bot.reports.reminders import STATUS_CHANGED, remind_after_status_change
 from bot.runtime import BotProcess
 from storage.models import Reminder
 from tests.fakes.slack import FakeSlack
-from tests.test_incident_update import open_incident, open_update_modal, the_incident
+from tests.test_incident_update import close_and_review, open_incident, open_update_modal, the_incident
 from tests.test_reports import send_tactical, settled
 
 
@@ -72,15 +72,10 @@ async def test_no_reminder_within_an_hour_of_a_tactical_report(slack: FakeSlack,
 async def test_closing_reminds_no_one_and_reopening_does(slack: FakeSlack, bot: BotProcess) -> None:
     ada = slack.add_user("ada")
     channel = await open_incident(slack, bot, ada, "Queue stuck")
-    await open_update_modal(slack, ada, channel)
-    await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
-    await slack.wait_for(
-        lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(ada)), timeout=5
-    )
+    review = await close_and_review(slack, ada, channel)
     await settled(bot)
     assert not any("time for a tactical" in str(m.blocks) for m in slack.dms_to(ada))
 
-    review = next(m for m in slack.dms_to(ada) if "Thanks for closing" in str(m.blocks))
     await slack.as_user(ada).click_button(review.channel, review.ts, "Reopen incident")
     await slack.wait_for(lambda: status_reminders(slack, ada, "Active"), timeout=5)
     # The reopened incident's reminder can be snoozed like the hourly one.
@@ -107,12 +102,7 @@ async def test_two_runs_for_one_change_remind_once(slack: FakeSlack, bot: BotPro
 async def test_closed_to_stable_from_the_review_message_reminds(slack: FakeSlack, bot: BotProcess) -> None:
     ada = slack.add_user("ada")
     channel = await open_incident(slack, bot, ada, "Cache cold")
-    await open_update_modal(slack, ada, channel)
-    await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
-    await slack.wait_for(
-        lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(ada)), timeout=5
-    )
-    review = next(m for m in slack.dms_to(ada) if "Thanks for closing" in str(m.blocks))
+    review = await close_and_review(slack, ada, channel)
 
     await slack.as_user(ada).click_button(review.channel, review.ts, "Review and update")
     await slack.wait_for(lambda: (slack.open_view_for(ada) or {}).get("callback_id") == "incident_update")
