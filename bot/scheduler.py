@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import timers
 from bot.context import BotContext
+from bot.incidents import close_reminders, daily
 from bot.incidents import flows as incident_flows
 from bot.people import flows as people_flows
 from bot.reports import flows as report_flows
@@ -148,6 +149,19 @@ JOBS: list[Job] = [
         every=every(seconds=30),
         run=document_tasks.sync_document_tasks,
         description="Carry tasks between Slack and the incident documents' assigned comments, both ways.",
+    ),
+    Job(
+        name="close-reminders",
+        every=every(hours=1),
+        run=close_reminders.remind_to_close,
+        description="On Mondays, ask commanders to close incidents stable for 7 days or more, once a week.",
+    ),
+    Job(
+        name="daily-summaries",
+        every=every(minutes=5),
+        run=daily.send_daily_summaries,
+        description="Post each project's daily incident summary to its notification channels, once a day "
+        "from its daily_report_time in its time zone (late the same day if the bot was down).",
     ),
     Job(
         name="scheduled-actions",

@@ -188,6 +188,27 @@ async def holder_of(session: AsyncSession, incident_id: int, role: str) -> str |
     return (await session.exec(statement)).first()
 
 
+async def conversations(session: AsyncSession, incident_ids: Iterable[int]) -> dict[int, str]:
+    """Each incident's channel id, for the incidents that have one; one query."""
+    rows = await session.exec(
+        select(Resource.incident_id, Resource.external_id).where(
+            col(Resource.incident_id).in_(list(incident_ids)), Resource.kind == "conversation"
+        )
+    )
+    return {incident_id: external_id for incident_id, external_id in rows}
+
+
+async def last_status_change(session: AsyncSession, incident_id: int) -> datetime | None:
+    """When the incident's status last changed (its latest status_changed timeline event)."""
+    statement = (
+        select(TimelineEvent.occurred_at)
+        .where(TimelineEvent.incident_id == incident_id, TimelineEvent.kind == "status_changed")
+        .order_by(col(TimelineEvent.occurred_at).desc(), col(TimelineEvent.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
 async def add_timeline_event(
     session: AsyncSession,
     incident_id: int,

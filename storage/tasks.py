@@ -148,12 +148,18 @@ async def overdue_tasks(session: AsyncSession, now: datetime, every: timedelta) 
     return await _rows(session, list(await session.exec(statement)))
 
 
-async def claim_reminder(session: AsyncSession, task_id: int, now: datetime, every: timedelta) -> bool:
-    """Record the reminder about to be sent; False when another run sent one within `every`."""
+async def claim_reminders(
+    session: AsyncSession, task_ids: list[int], now: datetime, every: timedelta
+) -> set[int]:
+    """Record the reminders about to be sent, in one statement; the tasks claimed (another run may
+    have sent one within `every`)."""
+    if not task_ids:
+        return set()
     result = await (await session.connection()).execute(
         sa.update(Task)
-        .where(col(Task.id) == task_id)
+        .where(col(Task.id).in_(task_ids))
         .where(sa.or_(col(Task.last_reminded_at).is_(None), col(Task.last_reminded_at) <= now - every))
         .values(last_reminded_at=now)
+        .returning(col(Task.id))
     )
-    return bool(result.rowcount)
+    return {int(task_id) for task_id in result.scalars() if task_id is not None}

@@ -29,6 +29,16 @@ async def open_update_modal(slack: FakeSlack, user: str, channel: str) -> dict[s
     return view
 
 
+async def close_and_review(slack: FakeSlack, user: str, channel: str) -> Any:
+    """Close the incident from its channel; the review DM its commander then gets."""
+    await open_update_modal(slack, user, channel)
+    await slack.as_user(user).submit_view({"Status": "Closed", "Severity": "Low"})
+    await slack.wait_for(
+        lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(user)), timeout=5
+    )
+    return next(m for m in slack.dms_to(user) if "Thanks for closing" in str(m.blocks))
+
+
 async def the_incident(bot: BotProcess) -> Incident:
     async with bot.ctx.sessions() as session:
         return (await session.exec(select(Incident))).one()
@@ -120,12 +130,7 @@ async def test_the_commander_reopens_a_closed_incident_from_the_review_message(
 ) -> None:
     ada = slack.add_user("ada")
     channel = await open_incident(slack, bot, ada, "Queue stuck")
-    await open_update_modal(slack, ada, channel)
-    await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
-    await slack.wait_for(
-        lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(ada)), timeout=5
-    )
-    review = next(m for m in slack.dms_to(ada) if "Thanks for closing" in str(m.blocks))
+    review = await close_and_review(slack, ada, channel)
     assert slack.channel(channel).is_archived
 
     await slack.as_user(ada).click_button(review.channel, review.ts, "Reopen incident")
@@ -309,12 +314,7 @@ async def test_the_commander_corrects_a_closed_incident_from_the_review_message(
 ) -> None:
     ada, bob = slack.add_user("ada"), slack.add_user("bob")
     channel = await open_incident(slack, bot, ada, "Queue stuck")
-    await open_update_modal(slack, ada, channel)
-    await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
-    await slack.wait_for(
-        lambda: any("Thanks for closing" in str(m.blocks) for m in slack.dms_to(ada)), timeout=5
-    )
-    review = next(m for m in slack.dms_to(ada) if "Thanks for closing" in str(m.blocks))
+    review = await close_and_review(slack, ada, channel)
     assert "update command" not in str(review.blocks)  # an archived channel takes no commands
 
     await slack.as_user(ada).click_button(review.channel, review.ts, "Review and update")

@@ -3,14 +3,28 @@ interval, across job runs and processes; a report resets the count."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from bot.context import BotContext
 from bot.reports.reminders import remind_overdue_reports
 from bot.runtime import BotProcess
 from tests.conftest import bot_settings
 from tests.fakes.slack import FakeSlack
 from tests.test_people import open_incident
 from tests.test_reports import send_tactical
+
+
+async def in_another_process(
+    slack: FakeSlack, bot: BotProcess, database_url: str, job: Callable[[BotContext], Awaitable[str]]
+) -> str:
+    """Run `job` in a second process on the same database, at `bot`'s time."""
+    other = BotProcess(bot_settings(slack, database_url))
+    other.ctx.clock = bot.ctx.clock
+    try:
+        return await job(other.ctx)
+    finally:
+        await other.ctx.close()
 
 
 def reminders(slack: FakeSlack, user: str, kind: str = "tactical report") -> list[str]:
@@ -28,12 +42,8 @@ async def test_a_commander_is_reminded_once_per_interval_until_a_report_comes(
     assert await remind_overdue_reports(bot.ctx) == "sent 1 report reminder(s)"
     # Another run, and another process on the same database, in the same interval: nothing more.
     assert await remind_overdue_reports(bot.ctx) == "sent 0 report reminder(s)"
-    other = BotProcess(bot_settings(slack, database_url))
-    other.ctx.clock = bot.ctx.clock
-    try:
-        assert await remind_overdue_reports(other.ctx) == "sent 0 report reminder(s)"
-    finally:
-        await other.ctx.close()
+    elsewhere = await in_another_process(slack, bot, database_url, remind_overdue_reports)
+    assert elsewhere == "sent 0 report reminder(s)"
     [dm] = reminders(slack, incident.commander)
     assert "6 hours" in dm and "/dispatch-report-tactical" in dm and f"<#{incident.channel}>" in dm
 
@@ -99,3 +109,18 @@ async def test_remind_me_later_reminds_again_then_unless_the_report_came(
     bot.ctx.clock = lambda: start + timedelta(hours=8)
     assert await timers.drain_due_actions(bot.ctx, timers.ACTIONS) == (1, 0)  # done: nothing to say
     assert len(slack.dms_to(incident.commander)) == dms
+
+
+async def test_two_processes_at_the_same_moment_remind_once(
+    slack: FakeSlack, bot: BotProcess, database_url: str
+) -> None:
+    import asyncio
+
+    incident = await open_incident(slack, bot)
+    start = bot.ctx.clock()
+    bot.ctx.clock = lambda: start + timedelta(hours=6, minutes=5)
+    outcomes = await asyncio.gather(
+        remind_overdue_reports(bot.ctx), in_another_process(slack, bot, database_url, remind_overdue_reports)
+    )
+    assert sorted(outcomes) == ["sent 0 report reminder(s)", "sent 1 report reminder(s)"]
+    assert len(reminders(slack, incident.commander)) == 1

@@ -191,9 +191,15 @@ async def _update_view(ctx: BotContext, incident_id: int, status: str | None = N
 
 
 async def open_review_modal(
-    ctx: BotContext, respond: AsyncRespond, incident_id: int, user_id: str, trigger_id: str
+    ctx: BotContext,
+    respond: AsyncRespond,
+    incident_id: int,
+    user_id: str,
+    trigger_id: str,
+    status: str | None = None,
 ) -> None:
-    """The update modal for a closed incident, from the review DM (its archived channel takes no commands)."""
+    """The update modal from a DM (the review of a closed incident, whose archived channel takes no
+    commands; the Monday close reminder, with `status` preselected)."""
     if not await may_lead(ctx, incident_id, user_id):
         await respond(
             text="Only the incident's last commander or scribe can update it.",
@@ -202,7 +208,7 @@ async def open_review_modal(
         )
         return
     await ctx.gateway.open_view_soon(
-        trigger_id, _update_view(ctx, incident_id), views.loading_modal("Update incident")
+        trigger_id, _update_view(ctx, incident_id, status), views.loading_modal("Update incident")
     )
 
 
@@ -346,15 +352,20 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
         ctx.tasks.spawn(reopen(), name="reopen-incident")
 
-    @registry.action(views.REVIEW_UPDATE_BUTTON)
+    @registry.action(
+        {"action_id": re.compile(f"^({views.REVIEW_UPDATE_BUTTON}|{views.CLOSE_REMINDER_BUTTON})$")}
+    )
     async def review_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Review and update (closed incidents) and Close incident (the Monday reminder): the update modal."""
         await ack()
-        incident_id = _int(body["actions"][0].get("value"))
+        action = body["actions"][0]
+        incident_id = _int(action.get("value"))
         if incident_id is None:
             logger.warning("review button without an incident id")
             return
+        status = "closed" if action["action_id"] == views.CLOSE_REMINDER_BUTTON else None
         ctx.tasks.spawn(
-            open_review_modal(ctx, respond, incident_id, body["user"]["id"], body["trigger_id"]),
+            open_review_modal(ctx, respond, incident_id, body["user"]["id"], body["trigger_id"], status),
             name="review-modal",
         )
 

@@ -25,6 +25,7 @@ from bot.incidents.context import may_lead
 from bot.incidents.facts import Choice, IncidentCard
 from bot.mail import content
 from bot.oncall import flows as oncall
+from bot.reports import reminders as report_reminders
 from storage import incidents as store
 from storage.models import (
     Incident,
@@ -361,6 +362,8 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         *([_engage_newly_matching(ctx, card)] if engaging and not archived else []),
         *(ctx.gateway.direct_message(user, text, blocks) for user in followers),
         flows.update_ticket(ctx, incident_id, ticket_fields(card, changes)),
+        # Into Active or Stable (a reopen included): the commander is asked where things stand now.
+        *([report_reminders.remind_after_status_change(ctx, incident_id)] if status and not closing else []),
         return_exceptions=True,
     )
     for outcome in outcomes:

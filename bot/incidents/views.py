@@ -17,6 +17,7 @@ TACTICAL_REPORT_BUTTON = "incident_summary_tactical_report"
 STABLE_BUTTON, CLOSE_BUTTON = "incident_summary_stable", "incident_summary_close"
 REOPEN_BUTTON = "incident_reopen"
 REVIEW_UPDATE_BUTTON = "incident_review_update"
+CLOSE_REMINDER_BUTTON = "incident_close_reminder"
 JOIN_BUTTON, SUBSCRIBE_BUTTON = "incident_join", "incident_subscribe"
 PROJECT_ACTION = "incident_report_project"
 TITLE_MAX = 200
@@ -557,19 +558,30 @@ def closed_review_reminder(incident: IncidentCard) -> tuple[str, list[dict[str, 
             "type": "actions",
             "block_id": "incident_closed_actions",
             "elements": [
-                {
-                    "type": "button",
-                    "action_id": REVIEW_UPDATE_BUTTON,
-                    "text": _text("Review and update"),
-                    "style": "primary",
-                    "value": str(incident.id),
-                },
-                {
-                    "type": "button",
-                    "action_id": REOPEN_BUTTON,
-                    "text": _text("Reopen incident"),
-                    "value": str(incident.id),
-                },
+                {**_button(REVIEW_UPDATE_BUTTON, "Review and update", str(incident.id)), "style": "primary"},
+                _button(REOPEN_BUTTON, "Reopen incident", str(incident.id)),
+            ],
+        },
+    ]
+
+
+def close_reminder(
+    incident_id: int, name: str, title: str, days: int, channel_id: str | None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The Monday DM to the commander of an incident stable for a week or more: close it?"""
+    where = f" (<#{channel_id}>)" if channel_id else ""
+    text = (
+        f"🧹 *{escape(name)}*{where} has been stable for {days} days: *{escape_within(title, 500)}*\n"
+        "If it is over, close it, so that it leaves the open incidents and its review can start. "
+        "The button opens the update form with Closed chosen: check the resolution, then save."
+    )
+    return f"{name} has been stable for {days} days: close it?", [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
+        {
+            "type": "actions",
+            "block_id": "incident_close_reminder_actions",
+            "elements": [
+                {**_button(CLOSE_REMINDER_BUTTON, "Close incident", str(incident_id)), "style": "primary"}
             ],
         },
     ]
@@ -578,6 +590,63 @@ def closed_review_reminder(incident: IncidentCard) -> tuple[str, list[dict[str, 
 LIST_CALLBACK = "incident_list"
 LIST_PAGE_ACTIONS = ("incident_list_previous", "incident_list_next")
 LIST_PAGE_SIZE = 15
+
+
+def _incident_line(card: IncidentCard) -> dict[str, Any]:
+    """One incident as lists show it: name, title, channel, then status and the facts that rank it."""
+    where = f" · <#{card.channel_id}>" if card.channel_id else ""
+    lock = "🔒 " if card.visibility == "restricted" else ""
+    text = (
+        f"{lock}*{escape(card.name)}* {escape_within(card.title, 2000)}{where}\n"
+        f"{STATUS_EMOJI.get(card.status, '')} {card.status.capitalize()}"
+        f" · {escape(card.type)} · Severity {escape(card.severity)}"
+        f" · Priority {escape(card.priority)} · IC <@{card.commander_id}>"
+    )
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+MESSAGE_BLOCKS = 50
+SUMMARY_GROUPS = (("active", "Active"), ("stable", "Stable"), ("closed", "Closed in the last 24 hours"))
+
+
+def daily_summary(
+    project: str, day: str, cards: list[IncidentCard], allow_join: bool
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The project's daily summary as one or more messages of at most 50 blocks each.
+
+    Grouped active, stable, recently closed; each open incident carries Join / Subscribe. An
+    incident's line and its buttons stay in the same message.
+    """
+    counts = {status: sum(card.status == status for card in cards) for status, _ in SUMMARY_GROUPS}
+    tally = ", ".join(f"{counts[status]} {status}" for status, _ in SUMMARY_GROUPS)
+    text = f"{project} incidents daily summary, {day}: {tally}"
+    units: list[list[dict[str, Any]]] = []
+    for status, heading in SUMMARY_GROUPS:
+        group = [card for card in cards if card.status == status]
+        if not group:
+            continue
+        units.append([{"type": "section", "text": {"type": "mrkdwn", "text": f"*{heading}* ({len(group)})"}}])
+        for card in group:
+            line = [_incident_line(card)]
+            if status != "closed":  # a closed incident has nothing to join or follow
+                line.append(self_service_buttons(card, allow_join))
+            units.append(line)
+    header: list[dict[str, Any]] = [
+        {"type": "header", "text": _text(f"📋 {project} incidents · {day}"[:150])},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(tally)}]},
+    ]
+    pages: list[list[dict[str, Any]]] = [header]
+    for unit in units:
+        if len(pages[-1]) + len(unit) > MESSAGE_BLOCKS - 1:  # room for the "continued" context
+            pages.append([])
+        pages[-1].extend(unit)
+    if len(pages) > 1:
+        for number, page in enumerate(pages, start=1):
+            note = f"Part {number} of {len(pages)} of the {escape(project)} summary for {day}."
+            page.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    return [
+        (text if number == 1 else f"{text} (part {number})", page) for number, page in enumerate(pages, 1)
+    ]
 
 
 def incident_list_modal(cards: list[IncidentCard], page: int, project: str | None) -> dict[str, Any]:
@@ -605,22 +674,7 @@ def incident_list_modal(cards: list[IncidentCard], page: int, project: str | Non
         if card.project != current_project:
             current_project = card.project
             blocks.append({"type": "header", "text": _text(f"Project {card.project}"[:150])})
-        where = f" · <#{card.channel_id}>" if card.channel_id else ""
-        lock = "🔒 " if card.visibility == "restricted" else ""
-        blocks.append(
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": (
-                        f"{lock}*{escape(card.name)}* {escape(card.title)}{where}\n"
-                        f"{STATUS_EMOJI.get(card.status, '')} {card.status.capitalize()}"
-                        f" · {escape(card.type)} · Severity {escape(card.severity)}"
-                        f" · Priority {escape(card.priority)} · IC <@{card.commander_id}>"
-                    )[:3000],
-                },
-            }
-        )
+        blocks.append(_incident_line(card))
     blocks.append(
         {
             "type": "context",

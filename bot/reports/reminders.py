@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot import timers
 from bot.context import BotContext
@@ -25,6 +25,10 @@ INTERVALS = {
     EXECUTIVE: "executive_report_reminder_hours",
 }
 REMIND_AGAIN = "report-reminder"
+# The claim kind of the reminder a status change brings: one per change, whatever redelivers it.
+STATUS_CHANGED = "status-tactical"
+# A tactical report this recent already says where things stand: no reminder on a status change.
+RECENT_REPORT = timedelta(hours=1)
 COMMANDS = {
     TACTICAL: ("report_tactical", "/dispatch-report-tactical"),
     EXECUTIVE: ("report_executive", "/dispatch-report-executive"),
@@ -35,28 +39,32 @@ async def remind_overdue_reports(ctx: BotContext) -> str:
     """DM each active incident's commander about every report overdue by its priority's interval.
 
     The claim on (incident, kind, due moment) makes one DM per interval however many processes or
-    runs see it; the next interval without a report brings the next reminder.
+    runs see it; the next interval without a report brings the next reminder. Five queries however
+    many incidents are due: commanders, channels and claims are taken for all of them at once.
     """
     now = ctx.clock()
-    async with ctx.sessions() as session:
+    async with ctx.sessions() as session, session.begin():
         due = await store.overdue_reports(session, now, INTERVALS)
+        ids = sorted({item.incident.id for item in due if item.incident.id is not None})
+        commanders = await store.current_holders(session, ids, COMMANDER) if ids else {}
+        channels = await incident_store.conversations(session, ids) if ids else {}
+        wanted = [item for item in due if item.incident.id in commanders]
+        claims = [
+            store.Claim(item.incident.id or 0, item.kind, item.due_at, commanders[item.incident.id or 0])
+            for item in wanted
+        ]
+        claimed = await store.claim_reminders(session, claims, now) if claims else set()
     sent = 0
-    for item in due:
-        assert item.incident.id is not None
-        async with ctx.sessions() as session, session.begin():
-            commander = await incident_store.holder_of(session, item.incident.id, COMMANDER)
-            channel = (await incident_store.resources(session, item.incident.id)).get("conversation")
-            if commander is None:
-                continue
-            claimed = await store.claim_reminder(
-                session, item.incident.id, item.kind, item.due_at, commander, now
-            )
-        if not claimed:
-            continue
+    for item in wanted:
+        incident_id = item.incident.id or 0
+        if (incident_id, item.kind) not in claimed:
+            continue  # another run or process reminded about this one
         try:
-            await _send(ctx, commander, item.incident, item.kind, item.hours, channel_id=_id(channel))
+            await _send(
+                ctx, commanders[incident_id], item.incident, item.kind, item.hours, channels.get(incident_id)
+            )
         except Exception:  # one commander Slack refuses must not stop the others' reminders
-            logger.warning("report reminder failed", exc_info=True, extra={"incident_id": item.incident.id})
+            logger.warning("report reminder failed", exc_info=True, extra={"incident_id": incident_id})
             continue
         sent += 1
     return f"sent {sent} report reminder(s)"
@@ -67,13 +75,53 @@ def _id(resource: Resource | None) -> str | None:
 
 
 async def _send(
-    ctx: BotContext, commander: str, incident: Incident, kind: str, hours: int | None, channel_id: str | None
+    ctx: BotContext,
+    commander: str,
+    incident: Incident,
+    kind: str,
+    hours: int | None,
+    channel_id: str | None,
+    status: str | None = None,
 ) -> None:
     key, default = COMMANDS[kind]
     text, blocks = views.report_reminder(
-        KINDS[kind], incident.name, incident.id or 0, hours, channel_id, command_name(ctx, key, default)
+        KINDS[kind],
+        incident.name,
+        incident.id or 0,
+        hours,
+        channel_id,
+        command_name(ctx, key, default),
+        status=status,
     )
     await ctx.gateway.direct_message(commander, text, blocks)
+
+
+async def remind_after_status_change(ctx: BotContext, incident_id: int) -> str:
+    """The tactical reminder a status change into Active or Stable brings the commander, at once.
+
+    Claimed on (incident, the moment of the latest status change), so a redelivered or retried
+    update never DMs twice; skipped when a tactical report came in the last hour.
+    """
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        incident = await session.get(Incident, incident_id)
+        changed_at = await incident_store.last_status_change(session, incident_id)
+        last = await report_store.last_report(session, incident_id, TACTICAL)
+        commander = await incident_store.holder_of(session, incident_id, COMMANDER)
+        channel = (await incident_store.resources(session, incident_id)).get("conversation")
+        if incident is None or incident.status == "closed" or changed_at is None or commander is None:
+            return "not needed: no open incident with a commander"
+        if last is not None and _aware(last.created_at) > now - RECENT_REPORT:
+            return "not needed: a tactical report came in the last hour"
+        claim = store.Claim(incident_id, STATUS_CHANGED, changed_at, commander)
+        if not await store.claim_reminders(session, [claim], now):
+            return "already reminded for this change"
+    await _send(ctx, commander, incident, TACTICAL, None, _id(channel), status=incident.status)
+    return "reminded"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def remind_later(ctx: BotContext, incident_id: int, kind: str, minutes: int, user_id: str) -> datetime:
@@ -94,7 +142,7 @@ async def remind_later(ctx: BotContext, incident_id: int, kind: str, minutes: in
 
 async def remind_again(ctx: BotContext, action: ScheduledAction) -> str:
     """The timer of "remind me in…": remind again, unless the report came meanwhile or the incident
-    is no longer active."""
+    closed (a stable incident's commander may have snoozed the reminder its status change brought)."""
     incident_id, kind = int(action.payload["incident_id"]), str(action.payload["kind"])
     asked_at = datetime.fromisoformat(str(action.payload["asked_at"]))
     async with ctx.sessions() as session:
@@ -102,8 +150,8 @@ async def remind_again(ctx: BotContext, action: ScheduledAction) -> str:
         last = await report_store.last_report(session, incident_id, kind)
         commander = await incident_store.holder_of(session, incident_id, COMMANDER)
         channel = (await incident_store.resources(session, incident_id)).get("conversation")
-    if incident is None or incident.status != "active" or commander is None or kind not in KINDS:
-        return "not needed: the incident is not active"
+    if incident is None or incident.status == "closed" or commander is None or kind not in KINDS:
+        return "not needed: the incident is closed"
     if last is not None and last.created_at >= asked_at:
         return "not needed: the report was made"
     await _send(ctx, commander, incident, kind, None, _id(channel))

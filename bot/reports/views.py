@@ -180,12 +180,19 @@ def report_reminder(
     hours: int | None,
     channel_id: str | None,
     command: str,
+    status: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The commander's DM: a report of `kind` is due (by the priority's interval, or as asked)."""
+    """The commander's DM: a report of `kind` is due (by the priority's interval, as asked, or because
+    the incident's status just changed to `status`)."""
     where = f" in <#{channel_id}>" if channel_id else " in the incident channel"
     since = f" for {hours} hour{'s' if hours != 1 else ''}, which its priority asks for" if hours else " yet"
+    due = (
+        f"is now {status.capitalize()}: time for a {kind.name.lower()}"
+        if status
+        else f"has had no {kind.name.lower()}{since}"
+    )
     text = (
-        f"⏰ *{escape(incident_name)}* has had no {kind.name.lower()}{since}. "
+        f"⏰ *{escape(incident_name)}* {due}. "
         f"Run `{escape(command)}`{where} to tell everyone where things stand."
     )
     later = {

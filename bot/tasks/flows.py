@@ -265,11 +265,11 @@ async def remind_overdue(ctx: BotContext) -> str:
     now = ctx.clock()
     async with ctx.sessions() as session:
         due = await task_store.overdue_tasks(session, now, REMIND_EVERY)
+    async with ctx.sessions() as session, session.begin():
+        claimed = await task_store.claim_reminders(session, [row.id for row in due], now, REMIND_EVERY)
     sent = 0
     for row in due:
-        async with ctx.sessions() as session, session.begin():
-            claimed = await task_store.claim_reminder(session, row.id, now, REMIND_EVERY)
-        if not claimed:
+        if row.id not in claimed:
             continue  # another run (another process) reminded about it meanwhile
         card = card_of(row)
         text, blocks = views.overdue_reminder(card, row.incident_title)

@@ -33,9 +33,11 @@ from storage.models.incident import (
 from storage.models.reminder import Reminder
 from storage.models.report import Report
 from storage.models.scheduling import JobRun, ScheduledAction
+from storage.models.summary import DailySummary
 from storage.models.task import Task, TaskAssignee
 
 __all__ = [
+    "DailySummary",
     "Document",
     "Feedback",
     "FlowStep",
