@@ -1,15 +1,17 @@
-"""Queries for incident costs: the project's default response cost type, set and add amounts, totals."""
+"""Queries for incident costs: response cost type, amounts, totals, and the activity costs come from."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import IncidentCost, IncidentCostType
+from storage.models import IncidentCost, IncidentCostType, ParticipantActivity
 from storage.models.cost import RESPONSE_COST
+from storage.scheduling import _insert
 
 
 async def response_cost_type(session: AsyncSession, project_id: int) -> IncidentCostType:
@@ -57,3 +59,17 @@ async def totals_cents(session: AsyncSession, incident_ids: Iterable[int]) -> di
         .group_by(col(IncidentCost.incident_id))
     )
     return {incident_id: int(total or 0) for incident_id, total in rows.all()}
+
+
+async def record_activity(
+    session: AsyncSession, incident_id: int, user_id: str, ts: str, *, in_thread: bool, posted_at: datetime
+) -> bool:
+    """Record one message (once per ts: a redelivery adds nothing); True when it was new. Commits."""
+    statement = (
+        _insert(session)(ParticipantActivity)
+        .values(incident_id=incident_id, user_id=user_id, ts=ts, in_thread=in_thread, posted_at=posted_at)
+        .on_conflict_do_nothing(index_elements=["incident_id", "ts"])
+    )
+    result = await (await session.connection()).execute(statement)
+    await session.commit()
+    return bool(result.rowcount)

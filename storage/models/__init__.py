@@ -17,7 +17,13 @@ from storage.models.config import (
     TeamContact,
     Workflow,
 )
-from storage.models.cost import IncidentCost, IncidentCostType
+from storage.models.cost import (
+    CostModel,
+    IncidentCost,
+    IncidentCostState,
+    IncidentCostType,
+    ParticipantActivity,
+)
 from storage.models.incident import (
     Feedback,
     FlowStep,
@@ -35,11 +41,13 @@ from storage.models.scheduling import JobRun, ScheduledAction
 from storage.models.task import Task, TaskAssignee
 
 __all__ = [
+    "CostModel",
     "Document",
     "Feedback",
     "FlowStep",
     "Incident",
     "IncidentCost",
+    "IncidentCostState",
     "IncidentCostType",
     "IncidentCounter",
     "IncidentPriority",
@@ -49,6 +57,7 @@ __all__ = [
     "JobRun",
     "Notification",
     "Participant",
+    "ParticipantActivity",
     "ParticipantRole",
     "Project",
     "Reminder",
