@@ -25,6 +25,7 @@ from bot.config.schema import (
     check_workspace,
 )
 from storage.models import (
+    CostModel,
     Document,
     IncidentPriority,
     IncidentSeverity,
@@ -264,6 +265,7 @@ async def _sync_project(
     fixed = {"project_id": project_id}
     documents = {_fold(d.name): d.name for d in project.documents}
     types = {_fold(t.name): t.name for t in project.incident_types}
+    cost_models = {_fold(m.name): m.name for m in project.cost_models}
     priorities = {_fold(p.name): p.name for p in project.priorities}
 
     def type_values(incident_type: Any) -> dict[str, Any]:
@@ -271,6 +273,8 @@ async def _sync_project(
         for template in ("incident_template", "executive_template", "review_template", "tracking_template"):
             if values[template] is not None:
                 values[template] = documents[_fold(values[template])]
+        if values["cost_model"] is not None:
+            values["cost_model"] = cost_models[_fold(values["cost_model"])]
         return values
 
     # Documents first: incident types name their templates.
@@ -279,6 +283,23 @@ async def _sync_project(
         Document,
         await existing(Document),
         [{**d.model_dump(exclude={"filters"}), "filters": to_column(d.filters)} for d in project.documents],
+        project=name,
+        fixed=fixed,
+    )
+    # Cost models before the types that name them.
+    await differ.sync(
+        "cost model",
+        CostModel,
+        await existing(CostModel),
+        [
+            {
+                "name": m.name,
+                "description": m.description,
+                "active": m.enabled,
+                "activities": [a.model_dump() for a in m.activities],
+            }
+            for m in project.cost_models
+        ],
         project=name,
         fixed=fixed,
     )
@@ -517,6 +538,9 @@ async def _export_project(session: AsyncSession, project: Project) -> dict[str, 
             "tag_types": tag_types,
             "documents": [_plain(row) for row in await enabled(Document)],
             "workflows": [_plain(row) for row in await enabled(Workflow)],
+            "cost_models": [
+                {**_plain(row, drop={"active"}), "enabled": row.active} for row in await enabled(CostModel)
+            ],
         }
     )
     return values
