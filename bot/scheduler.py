@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import timers
 from bot.context import BotContext
+from bot.costs import flows as cost_flows
 from bot.incidents import flows as incident_flows
 from bot.people import flows as people_flows
 from bot.reports import flows as report_flows
@@ -141,6 +142,13 @@ JOBS: list[Job] = [
         every=every(hours=1),
         run=task_flows.remind_overdue,
         description="DM the assignees of overdue open tasks of active incidents, at most daily per task.",
+    ),
+    Job(
+        name="incident-costs",
+        every=every(minutes=5),
+        run=cost_flows.cost_job,
+        description="Compute the response cost of active and stable incidents with anything new; "
+        "push changed costs to their tickets.",
     ),
     Job(
         name="scheduled-actions",

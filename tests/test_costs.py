@@ -5,15 +5,18 @@ the update modal, pushed to the ticket, and costs added by hand."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
+from bot.costs.flows import compute_costs
 from bot.runtime import BotProcess
-from storage.models import ParticipantActivity
+from storage.models import Incident, IncidentCost, Participant, ParticipantActivity, ParticipantRole, Project
 from tests.fakes.slack import FakeSlack
-from tests.test_people import eventually, open_incident
+from tests.test_incident_update import open_update_modal
+from tests.test_people import active_roles, assign, eventually, open_incident
 
 
 async def activity(bot: BotProcess) -> list[ParticipantActivity]:
@@ -24,6 +27,10 @@ async def activity(bot: BotProcess) -> list[ParticipantActivity]:
 
 async def activity_count(bot: BotProcess, expected: int) -> bool:
     return len(await activity(bot)) == expected
+
+
+async def _has_role(bot: BotProcess, user: str, role: str) -> bool:
+    return role in await active_roles(bot, user)
 
 
 def hold_clock(bot: BotProcess, at: datetime) -> None:
@@ -63,3 +70,131 @@ async def test_messages_in_the_channel_and_its_threads_are_recorded_once(
     assert [(row.user_id, row.in_thread) for row in rows] == [(alice, False), (alice, True), (alice, False)]
     assert rows[0].ts == root.ts
     assert rows[0].posted_at == start and rows[1].posted_at == start + timedelta(minutes=3)
+
+
+async def response_cents(bot: BotProcess) -> int | None:
+    async with bot.ctx.sessions() as session:
+        row = (await session.exec(select(IncidentCost))).first()
+        return row.amount_cents if row is not None else None
+
+
+async def cost_is(bot: BotProcess, cents: int) -> bool:
+    return await response_cents(bot) == cents
+
+
+async def roles_of(bot: BotProcess) -> list[tuple[str, str]]:
+    async with bot.ctx.sessions() as session:
+        rows = await session.exec(
+            select(Participant.user_id, ParticipantRole.role)
+            .join(Participant, col(Participant.id) == col(ParticipantRole.participant_id))
+            .order_by(col(ParticipantRole.id))
+        )
+        return [(user, role) for user, role in rows.all()]
+
+
+async def test_the_classic_cost_counts_role_time_of_people_who_wrote_and_the_review_at_stable(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    hold_clock(bot, t0)
+    incident = await open_incident(slack, bot)
+    alice = incident.commander
+    bob, carol = slack.add_user("bob"), slack.add_user("carol")
+    hold_clock(bot, t0 + timedelta(minutes=30))
+    await assign(slack, alice, incident.channel, bob, "Scribe")
+    await eventually(lambda: _has_role(bot, bob, "Scribe"))
+    await assign(slack, alice, incident.channel, carol, "Liaison")
+    await eventually(lambda: _has_role(bot, carol, "Liaison"))
+    hold_clock(bot, t0 + timedelta(minutes=40))
+    await slack.as_user(alice).post_message(incident.channel, "Failing over to the replica")
+    await slack.as_user(bob).post_message(incident.channel, "Noted in the timeline")
+    await eventually(lambda: activity_count(bot, 2))
+
+    # Two hours in, at $25 an hour (ceil(50,000 / 2,080)): Alice commands for 2 h (x1) and reported
+    # (x0.5), Bob is scribe for 1.5 h (x0.75); Carol holds a role but never wrote, so she costs nothing.
+    hold_clock(bot, t0 + timedelta(hours=2))
+    [computed] = await compute_costs(bot.ctx)
+    assert computed.cents == 10313  # (2 + 1 + 1.125) h x $25 = $103.125
+    assert await response_cents(bot) == 10313
+
+    # Stable at 3 h: role time stops there, and the review adds 1 + 0.5 x 3 participants hours.
+    hold_clock(bot, t0 + timedelta(hours=3))
+    await open_update_modal(slack, alice, incident.channel)
+    await slack.as_user(alice).submit_view({"Status": "Stable", "Severity": "Low"})
+    # (3 + 1.5 + 1.875 + 2.5) h x $25 = $221.875
+    await eventually(lambda: cost_is(bot, 22188), timeout=5)
+
+    # Later passes find nothing new in the stable incident and leave its cost alone.
+    hold_clock(bot, t0 + timedelta(hours=5))
+    assert await compute_costs(bot.ctx) == []
+    assert await response_cents(bot) == 22188
+
+
+async def seed_incidents(bot: BotProcess, count: int, start: datetime, first_number: int) -> list[int]:
+    """Open incidents written straight to the database, each with a commander who wrote once at `start`."""
+    async with bot.ctx.sessions() as session:
+        project = (await session.exec(select(Project))).one()
+        assert project.id is not None
+        ids = []
+        for number in range(first_number, first_number + count):
+            incident = Incident(
+                project_id=project.id,
+                number=number,
+                name=f"INC-{number}",
+                title="Slow",
+                reporter_user_id="U1",
+            )
+            session.add(incident)
+            await session.flush()
+            assert incident.id is not None
+            person = Participant(incident_id=incident.id, user_id=f"U{number}")
+            session.add(person)
+            await session.flush()
+            assert person.id is not None
+            session.add(
+                ParticipantRole(participant_id=person.id, role="Incident Commander", assumed_at=start)
+            )
+            session.add(
+                ParticipantActivity(
+                    incident_id=incident.id, user_id=f"U{number}", ts=f"{number}.0", posted_at=start
+                )
+            )
+            ids.append(incident.id)
+        await session.commit()
+    return ids
+
+
+async def test_the_cost_job_runs_once_per_slot_in_as_many_statements_for_six_incidents_as_for_one(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    await seed_incidents(bot, 1, start, first_number=100)
+    hold_clock(bot, start + timedelta(minutes=30))
+    await compute_costs(bot.ctx)  # the first pass also makes the project's response cost type
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(bot.ctx.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        hold_clock(bot, start + timedelta(hours=1))
+        assert len(await compute_costs(bot.ctx)) == 1
+        for_one = len(statements)
+        await seed_incidents(bot, 5, start, first_number=101)
+        statements.clear()
+        hold_clock(bot, start + timedelta(hours=2))
+        assert [c.cents for c in await compute_costs(bot.ctx)] == [5000] * 6  # 2 h of command at $25
+        assert len(statements) == for_one, statements
+    finally:
+        sa.event.remove(bot.ctx.engine.sync_engine, "before_cursor_execute", count)
+
+    assert bot.scheduler is not None
+    hold_clock(bot, start + timedelta(hours=3, minutes=1))
+    first = await bot.scheduler.fire("incident-costs")
+    assert first is not None and first.outcome == "computed the cost of 6 incident(s), 0 pushed to tickets"
+    hold_clock(bot, start + timedelta(hours=3, minutes=4))
+    assert await bot.scheduler.fire("incident-costs") is None  # the same five-minute slot
+    async with bot.ctx.sessions() as session:
+        amounts = (await session.exec(select(IncidentCost.amount_cents))).all()
+    assert sorted(amounts) == [7542] * 6  # 3 h 1 min at $25

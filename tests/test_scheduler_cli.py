@@ -110,7 +110,7 @@ def test_run_of_an_unknown_job_names_the_jobs_and_exits_1() -> None:
     assert code == 1
     assert (
         "Unknown job 'reconcil'. The jobs are: reconcile, member-sync, report-reminders, task-reminders, "
-        "scheduled-actions." in output
+        "incident-costs, scheduled-actions." in output
     )
 
 

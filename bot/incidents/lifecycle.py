@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
 from bot.context import BotContext
+from bot.costs import flows as costs
 from bot.feedback import flows as feedback
 from bot.incidents import engagement, flows, self_service, views
 from bot.incidents.context import may_lead
@@ -344,6 +345,12 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     for outcome in outcomes:
         if isinstance(outcome, Exception):
             logger.warning("an update effect failed for incident %s", incident_id, exc_info=outcome)
+    # A new type may bring another cost model; becoming stable ends role time and adds the review.
+    if any(change.field in {"Type", "Status"} for change in changes):
+        try:
+            await costs.recompute(ctx, [incident_id])
+        except Exception:
+            logger.warning("recomputing the cost failed for incident %s", incident_id, exc_info=True)
     if closing:
         await _close_effects(ctx, card)
 
