@@ -13,7 +13,17 @@ from sqlmodel import col, select
 
 from bot.costs.flows import compute_costs
 from bot.runtime import BotProcess
-from storage.models import Incident, IncidentCost, Participant, ParticipantActivity, ParticipantRole, Project
+from storage.models import (
+    CostModel,
+    Incident,
+    IncidentCost,
+    IncidentCostState,
+    IncidentType,
+    Participant,
+    ParticipantActivity,
+    ParticipantRole,
+    Project,
+)
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_update import open_update_modal
 from tests.test_people import active_roles, assign, eventually, open_incident
@@ -31,6 +41,12 @@ async def activity_count(bot: BotProcess, expected: int) -> bool:
 
 async def _has_role(bot: BotProcess, user: str, role: str) -> bool:
     return role in await active_roles(bot, user)
+
+
+async def _state_model_is(bot: BotProcess, model: Any) -> bool:
+    async with bot.ctx.sessions() as session:
+        state = (await session.exec(select(IncidentCostState))).first()
+    return state is not None and state.model == model and state.settled_until is not None
 
 
 def hold_clock(bot: BotProcess, at: datetime) -> None:
@@ -198,3 +214,64 @@ async def test_the_cost_job_runs_once_per_slot_in_as_many_statements_for_six_inc
     async with bot.ctx.sessions() as session:
         amounts = (await session.exec(select(IncidentCost.amount_cents))).all()
     assert sorted(amounts) == [7542] * 6  # 3 h 1 min at $25
+
+
+async def use_cost_model(bot: BotProcess, type_name: str, rate: int) -> None:
+    """The project costs `rate` an hour and its type `type_name` uses a five-minute activity model."""
+    async with bot.ctx.sessions() as session:
+        project = (await session.exec(select(Project))).one()
+        assert project.id is not None
+        project.annual_employee_cost, project.business_year_hours = rate * 2080, 2080
+        session.add(project)
+        activities = [
+            {"kind": "slack_channel_activity", "response_time_seconds": 300, "enabled": True},
+            {"kind": "slack_thread_activity", "response_time_seconds": 120, "enabled": True},
+        ]
+        session.add(CostModel(project_id=project.id, name="Five minutes", activities=activities))
+        incident_type = (await session.exec(select(IncidentType).where(IncidentType.name == type_name))).one()
+        incident_type.cost_model = "five minutes"
+        session.add(incident_type)
+        await session.commit()
+
+
+async def test_a_cost_model_costs_merged_activity_windows_and_a_new_type_counts_from_then_on(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    hold_clock(bot, t0)
+    incident = await open_incident(slack, bot)  # of the default type, General
+    await use_cost_model(bot, "General", rate=100)
+    alice = incident.commander
+    bob = slack.add_user("bob")
+    await assign(slack, alice, incident.channel, bob, "Participant")
+    await eventually(lambda: _has_role(bot, bob, "Participant"))
+
+    # The seed's second example: Cookie at 100, 150 and 500 s, Nate at 200 s, five minutes each.
+    root = None
+    for written, (seconds, person) in enumerate(((100, alice), (150, alice), (200, bob), (500, alice)), 1):
+        hold_clock(bot, t0 + timedelta(seconds=seconds))
+        posted = await slack.as_user(person).post_message(incident.channel, f"Update at {seconds} s")
+        root = root or posted
+        await eventually(lambda n=written: activity_count(bot, n))
+    hold_clock(bot, t0 + timedelta(minutes=15))
+    [computed] = await compute_costs(bot.ctx)
+    assert computed.cents == 2639  # (350 + 300 + 300) s at $100 an hour = $26.39
+
+    # Nothing new: the next pass skips it. A thread reply opens a two-minute window of its own.
+    hold_clock(bot, t0 + timedelta(minutes=20))
+    assert await compute_costs(bot.ctx) == []
+    assert root is not None
+    await slack.as_user(bob).post_message(incident.channel, "Replica is healthy", thread_ts=root.ts)
+    await eventually(lambda: activity_count(bot, 5))
+    [computed] = await compute_costs(bot.ctx)
+    assert computed.cents == 2972  # (950 + 120) s at $100 an hour = $29.72
+
+    # A new type without a cost model: what was spent stays, and role time counts from the change.
+    await open_update_modal(slack, alice, incident.channel)
+    await slack.as_user(alice).submit_view({"Type": "Service Outage"})
+    await eventually(lambda: _state_model_is(bot, None), timeout=5)
+    assert await response_cents(bot) == 2972
+    hold_clock(bot, t0 + timedelta(hours=1, minutes=20))
+    # An hour later: Alice commands (x1) and reported (x0.5), Bob takes part (x0.5): 2 h at $100.
+    [computed] = await compute_costs(bot.ctx)
+    assert computed.cents == 2972 + 20000
