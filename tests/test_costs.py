@@ -135,7 +135,9 @@ async def test_the_classic_cost_counts_role_time_of_people_who_wrote_and_the_rev
 
     # Stable at 3 h: role time stops there, and the review adds 1 + 0.5 x 3 participants hours.
     hold_clock(bot, t0 + timedelta(hours=3))
-    await open_update_modal(slack, alice, incident.channel)
+    modal = await open_update_modal(slack, alice, incident.channel)
+    [cost_line] = [block for block in modal["blocks"] if block.get("block_id") == "incident_cost"]
+    assert "Cost so far: *$103.13*" in cost_line["elements"][0]["text"]
     await slack.as_user(alice).submit_view({"Status": "Stable", "Severity": "Low"})
     # (3 + 1.5 + 1.875 + 2.5) h x $25 = $221.875
     await eventually(lambda: cost_is(bot, 22188), timeout=5)

@@ -25,6 +25,7 @@ from bot.incidents import engagement, flows, self_service, views
 from bot.incidents.context import may_lead
 from bot.incidents.facts import Choice, IncidentCard
 from bot.oncall import flows as oncall
+from storage import costs as cost_store
 from storage import incidents as store
 from storage.models import (
     Incident,
@@ -126,6 +127,8 @@ class UpdateForm:
     priorities: list[Choice]
     tags: list[tuple[str, str]]
     shown: dict[str, str]
+    # What the incident has cost so far, all cost types together.
+    cost_cents: int = 0
 
 
 async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
@@ -136,6 +139,7 @@ async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
         project = await session.get(Project, incident.project_id)
         assert project is not None
         choices = await project_choices(session, project)
+        cost = (await cost_store.totals_cents(session, [incident_id])).get(incident_id, 0)
     return UpdateForm(
         incident=card,
         resolution=incident.resolution,
@@ -147,6 +151,7 @@ async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
         priorities=[Choice(p.id, p.name, p.description) for p in choices.priorities if p.id is not None],
         tags=choices.tags,
         shown=shown_digest(Update.of(incident, "")),
+        cost_cents=cost,
     )
 
 

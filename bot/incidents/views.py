@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.costs.views import amount
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
 from bot.slack.text import escape, escape_within
 
@@ -405,6 +406,7 @@ def notification(incident: IncidentCard, allow_join: bool) -> tuple[str, list[di
 
 
 UPDATE_CALLBACK = "incident_update"
+COST_LINE = "incident_cost"
 STATUS, RESOLUTION = "status", "resolution"
 STATUS_CHOICES = [Choice(0, "Active"), Choice(1, "Stable"), Choice(2, "Closed")]
 ARROWS = {1: "⬆️ ", -1: "⬇️ ", 0: ""}
@@ -459,6 +461,16 @@ def update_modal(form: Any, metadata: dict[str, Any], status: str | None = None)
                         f"*{escape(card.name)}* · project {escape(card.project)}. "
                         "Each change is written to the timeline and announced in the channel."
                     ),
+                }
+            ],
+        },
+        {
+            "type": "context",
+            "block_id": COST_LINE,
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f":moneybag: Cost so far: *{amount(form.cost_cents)}* (recomputed every 5 min)",
                 }
             ],
         },
