@@ -46,6 +46,20 @@ async def response_cost_type(session: AsyncSession, project_id: int) -> Incident
     return cost_type
 
 
+async def manual_cost_types(session: AsyncSession, project_id: int) -> list[IncidentCostType]:
+    """The project's cost types people add amounts to by hand (all but the computed one), by name."""
+    rows = await session.exec(
+        select(IncidentCostType)
+        .where(
+            IncidentCostType.project_id == project_id,
+            col(IncidentCostType.editable),
+            col(IncidentCostType.enabled),
+        )
+        .order_by(col(IncidentCostType.name))
+    )
+    return list(rows.all())
+
+
 async def add_cost(session: AsyncSession, incident_id: int, cost_type_id: int, cents: int) -> IncidentCost:
     """Add `cents` to the incident's amount of that cost type, creating the row the first time."""
     row = (

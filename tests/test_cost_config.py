@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from pathlib import Path
 
 import yaml
 from sqlmodel import select
 
-from storage.models import CostModel, IncidentType
+from storage.costs import response_cost_type
+from storage.db import create_engine, session_factory
+from storage.models import CostModel, IncidentCostType, IncidentType, Project
 from tests.test_config import fetch, run, write
 from tests.test_config_validate import line_of, validate
 
@@ -112,3 +115,37 @@ def test_cost_models_are_applied_once_and_exported_back(database_url: str, tmp_p
         "- disable cost model 'Paused' (project Default, not in file)",
         "Applied: 0 created, 0 updated, 1 disabled.",
     ]
+
+
+def test_cost_types_people_add_to_are_configured_and_the_computed_one_is_left_alone(
+    database_url: str, tmp_path: Path
+) -> None:
+    reserved = MODELS + "    cost_types: [{name: response cost}]\n"
+    refused = run(database_url, "validate", write(tmp_path, reserved, "reserved.yaml"))
+    assert refused.exit_code == 1
+    assert "projects[0].cost_types[0].name: 'Response Cost' is the cost the bot computes" in refused.output
+
+    text = MODELS + "    cost_types:\n      - {name: Vendor support, description: Paid support calls.}\n"
+    assert run(database_url, "apply", write(tmp_path, text)).exit_code == 0
+
+    async def computed_type() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with session_factory(engine)() as session:
+                project = (await session.exec(select(Project))).one()
+                assert project.id is not None
+                await response_cost_type(session, project.id)
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(computed_type())
+    assert run(database_url, "apply", write(tmp_path, text)).stdout == "Nothing to change.\n"
+    types = {t.name: (t.editable, t.enabled) for t in fetch(database_url, select(IncidentCostType))}
+    assert types == {"Vendor support": (True, True), "Response Cost": (False, True)}
+    exported = yaml.safe_load(run(database_url, "export").stdout)
+    assert exported["projects"][0]["cost_types"] == [
+        {"name": "Vendor support", "description": "Paid support calls."}
+    ]
+    removed = run(database_url, "apply", write(tmp_path, MODELS, "without.yaml"))
+    assert "- disable cost type 'Vendor support' (project Default, not in file)" in removed.stdout

@@ -11,13 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from bot.costs.flows import compute_costs
+from bot.costs.flows import ManualCost, add_manual_cost, compute_costs
 from bot.runtime import BotProcess
 from storage.models import (
     CostModel,
     Incident,
     IncidentCost,
     IncidentCostState,
+    IncidentCostType,
     IncidentType,
     Participant,
     ParticipantActivity,
@@ -26,7 +27,7 @@ from storage.models import (
 )
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_update import open_update_modal
-from tests.test_people import active_roles, assign, eventually, open_incident
+from tests.test_people import active_roles, assign, eventually, open_incident, timeline
 
 
 async def activity(bot: BotProcess) -> list[ParticipantActivity]:
@@ -277,3 +278,78 @@ async def test_a_cost_model_costs_merged_activity_windows_and_a_new_type_counts_
     # An hour later: Alice commands (x1) and reported (x0.5), Bob takes part (x0.5): 2 h at $100.
     [computed] = await compute_costs(bot.ctx)
     assert computed.cents == 2972 + 20000
+
+
+async def add_cost_types(bot: BotProcess, *names: str) -> None:
+    async with bot.ctx.sessions() as session:
+        project = (await session.exec(select(Project))).one()
+        assert project.id is not None
+        session.add_all([IncidentCostType(project_id=project.id, name=name) for name in names])
+        await session.commit()
+
+
+async def costs_by_type(bot: BotProcess) -> dict[str, int]:
+    async with bot.ctx.sessions() as session:
+        rows = await session.exec(
+            select(IncidentCostType.name, IncidentCost.amount_cents).join(
+                IncidentCostType, col(IncidentCostType.id) == col(IncidentCost.cost_type_id)
+            )
+        )
+        return dict(rows.all())
+
+
+async def test_the_commander_adds_a_cost_checked_in_the_modal_and_kept_once(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    incident = await open_incident(slack, bot)
+    alice = incident.commander
+    await add_cost_types(bot, "Vendor support", "Customer credits")
+    actor = slack.as_user(alice)
+    await actor.slash_command("/dispatch-add-cost", channel=incident.channel)
+    await slack.wait_for(lambda: (slack.open_view_for(alice) or {}).get("callback_id") == "cost_add")
+    modal = slack.open_view_for(alice)
+    assert modal is not None and "has cost *$0.00* so far" in str(modal["blocks"][0])
+
+    for typed, error in (
+        ("12.345", "at most two decimals"),
+        ("-5", "at most two decimals"),
+        ("0.00", "more than zero"),
+        ("lots", "at most two decimals"),
+        ("2000000000", "check the number of zeros"),
+    ):
+        refused = await actor.submit_view({"Cost type": "Vendor support", "Amount (USD)": typed})
+        assert refused.errors is not None and error in refused.errors["cost_amount"], typed
+    assert await costs_by_type(bot) == {}
+
+    saved = await actor.submit_view({"Cost type": "Vendor support", "Amount (USD)": "1,250.5"})
+    assert saved.response_action == "update"
+    await slack.wait_for(lambda: "Added $1,250.50 of Vendor support" in str(slack.open_view_for(alice)))
+    assert "has cost *$1,250.50* so far" in str(slack.open_view_for(alice))
+    assert await costs_by_type(bot) == {"Vendor support": 125050}
+    [event] = await timeline(bot, "cost_added")
+    assert event.description == f"<@{alice}> added 1250.50 USD of Vendor support (total 1250.50 USD)"
+
+    # The same submission delivered again (same view) adds nothing.
+    cost_type_id = int(modal["blocks"][1]["element"]["options"][1]["value"])  # Vendor support
+    again = ManualCost(event.incident_id, alice, cost_type_id, 125050, request_key=modal["id"])
+    assert (await add_manual_cost(bot.ctx, again)).added is False
+    assert await costs_by_type(bot) == {"Vendor support": 125050}
+
+
+async def test_add_cost_from_the_update_modal_and_only_for_leads(slack: FakeSlack, bot: BotProcess) -> None:
+    incident = await open_incident(slack, bot)
+    alice = incident.commander
+    await add_cost_types(bot, "Customer credits")
+    await open_update_modal(slack, alice, incident.channel)
+    await slack.as_user(alice).click_in_view("cost_add_open")
+    await slack.wait_for(lambda: (slack.open_view_for(alice) or {}).get("callback_id") == "cost_add")
+    await slack.as_user(alice).submit_view({"Cost type": "Customer credits", "Amount (USD)": "300"})
+    await slack.wait_for(lambda: "Added $300.00 of Customer credits" in str(slack.open_view_for(alice)))
+    assert await costs_by_type(bot) == {"Customer credits": 30000}
+
+    bob = slack.add_user("bob")
+    await bot.ctx.gateway.invite(incident.channel, [bob])
+    await slack.as_user(bob).slash_command("/dispatch-add-cost", channel=incident.channel)
+    await slack.wait_for(lambda: any(post.user == bob for post in slack.response_url_posts), timeout=5)
+    refusal = [post.body for post in slack.response_url_posts if post.user == bob][-1]
+    assert "Only the incident commander or the scribe can run `/dispatch-add-cost`" in refusal["text"]

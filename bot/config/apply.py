@@ -27,6 +27,7 @@ from bot.config.schema import (
 from storage.models import (
     CostModel,
     Document,
+    IncidentCostType,
     IncidentPriority,
     IncidentSeverity,
     IncidentType,
@@ -303,6 +304,15 @@ async def _sync_project(
         project=name,
         fixed=fixed,
     )
+    # The computed response cost is the bot's own: the file lists only the types people add to.
+    await differ.sync(
+        "cost type",
+        IncidentCostType,
+        [row for row in await existing(IncidentCostType) if row.editable],
+        [t.model_dump() for t in project.cost_types],
+        project=name,
+        fixed={**fixed, "editable": True},
+    )
     await differ.sync(
         "incident type",
         IncidentType,
@@ -538,6 +548,11 @@ async def _export_project(session: AsyncSession, project: Project) -> dict[str, 
             "tag_types": tag_types,
             "documents": [_plain(row) for row in await enabled(Document)],
             "workflows": [_plain(row) for row in await enabled(Workflow)],
+            "cost_types": [
+                _plain(row, drop={"editable", "default"})
+                for row in await enabled(IncidentCostType)
+                if row.editable
+            ],
             "cost_models": [
                 {**_plain(row, drop={"active"}), "enabled": row.active} for row in await enabled(CostModel)
             ],

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from bot.config.filters import Filter, references
+from storage.models.cost import RESPONSE_COST
 
 Loc = tuple[str | int, ...]
 Issue = tuple[Loc, str]
@@ -293,6 +294,14 @@ class CostModelConfig(Section):
     activities: list[CostActivityConfig] = Field(default_factory=list)
 
 
+class CostTypeConfig(Section):
+    """A kind of cost people add to an incident by hand (`/dispatch-add-cost`): vendor support, credits…"""
+
+    name: Name
+    description: str = ""
+    category: ShortName = "Primary"
+
+
 class PluginChoice(Section):
     plugin: ShortName
     options: dict[str, Any] = Field(default_factory=dict)
@@ -342,6 +351,7 @@ class ProjectConfig(Section):
     documents: list[DocumentConfig] = Field(default_factory=list)
     workflows: list[WorkflowConfig] = Field(default_factory=list)
     cost_models: list[CostModelConfig] = Field(default_factory=list)
+    cost_types: list[CostTypeConfig] = Field(default_factory=list)
     plugins: dict[PluginRole, PluginChoice] = Field(default_factory=dict)
 
     @field_validator("prefix")
@@ -528,6 +538,7 @@ def check_project(
         ("documents", "document name", "name"),
         ("workflows", "workflow name", "name"),
         ("cost_models", "cost model name", "name"),
+        ("cost_types", "cost type name", "name"),
     ):
         items = getattr(project, list_name)
         issues += _duplicates(enumerate(items), attrgetter(key), at, list_name, what, key)
@@ -546,6 +557,14 @@ def check_project(
                 children,
                 what_of(parent),
                 key,
+            )
+    for cost_type_index, cost_type in enumerate(project.cost_types):
+        if _fold(cost_type.name) == _fold(RESPONSE_COST):
+            issues.append(
+                (
+                    (*at, "cost_types", cost_type_index, "name"),
+                    f"{RESPONSE_COST!r} is the cost the bot computes; give this cost type another name",
+                )
             )
     cost_models = [m.name for m in project.cost_models]
     for type_index, incident_type in enumerate(project.incident_types):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +21,8 @@ from bot.costs.arithmetic import (
 from bot.incidents import flows as incident_flows
 from bot.people.messages import ChannelMessage
 from storage import costs as store
-from storage.models import CostModel, Incident, ParticipantActivity, ParticipantRole
+from storage import incidents as incident_store
+from storage.models import CostModel, Incident, IncidentCostType, ParticipantActivity, ParticipantRole
 
 logger = logging.getLogger(__name__)
 
@@ -208,18 +210,16 @@ def dollars(cents: int) -> str:
 
 
 async def push_changed(ctx: BotContext, computed: Sequence[Computed]) -> int:
-    """Carry changed costs to the incidents' tickets; how many were pushed."""
-    changed = [c for c in computed if c.cents != c.before_cents]
+    """Carry the changed incidents' total cost (every cost type) to their tickets; how many were pushed."""
+    changed = [c.incident_id for c in computed if c.cents != c.before_cents]
     if not changed:
         return 0
     async with ctx.sessions() as session:
-        ticketed = await store.with_ticket(session, [c.incident_id for c in changed])
-    pushed = 0
-    for item in changed:
-        if item.incident_id in ticketed:
-            await incident_flows.update_ticket(ctx, item.incident_id, {"cost": dollars(item.cents)})
-            pushed += 1
-    return pushed
+        ticketed = await store.with_ticket(session, changed)
+        totals = await store.totals_cents(session, [i for i in changed if i in ticketed])
+    for incident_id, total in totals.items():
+        await _push_total(ctx, incident_id, total)
+    return len(totals)
 
 
 async def recompute(ctx: BotContext, incident_ids: Sequence[int]) -> list[Computed]:
@@ -234,3 +234,101 @@ async def cost_job(ctx: BotContext) -> str:
     computed = await compute_costs(ctx)
     pushed = await push_changed(ctx, computed)
     return f"computed the cost of {len(computed)} incident(s), {pushed} pushed to tickets"
+
+
+# ----- costs added by hand -----
+
+AMOUNT_PATTERN = re.compile(r"^\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$")
+# No incident costs a billion dollars; a typo with extra zeros should not pass.
+MAX_MANUAL_CENTS = 100_000_000_000
+
+
+def parse_amount(text: str | None) -> int | str:
+    """Dollars typed by a person → cents, or the sentence saying what is wrong."""
+    cleaned = (text or "").strip()
+    match = AMOUNT_PATTERN.match(cleaned)
+    if not match:
+        return "Write an amount in dollars with at most two decimals, e.g. 1250 or 89.90."
+    cents = int(match[1].replace(",", "")) * 100 + int((match[2] or "0").ljust(2, "0"))
+    if cents <= 0:
+        return "The amount must be more than zero."
+    if cents > MAX_MANUAL_CENTS:
+        return f"That is more than {dollars(MAX_MANUAL_CENTS)}; check the number of zeros."
+    return cents
+
+
+@dataclass(frozen=True)
+class AddCostForm:
+    incident_id: int
+    incident_name: str
+    total_cents: int
+    cost_types: list[tuple[int, str]]
+
+
+async def add_cost_form(ctx: BotContext, incident_id: int) -> AddCostForm:
+    """What the "Add cost" modal offers: the project's cost types people may add to, and the total."""
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        assert incident is not None
+        types = await store.manual_cost_types(session, incident.project_id)
+        total = (await store.totals_cents(session, [incident_id])).get(incident_id, 0)
+    return AddCostForm(incident_id, incident.name, total, [(t.id or 0, t.name) for t in types])
+
+
+@dataclass(frozen=True)
+class ManualCost:
+    incident_id: int
+    user_id: str
+    cost_type_id: int
+    cents: int
+    # The submitted view's id: a redelivered submission adds nothing a second time.
+    request_key: str
+
+
+@dataclass(frozen=True)
+class AddedCost:
+    type_name: str
+    cents: int
+    total_cents: int
+    incident_name: str
+    added: bool
+
+
+async def check_cost_type(ctx: BotContext, incident_id: int, cost_type_id: int | None) -> str | None:
+    """Why the chosen cost type cannot be added to, or None."""
+    form = await add_cost_form(ctx, incident_id)
+    if cost_type_id is None or cost_type_id not in {type_id for type_id, _ in form.cost_types}:
+        return "Choose one of the project's cost types."
+    return None
+
+
+async def add_manual_cost(ctx: BotContext, cost: ManualCost) -> AddedCost:
+    """Add the amount to the incident's cost of that type, with a timeline event; once per request."""
+    now = ctx.clock()
+    async with ctx.sessions() as session, session.begin():
+        incident = await incident_store.lock_incident(session, cost.incident_id)
+        cost_type = await session.get(IncidentCostType, cost.cost_type_id)
+        assert incident is not None and cost_type is not None
+        total_before = (await store.totals_cents(session, [cost.incident_id])).get(cost.incident_id, 0)
+        event = await incident_store.add_timeline_event(
+            session,
+            cost.incident_id,
+            "cost_added",
+            f"<@{cost.user_id}> added {dollars(cost.cents)} USD of {cost_type.name} "
+            f"(total {dollars(total_before + cost.cents)} USD)",
+            actor=cost.user_id,
+            occurred_at=now,
+            details={"cost_type": cost_type.name, "cents": cost.cents},
+            dedupe_key=f"cost:{cost.request_key}",
+        )
+        if event is not None:
+            await store.add_cost(session, cost.incident_id, cost.cost_type_id, cost.cents)
+        total = (await store.totals_cents(session, [cost.incident_id])).get(cost.incident_id, 0)
+        name = incident.name
+    if event is not None:
+        await _push_total(ctx, cost.incident_id, total)
+    return AddedCost(cost_type.name, cost.cents, total, name, event is not None)
+
+
+async def _push_total(ctx: BotContext, incident_id: int, total_cents: int) -> None:
+    await incident_flows.update_ticket(ctx, incident_id, {"cost": dollars(total_cents)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.costs.views import amount
+from bot.costs.views import add_cost_button, amount
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
 from bot.slack.text import escape, escape_within
 
@@ -492,6 +492,7 @@ def update_modal(form: Any, metadata: dict[str, Any], status: str | None = None)
     blocks.append(
         _static(VISIBILITY, "Visibility", [("Open", "open"), ("Restricted", "restricted")], card.visibility)
     )
+    blocks.append(add_cost_button())
     return {
         "type": "modal",
         "callback_id": UPDATE_CALLBACK,

@@ -23,10 +23,13 @@ class IncidentCostType(Timestamped, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = project_fk()
     name: str = Field(max_length=100)
+    description: str = Field(default="", sa_column_kwargs={"server_default": ""})
     category: str = Field(default="Primary", max_length=50)
     # The computed response cost is not edited by people.
     editable: bool = True
     default: bool = False
+    # False once the config file no longer lists it (costs already added keep their type).
+    enabled: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class IncidentCost(Timestamped, table=True):
