@@ -50,6 +50,12 @@ async def _state_model_is(bot: BotProcess, model: Any) -> bool:
     return state is not None and state.model == model and state.settled_until is not None
 
 
+async def _state_status_is(bot: BotProcess, status: str) -> bool:
+    async with bot.ctx.sessions() as session:
+        state = (await session.exec(select(IncidentCostState))).first()
+    return state is not None and state.status == status
+
+
 def hold_clock(bot: BotProcess, at: datetime) -> None:
     bot.ctx.clock = lambda: at
 
@@ -145,6 +151,15 @@ async def test_the_classic_cost_counts_role_time_of_people_who_wrote_and_the_rev
 
     # Later passes find nothing new in the stable incident and leave its cost alone.
     hold_clock(bot, t0 + timedelta(hours=5))
+    assert await compute_costs(bot.ctx) == []
+    assert await response_cents(bot) == 22188
+
+    # Closing ends every role; the incident keeps the cost it had, and later passes leave it out.
+    hold_clock(bot, t0 + timedelta(hours=6))
+    await open_update_modal(slack, alice, incident.channel)
+    await slack.as_user(alice).submit_view({"Status": "Closed"})
+    await eventually(lambda: _state_status_is(bot, "closed"), timeout=5)
+    hold_clock(bot, t0 + timedelta(days=2))
     assert await compute_costs(bot.ctx) == []
     assert await response_cents(bot) == 22188
 
