@@ -195,15 +195,31 @@ async def speakers(session: AsyncSession, incident_ids: Sequence[int]) -> set[tu
     return {(incident_id, user_id) for incident_id, user_id in rows.all()}
 
 
-async def activities(session: AsyncSession, incident_ids: Sequence[int]) -> list[ParticipantActivity]:
+@dataclass(frozen=True)
+class Activity:
+    """One recorded message, as the cost computation reads it (plain values, no ORM object)."""
+
+    incident_id: int
+    user_id: str
+    posted_at: datetime
+    in_thread: bool
+
+
+async def activities(session: AsyncSession, incident_ids: Sequence[int]) -> list[Activity]:
+    """Every recorded message of the incidents, in one query."""
     if not incident_ids:
         return []
     rows = await session.exec(
-        select(ParticipantActivity)
+        select(
+            ParticipantActivity.incident_id,
+            ParticipantActivity.user_id,
+            ParticipantActivity.posted_at,
+            ParticipantActivity.in_thread,
+        )
         .where(col(ParticipantActivity.incident_id).in_(list(incident_ids)))
         .order_by(col(ParticipantActivity.id))
     )
-    return list(rows.all())
+    return [Activity(*row) for row in rows.all()]
 
 
 async def response_cost_types(session: AsyncSession, project_ids: Iterable[int]) -> dict[int, int]:

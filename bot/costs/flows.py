@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,9 +21,7 @@ from bot.incidents import flows as incident_flows
 from bot.people.messages import ChannelMessage
 from storage import costs as store
 from storage import incidents as incident_store
-from storage.models import CostModel, Incident, IncidentCostType, ParticipantActivity, ParticipantRole
-
-logger = logging.getLogger(__name__)
+from storage.models import CostModel, Incident, IncidentCostType, ParticipantRole
 
 
 async def record_message(ctx: BotContext, message: ChannelMessage) -> bool:
@@ -41,11 +38,14 @@ async def record_message(ctx: BotContext, message: ChannelMessage) -> bool:
         )
 
 
-CHANNEL, THREAD = "slack_channel_activity", "slack_thread_activity"
+# A cost model's activity kind for thread replies; top-level messages are "slack_channel_activity".
+THREAD = "slack_thread_activity"
 
 
 @dataclass(frozen=True)
 class Computed:
+    """One incident's response cost as a pass left it, and as it was before (to push only changes)."""
+
     incident_id: int
     before_cents: int
     cents: int
@@ -57,7 +57,7 @@ class _Inputs:
 
     spans: dict[int, list[tuple[str, ParticipantRole]]] = field(default_factory=dict)
     speakers: set[tuple[int, str]] = field(default_factory=set)
-    messages: dict[int, list[ParticipantActivity]] = field(default_factory=dict)
+    messages: dict[int, list[store.Activity]] = field(default_factory=dict)
     multipliers: Mapping[str, float] = field(default_factory=lambda: dict(ENGAGEMENT_MULTIPLIER))
 
 
