@@ -158,14 +158,19 @@ async def compute_costs(ctx: BotContext, incident_ids: Sequence[int] | None = No
         if not due:
             return []
         ids = [c.incident.id or 0 for c, _ in due]
-        used = [m for c, m in due] + [c.state.model for c, _ in due if c.state is not None]
+        # Each incident's models this pass: its current one, and the one it leaves if that changed.
+        models_of = {
+            c.incident.id or 0: [m, *([c.state.model] if c.state is not None else [])] for c, m in due
+        }
+        classic = [i for i, used in models_of.items() if any(m is None for m in used)]
+        by_activity = [i for i, used in models_of.items() if any(m is not None for m in used)]
         inputs = _Inputs(multipliers={**ENGAGEMENT_MULTIPLIER, **await store.role_multipliers(session)})
-        if any(m is None for m in used):
-            for incident_id, user, role in await store.role_spans(session, ids):
+        if classic:
+            for incident_id, user, role in await store.role_spans(session, classic):
                 inputs.spans.setdefault(incident_id, []).append((user, role))
-            inputs.speakers = await store.speakers(session, ids)
-        if any(m is not None for m in used):
-            for row in await store.activities(session, ids):
+            inputs.speakers = await store.speakers(session, classic)
+        if by_activity:
+            for row in await store.activities(session, by_activity):
                 inputs.messages.setdefault(row.incident_id, []).append(row)
         type_ids = await store.response_cost_types(session, {c.project.id or 0 for c, _ in due})
         before = await store.amounts(session, ids, type_ids.values())
