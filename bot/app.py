@@ -15,6 +15,7 @@ from bot.context import BotContext
 from bot.conversation import handlers as conversation
 from bot.core import handlers as core
 from bot.core.views import error_text
+from bot.costs import handlers as costs
 from bot.feedback import handlers as feedback
 from bot.incidents import handlers as incidents
 from bot.oncall import handlers as oncall
@@ -38,6 +39,7 @@ CAPABILITIES: list[Capability] = [
     tasks.register,
     reports.register,
     reports.register_reminders,
+    costs.register,
     feedback.register,
     core.register,
 ]

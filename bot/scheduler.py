@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import timers
 from bot.context import BotContext
+from bot.costs import flows as cost_flows
 from bot.incidents import close_reminders, daily
 from bot.incidents import flows as incident_flows
 from bot.people import flows as people_flows
@@ -162,6 +163,13 @@ JOBS: list[Job] = [
         run=daily.send_daily_summaries,
         description="Post each project's daily incident summary to its notification channels, once a day "
         "from its daily_report_time in its time zone (late the same day if the bot was down).",
+    ),
+    Job(
+        name="incident-costs",
+        every=every(minutes=5),
+        run=cost_flows.cost_job,
+        description="Compute the response cost of active and stable incidents with anything new; "
+        "push changed costs to their tickets.",
     ),
     Job(
         name="scheduled-actions",

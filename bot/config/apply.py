@@ -25,7 +25,9 @@ from bot.config.schema import (
     check_workspace,
 )
 from storage.models import (
+    CostModel,
     Document,
+    IncidentCostType,
     IncidentPriority,
     IncidentSeverity,
     IncidentType,
@@ -264,6 +266,7 @@ async def _sync_project(
     fixed = {"project_id": project_id}
     documents = {_fold(d.name): d.name for d in project.documents}
     types = {_fold(t.name): t.name for t in project.incident_types}
+    cost_models = {_fold(m.name): m.name for m in project.cost_models}
     priorities = {_fold(p.name): p.name for p in project.priorities}
 
     def type_values(incident_type: Any) -> dict[str, Any]:
@@ -271,6 +274,8 @@ async def _sync_project(
         for template in ("incident_template", "executive_template", "review_template", "tracking_template"):
             if values[template] is not None:
                 values[template] = documents[_fold(values[template])]
+        if values["cost_model"] is not None:
+            values["cost_model"] = cost_models[_fold(values["cost_model"])]
         return values
 
     # Documents first: incident types name their templates.
@@ -281,6 +286,32 @@ async def _sync_project(
         [{**d.model_dump(exclude={"filters"}), "filters": to_column(d.filters)} for d in project.documents],
         project=name,
         fixed=fixed,
+    )
+    # Cost models before the types that name them.
+    await differ.sync(
+        "cost model",
+        CostModel,
+        await existing(CostModel),
+        [
+            {
+                "name": m.name,
+                "description": m.description,
+                "active": m.enabled,
+                "activities": [a.model_dump() for a in m.activities],
+            }
+            for m in project.cost_models
+        ],
+        project=name,
+        fixed=fixed,
+    )
+    # The computed response cost is the bot's own: the file lists only the types people add to.
+    await differ.sync(
+        "cost type",
+        IncidentCostType,
+        [row for row in await existing(IncidentCostType) if row.editable],
+        [t.model_dump() for t in project.cost_types],
+        project=name,
+        fixed={**fixed, "editable": True},
     )
     await differ.sync(
         "incident type",
@@ -517,6 +548,14 @@ async def _export_project(session: AsyncSession, project: Project) -> dict[str, 
             "tag_types": tag_types,
             "documents": [_plain(row) for row in await enabled(Document)],
             "workflows": [_plain(row) for row in await enabled(Workflow)],
+            "cost_types": [
+                _plain(row, drop={"editable", "default"})
+                for row in await enabled(IncidentCostType)
+                if row.editable
+            ],
+            "cost_models": [
+                {**_plain(row, drop={"active"}), "enabled": row.active} for row in await enabled(CostModel)
+            ],
         }
     )
     return values

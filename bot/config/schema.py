@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from bot.config.filters import Filter, references
+from storage.models.cost import RESPONSE_COST
 
 Loc = tuple[str | int, ...]
 Issue = tuple[Loc, str]
@@ -272,6 +273,35 @@ class WorkflowConfig(Section):
     parameters: list[WorkflowParameter] = Field(default_factory=list)
 
 
+CostActivityKind = Literal["slack_channel_activity", "slack_thread_activity"]
+COST_ACTIVITY_KINDS: tuple[str, ...] = get_args(CostActivityKind)
+
+
+class CostActivityConfig(Section):
+    """One tracked activity: each message of this kind counts `response_time_seconds` of a person's effort."""
+
+    kind: CostActivityKind
+    response_time_seconds: int = Field(ge=1, le=86_400)
+    enabled: bool = True
+
+
+class CostModelConfig(Section):
+    """An activity-based way of costing an incident, chosen per incident type (`cost_model: NAME`)."""
+
+    name: Name
+    description: str = ""
+    enabled: bool = True
+    activities: list[CostActivityConfig] = Field(default_factory=list)
+
+
+class CostTypeConfig(Section):
+    """A kind of cost people add to an incident by hand (`/dispatch-add-cost`): vendor support, credits…"""
+
+    name: Name
+    description: str = ""
+    category: ShortName = "Primary"
+
+
 class PluginChoice(Section):
     plugin: ShortName
     options: dict[str, Any] = Field(default_factory=dict)
@@ -320,6 +350,8 @@ class ProjectConfig(Section):
     tag_types: list[TagTypeConfig] = Field(default_factory=list)
     documents: list[DocumentConfig] = Field(default_factory=list)
     workflows: list[WorkflowConfig] = Field(default_factory=list)
+    cost_models: list[CostModelConfig] = Field(default_factory=list)
+    cost_types: list[CostTypeConfig] = Field(default_factory=list)
     plugins: dict[PluginRole, PluginChoice] = Field(default_factory=dict)
 
     @field_validator("prefix")
@@ -505,26 +537,40 @@ def check_project(
         ("tag_types", "tag type name", "name"),
         ("documents", "document name", "name"),
         ("workflows", "workflow name", "name"),
+        ("cost_models", "cost model name", "name"),
+        ("cost_types", "cost type name", "name"),
     ):
         items = getattr(project, list_name)
         issues += _duplicates(enumerate(items), attrgetter(key), at, list_name, what, key)
-    for type_index, tag_type in enumerate(project.tag_types):
-        issues += _duplicates(
-            enumerate(tag_type.tags),
-            attrgetter("name"),
-            (*at, "tag_types", type_index),
-            "tags",
-            f"tag name in {tag_type.name!r}",
-        )
-    for workflow_index, workflow in enumerate(project.workflows):
-        issues += _duplicates(
-            enumerate(workflow.parameters),
-            attrgetter("key"),
-            (*at, "workflows", workflow_index),
-            "parameters",
-            "parameter key",
-            "key",
-        )
+    # Lists inside list items: (parent list, child list, child key, what a duplicate is called).
+    nested: tuple[tuple[str, str, str, Callable[[Any], str]], ...] = (
+        ("tag_types", "tags", "name", lambda tag_type: f"tag name in {tag_type.name!r}"),
+        ("workflows", "parameters", "key", lambda _: "parameter key"),
+        ("cost_models", "activities", "kind", lambda _: "activity"),
+    )
+    for list_name, children, key, what_of in nested:
+        for parent_index, parent in enumerate(getattr(project, list_name)):
+            issues += _duplicates(
+                enumerate(getattr(parent, children)),
+                attrgetter(key),
+                (*at, list_name, parent_index),
+                children,
+                what_of(parent),
+                key,
+            )
+    for cost_type_index, cost_type in enumerate(project.cost_types):
+        if _fold(cost_type.name) == _fold(RESPONSE_COST):
+            issues.append(
+                (
+                    (*at, "cost_types", cost_type_index, "name"),
+                    f"{RESPONSE_COST!r} is the cost the bot computes; give this cost type another name",
+                )
+            )
+    cost_models = [m.name for m in project.cost_models]
+    for type_index, incident_type in enumerate(project.incident_types):
+        if incident_type.cost_model is not None:
+            loc = (*at, "incident_types", type_index, "cost_model")
+            issues += _unknown(incident_type.cost_model, cost_models, loc, "cost model")
     issues += _single_default(enumerate(project.incident_types), at, "incident_types", "incident type")
     issues += _single_default(enumerate(project.severities), at, "severities", "severity")
     issues += _single_default(enumerate(project.priorities), at, "priorities", "priority")

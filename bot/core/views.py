@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.slack.text import escape
@@ -42,4 +43,25 @@ def error_modal(title: str, correlation_id: str) -> dict[str, Any]:
         "title": {"type": "plain_text", "text": title[:24]},
         "close": {"type": "plain_text", "text": "Close"},
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": error_text(correlation_id)}}],
+    }
+
+
+def form_modal(
+    callback_id: str,
+    title: str,
+    submit: str,
+    metadata: dict[str, Any],
+    intro: str,
+    blocks: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A form modal: a line of context (mrkdwn) above its inputs, Cancel, and context in private_metadata."""
+    plain = {"type": "plain_text"}
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": {**plain, "text": title},
+        "submit": {**plain, "text": submit},
+        "close": {**plain, "text": "Cancel"},
+        "private_metadata": json.dumps(metadata),
+        "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]}, *blocks],
     }

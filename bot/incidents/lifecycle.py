@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
 from bot.context import BotContext
+from bot.costs import flows as costs
 from bot.feedback import flows as feedback
 from bot.incidents import engagement, flows, self_service, views
 from bot.incidents.context import may_lead
@@ -26,6 +27,7 @@ from bot.incidents.facts import Choice, IncidentCard
 from bot.mail import content
 from bot.oncall import flows as oncall
 from bot.reports import reminders as report_reminders
+from storage import costs as cost_store
 from storage import incidents as store
 from storage.models import (
     Incident,
@@ -127,6 +129,8 @@ class UpdateForm:
     priorities: list[Choice]
     tags: list[tuple[str, str]]
     shown: dict[str, str]
+    # What the incident has cost so far, all cost types together.
+    cost_cents: int = 0
 
 
 async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
@@ -137,6 +141,7 @@ async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
         project = await session.get(Project, incident.project_id)
         assert project is not None
         choices = await project_choices(session, project)
+        cost = (await cost_store.totals_cents(session, [incident_id])).get(incident_id, 0)
     return UpdateForm(
         incident=card,
         resolution=incident.resolution,
@@ -148,6 +153,7 @@ async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
         priorities=[Choice(p.id, p.name, p.description) for p in choices.priorities if p.id is not None],
         tags=choices.tags,
         shown=shown_digest(Update.of(incident, "")),
+        cost_cents=cost,
     )
 
 
@@ -369,6 +375,12 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     for outcome in outcomes:
         if isinstance(outcome, Exception):
             logger.warning("an update effect failed for incident %s", incident_id, exc_info=outcome)
+    # A new type may bring another cost model; becoming stable ends role time and adds the review.
+    if any(change.field in {"Type", "Status"} for change in changes):
+        try:
+            await costs.recompute(ctx, [incident_id])
+        except Exception:
+            logger.warning("recomputing the cost failed for incident %s", incident_id, exc_info=True)
     if closing:
         await _close_effects(ctx, card)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.costs.views import add_cost_button, amount
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
 from bot.slack.text import escape, escape_within
 
@@ -427,6 +428,7 @@ def notification(incident: IncidentCard, allow_join: bool) -> tuple[str, list[di
 
 
 UPDATE_CALLBACK = "incident_update"
+COST_LINE = "incident_cost"
 STATUS, RESOLUTION = "status", "resolution"
 STATUS_CHOICES = [Choice(0, "Active"), Choice(1, "Stable"), Choice(2, "Closed")]
 ARROWS = {1: "⬆️ ", -1: "⬇️ ", 0: ""}
@@ -484,6 +486,16 @@ def update_modal(form: Any, metadata: dict[str, Any], status: str | None = None)
                 }
             ],
         },
+        {
+            "type": "context",
+            "block_id": COST_LINE,
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f":moneybag: Cost so far: *{amount(form.cost_cents)}* (recomputed every 5 min)",
+                }
+            ],
+        },
         _textarea(TITLE, "Title", card.title, optional=False, limit=TITLE_MAX),
         _textarea(DESCRIPTION, "Description", card.description, optional=True, limit=DESCRIPTION_MAX),
         _textarea(RESOLUTION, "Resolution", form.resolution, optional=True, limit=DESCRIPTION_MAX),
@@ -502,6 +514,7 @@ def update_modal(form: Any, metadata: dict[str, Any], status: str | None = None)
     blocks.append(
         _static(VISIBILITY, "Visibility", [("Open", "open"), ("Restricted", "restricted")], card.visibility)
     )
+    blocks.append(add_cost_button())
     return {
         "type": "modal",
         "callback_id": UPDATE_CALLBACK,

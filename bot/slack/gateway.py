@@ -163,6 +163,11 @@ class SlackGateway:
         response = await self.client.views_open(trigger_id=trigger_id, view=view)
         return str(response["view"]["id"])
 
+    async def push_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        """Open `view` on top of the modal the trigger came from (Slack keeps up to three)."""
+        response = await self.client.views_push(trigger_id=trigger_id, view=view)
+        return str(response["view"]["id"])
+
     async def open_view_soon(
         self,
         trigger_id: str,

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from bot.core.views import form_modal
 from bot.slack.text import escape, escape_within
 from bot.tasks.facts import TaskCard
 
@@ -39,24 +40,17 @@ def message_modal(title: str, text: str) -> dict[str, Any]:
 
 
 def create_modal(metadata: dict[str, Any], incident_name: str, due: datetime) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": CREATE_CALLBACK,
-        "title": _text("Create a task"),
-        "submit": _text("Create"),
-        "close": _text("Cancel"),
-        "private_metadata": json.dumps(metadata),
-        "blocks": [
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": f"A task of *{escape(incident_name)}*, posted in its channel. "
-                        "Assignees who are not taking part yet are added to the incident.",
-                    }
-                ],
-            },
+    intro = (
+        f"A task of *{escape(incident_name)}*, posted in its channel. "
+        "Assignees who are not taking part yet are added to the incident."
+    )
+    return form_modal(
+        CREATE_CALLBACK,
+        "Create a task",
+        "Create",
+        metadata,
+        intro,
+        [
             {
                 "type": "input",
                 "block_id": DESCRIPTION,
@@ -84,7 +78,7 @@ def create_modal(metadata: dict[str, Any], incident_name: str, due: datetime) ->
                 "element": {"type": "datepicker", "action_id": DUE, "initial_date": _day(due)},
             },
         ],
-    }
+    )
 
 
 def status_button(card: TaskCard, where: str = "message") -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.core.views import form_modal
 from bot.slack.text import escape
 from bot.timeline.facts import AddEventForm, EventLine, TimelinePage
 from bot.timeline.text import USER_MENTION, clip, is_safe_link, safe_mrkdwn
@@ -82,23 +83,17 @@ def add_event_modal(form: AddEventForm, metadata: dict[str, Any]) -> dict[str, A
     }
     if form.description:
         description["initial_value"] = form.description[:DESCRIPTION_MAX]
-    return {
-        "type": "modal",
-        "callback_id": ADD_EVENT_CALLBACK,
-        "title": _text("Add timeline event"),
-        "submit": _text("Add"),
-        "close": _text("Cancel"),
-        "private_metadata": json.dumps(metadata),
-        "blocks": [
-            {
-                "type": "context",
-                "elements": [
-                    _mrkdwn(
-                        f"Adds an event to the timeline of *{escape(form.incident_name)}* "
-                        "and posts a short note about it in the incident channel."
-                    )
-                ],
-            },
+    intro = (
+        f"Adds an event to the timeline of *{escape(form.incident_name)}* "
+        "and posts a short note about it in the incident channel."
+    )
+    return form_modal(
+        ADD_EVENT_CALLBACK,
+        "Add timeline event",
+        "Add",
+        metadata,
+        intro,
+        [
             {"type": "input", "block_id": DESCRIPTION, "label": _text("Description"), "element": description},
             {
                 "type": "input",
@@ -133,7 +128,7 @@ def add_event_modal(form: AddEventForm, metadata: dict[str, Any]) -> dict[str, A
                 },
             },
         ],
-    }
+    )
 
 
 def manual_confirmation(

@@ -47,6 +47,7 @@ class JiraTickets:
         issue_type: str = "Task",
         transitions: Mapping[str, str] | None = None,
         timeout: float = 15.0,
+        cost_field: str | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         token = base64.b64encode(f"{username}:{api_token}".encode()).decode()
@@ -55,10 +56,13 @@ class JiraTickets:
         self.issue_type = issue_type
         self.transitions = {k.lower(): v for k, v in (transitions or DEFAULT_TRANSITIONS).items()}
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+        # Jira has no cost field of its own: a number custom field (customfield_10050, say) holds it.
+        self.cost_field = cost_field
 
     @classmethod
     def from_setup(cls, setup: PluginSetup) -> JiraTickets:
-        """Options project_key (required), issue_type, transitions, timeout_seconds; env credentials."""
+        """Options project_key (required), issue_type, transitions, timeout_seconds, cost_field (a number
+        custom field for the incident's cost); env credentials."""
         options = setup.options
         project_key = str(options.get("project_key") or "")
         if not project_key:
@@ -76,6 +80,7 @@ class JiraTickets:
             issue_type=str(options.get("issue_type") or "Task"),
             transitions=options.get("transitions") or None,
             timeout=float(options.get("timeout_seconds", 15.0)),
+            cost_field=str(options["cost_field"]) if options.get("cost_field") else None,
         )
 
     def weblink(self, key: str) -> str:
@@ -178,6 +183,8 @@ class JiraTickets:
             account = await self._account(fields["commander"])
             if account:
                 edit["assignee"] = {"accountId": account}
+        if "cost" in fields and self.cost_field:
+            edit[self.cost_field] = float(fields["cost"])
         if edit:
             await self._call("PUT", f"/issue/{ticket_id}", {"fields": edit})
         if fields.get("status"):

@@ -17,7 +17,13 @@ from storage.models.config import (
     TeamContact,
     Workflow,
 )
-from storage.models.cost import IncidentCost, IncidentCostType
+from storage.models.cost import (
+    CostModel,
+    IncidentCost,
+    IncidentCostState,
+    IncidentCostType,
+    ParticipantActivity,
+)
 from storage.models.email import SentEmail
 from storage.models.incident import (
     Feedback,
@@ -37,12 +43,14 @@ from storage.models.summary import DailySummary
 from storage.models.task import Task, TaskAssignee
 
 __all__ = [
+    "CostModel",
     "DailySummary",
     "Document",
     "Feedback",
     "FlowStep",
     "Incident",
     "IncidentCost",
+    "IncidentCostState",
     "IncidentCostType",
     "IncidentCounter",
     "IncidentPriority",
@@ -52,6 +60,7 @@ __all__ = [
     "JobRun",
     "Notification",
     "Participant",
+    "ParticipantActivity",
     "ParticipantRole",
     "Project",
     "Reminder",

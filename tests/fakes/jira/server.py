@@ -49,6 +49,8 @@ class Issue:
     description: Any = None
     status: str = "To Do"
     assignee: str | None = None
+    # Custom fields as last written (customfield_NNNNN → value).
+    custom: dict[str, Any] = field(default_factory=dict)
 
     def to_api(self, base_url: str) -> dict[str, Any]:
         return {
@@ -221,6 +223,7 @@ class FakeJira(Misbehaving):
             issue.summary = str(fields["summary"])
         if "assignee" in fields:
             issue.assignee = (fields["assignee"] or {}).get("accountId")
+        issue.custom.update({k: v for k, v in fields.items() if k.startswith("customfield_")})
         return web.Response(status=204)
 
     async def _transitions(self, request: web.Request) -> web.Response:
