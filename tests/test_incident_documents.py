@@ -1,0 +1,139 @@
+"""The incident document, review document and groups, made at opening and kept in step, through the
+real bot, the fake Slack and the fake Google, on SQLite and PostgreSQL."""
+
+# ruff: noqa: F811  (the fixtures imported from the other Google tests are parameters here)
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.incidents import flows
+from bot.runtime import BotProcess
+from storage.models import Document, IncidentType, Project, Resource
+from tests.fakes.google import FakeGoogle
+from tests.fakes.slack import FakeSlack
+from tests.test_engagement import channel_of_first_incident
+from tests.test_google import TEMPLATE, private_key  # noqa: F401  (the key fixture)
+from tests.test_incident_report import report
+from tests.test_incident_resources import bot, google  # noqa: F401  (the fixtures)
+from tests.test_tickets import choose_plugins, eventually, settled, texts
+
+GOOGLE = {
+    "storage": {"plugin": "google-drive", "options": {"shared_drive_id": "drive-incidents"}},
+    "document": {"plugin": "google-docs"},
+    "participant_group": {"plugin": "google-groups"},
+}
+REVIEW_TEMPLATE = "Review of {{name}}: {{title}} ({{status}})\nDoc {{document_weblink}}\n"
+STEPS = len(flows.OPEN_STEPS) + 3
+
+
+async def use_templates(bot: BotProcess, google: FakeGoogle) -> dict[str, str]:
+    """Templates in Drive, configured as the project's documents and named by every incident type."""
+    made = {
+        "incident_template": google.add_document("Incident template", TEMPLATE),
+        "review_template": google.add_document("Review template", REVIEW_TEMPLATE),
+    }
+    async with bot.ctx.sessions() as session:
+        project = (await session.exec(select(Project))).one()
+        assert project.id is not None
+        for kind, file_id in made.items():
+            session.add(Document(project_id=project.id, name=kind, kind=kind, external_id=file_id))
+        for incident_type in (await session.exec(select(IncidentType))).all():
+            incident_type.incident_template, incident_type.review_template = made.keys()
+            session.add(incident_type)
+        await session.commit()
+    await choose_plugins(bot, GOOGLE)
+    return made
+
+
+async def recorded(bot: BotProcess) -> dict[str, Resource]:
+    async with bot.ctx.sessions() as session:
+        return {row.kind: row for row in (await session.exec(select(Resource))).all()}
+
+
+def copies_of(google: FakeGoogle, template: str) -> list[dict[str, Any]]:
+    return [f for f in google.files.values() if f["id"] != template and f["name"].startswith("INC-1 - ")]
+
+
+async def test_the_folder_document_and_groups_are_made_filled_and_bookmarked(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    ada = slack.add_user("ada", email="ada@example.com", real_name="Ada Lovelace")
+    templates = await use_templates(bot, google)
+    await report(slack, ada, "Checkout errors")
+    done = await settled(bot, STEPS)
+    assert {step: row.status for step, row in done.items() if row.status != "done"} == {}
+
+    resources = await recorded(bot)
+    folder, document = resources["storage"], resources["document"]
+    assert google.files[document.external_id]["parents"] == [folder.external_id]
+    [copy] = copies_of(google, templates["incident_template"])
+    assert copy["name"] == "INC-1 - Incident Document"
+    text = google.documents[document.external_id]
+    assert "{{" not in text
+    channel = channel_of_first_incident(slack)
+    assert text.splitlines()[:3] == [
+        "INC-1: Checkout errors",
+        "Status Active, priority Medium, type General. Commander: Ada Lovelace",
+        "Checkout returns 500 for every EU customer.",
+    ], text
+    assert f"/archives/{channel}" in text and f"Folder {folder.weblink}" in text
+    assert f"Doc {document.weblink}" in text
+
+    tactical, informed = resources["tactical_group"], resources["notifications_group"]
+    assert tactical.details["email"] == "inc-1@example.com"
+    assert informed.details["email"] == "inc-1-notifications@example.com"
+    assert list(google.groups["inc-1@example.com"]["members"]) == ["ada@example.com"]
+    assert google.groups["inc-1-notifications@example.com"]["members"] == {}
+    shared = [p.get("emailAddress") for p in google.files[folder.external_id]["permissions"]]
+    assert {"ada@example.com", "inc-1@example.com", "inc-1-notifications@example.com"} <= set(shared)
+
+    titles = [b["title"] for b in slack.bookmarks(channel)]
+    assert "Document INC-1 - Incident Document" in titles and "Group INC-1" in titles
+    assert not any("Couldn't" in said for said in texts(slack, channel))
+
+
+@pytest.mark.parametrize("status", [500, 403])
+async def test_a_refused_document_leaves_the_incident_whole_and_the_retry_makes_one_copy(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle, status: int
+) -> None:
+    ben = slack.add_user("ben", email="ben@example.com")
+    templates = await use_templates(bot, google)
+    # The copy lands, then filling it in is refused: the retry must find that copy, not make another.
+    google.fail("POST", "/v1/documents/", status, times=10)
+    await report(slack, ben, "Queue backlog")
+    found = await settled(bot, STEPS)
+    assert [step for step, row in found.items() if row.status != "done"] == ["document"]
+    channel = channel_of_first_incident(slack)
+    assert slack.pins(channel) and "tactical_group" in await recorded(bot)
+    said = [text for text in texts(slack, channel) if "Couldn't" in text]
+    assert len(said) == 1 and said[0].startswith("Couldn't create the document: ")
+    assert len(copies_of(google, templates["incident_template"])) == 1
+
+    google.faults.clear()
+    start = bot.ctx.clock()
+    bot.ctx.clock = lambda: start + timedelta(minutes=2)
+    assert await flows.resume_unfinished(bot.ctx) == 1
+    assert (await settled(bot, STEPS))["document"].status == "done"
+    [copy] = copies_of(google, templates["incident_template"])
+    assert "{{" not in google.documents[copy["id"]]
+    assert (await recorded(bot))["document"].external_id == copy["id"]
+    said = texts(slack, channel)
+    assert sum("Couldn't create" in text for text in said) == 1
+    assert sum("The document is ready now" in text for text in said) == 1
+    assert [b["title"] for b in slack.bookmarks(channel)].count("Document INC-1 - Incident Document") == 1
+
+
+async def test_without_a_template_the_document_step_has_nothing_to_do(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    cat = slack.add_user("cat", email="cat@example.com")
+    await choose_plugins(bot, GOOGLE)
+    await report(slack, cat, "Nothing to copy")
+    found = await settled(bot, STEPS)
+    assert found["document"].status == "done" and "document" not in await recorded(bot)
+    await eventually(lambda: "inc-1@example.com" in google.groups)
