@@ -5,6 +5,7 @@ real bot, the fake Slack and the fake Google, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,8 @@ from tests.test_engagement import channel_of_first_incident
 from tests.test_google import TEMPLATE, private_key  # noqa: F401  (the key fixture)
 from tests.test_incident_report import report
 from tests.test_incident_resources import bot, google  # noqa: F401  (the fixtures)
+from tests.test_incident_update import open_update_modal
+from tests.test_people import assign
 from tests.test_tickets import choose_plugins, eventually, settled, texts
 
 GOOGLE = {
@@ -50,20 +53,36 @@ async def use_templates(bot: BotProcess, google: FakeGoogle) -> dict[str, str]:
     return made
 
 
+async def opened(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle, reporter: str, title: str, templates: bool = True
+) -> str:
+    """An incident reported with the Google plugins (and templates), once its opening settled; its channel."""
+    if templates:
+        await use_templates(bot, google)
+    else:
+        await choose_plugins(bot, GOOGLE)
+    await report(slack, reporter, title)
+    await settled(bot, STEPS)
+    return channel_of_first_incident(slack)
+
+
 async def recorded(bot: BotProcess) -> dict[str, Resource]:
     async with bot.ctx.sessions() as session:
         return {row.kind: row for row in (await session.exec(select(Resource))).all()}
 
 
 def copies_of(google: FakeGoogle, template: str) -> list[dict[str, Any]]:
-    return [f for f in google.files.values() if f["id"] != template and f["name"].startswith("INC-1 - ")]
+    name = "INC-1 - " + (
+        "Incident Document" if template == "incident_template" else "Post Incident Review Document"
+    )
+    return [f for f in google.files.values() if f["name"] == name]
 
 
 async def test_the_folder_document_and_groups_are_made_filled_and_bookmarked(
     slack: FakeSlack, bot: BotProcess, google: FakeGoogle
 ) -> None:
     ada = slack.add_user("ada", email="ada@example.com", real_name="Ada Lovelace")
-    templates = await use_templates(bot, google)
+    await use_templates(bot, google)
     await report(slack, ada, "Checkout errors")
     done = await settled(bot, STEPS)
     assert {step: row.status for step, row in done.items() if row.status != "done"} == {}
@@ -71,7 +90,7 @@ async def test_the_folder_document_and_groups_are_made_filled_and_bookmarked(
     resources = await recorded(bot)
     folder, document = resources["storage"], resources["document"]
     assert google.files[document.external_id]["parents"] == [folder.external_id]
-    [copy] = copies_of(google, templates["incident_template"])
+    [copy] = copies_of(google, "incident_template")
     assert copy["name"] == "INC-1 - Incident Document"
     text = google.documents[document.external_id]
     assert "{{" not in text
@@ -102,7 +121,7 @@ async def test_a_refused_document_leaves_the_incident_whole_and_the_retry_makes_
     slack: FakeSlack, bot: BotProcess, google: FakeGoogle, status: int
 ) -> None:
     ben = slack.add_user("ben", email="ben@example.com")
-    templates = await use_templates(bot, google)
+    await use_templates(bot, google)
     # The copy lands, then filling it in is refused: the retry must find that copy, not make another.
     google.fail("POST", "/v1/documents/", status, times=10)
     await report(slack, ben, "Queue backlog")
@@ -112,14 +131,14 @@ async def test_a_refused_document_leaves_the_incident_whole_and_the_retry_makes_
     assert slack.pins(channel) and "tactical_group" in await recorded(bot)
     said = [text for text in texts(slack, channel) if "Couldn't" in text]
     assert len(said) == 1 and said[0].startswith("Couldn't create the document: ")
-    assert len(copies_of(google, templates["incident_template"])) == 1
+    assert len(copies_of(google, "incident_template")) == 1
 
     google.faults.clear()
     start = bot.ctx.clock()
     bot.ctx.clock = lambda: start + timedelta(minutes=2)
     assert await flows.resume_unfinished(bot.ctx) == 1
     assert (await settled(bot, STEPS))["document"].status == "done"
-    [copy] = copies_of(google, templates["incident_template"])
+    [copy] = copies_of(google, "incident_template")
     assert "{{" not in google.documents[copy["id"]]
     assert (await recorded(bot))["document"].external_id == copy["id"]
     said = texts(slack, channel)
@@ -137,3 +156,92 @@ async def test_without_a_template_the_document_step_has_nothing_to_do(
     found = await settled(bot, STEPS)
     assert found["document"].status == "done" and "document" not in await recorded(bot)
     await eventually(lambda: "inc-1@example.com" in google.groups)
+
+
+async def update(slack: FakeSlack, user: str, channel: str, fields: dict[str, str]) -> None:
+    await open_update_modal(slack, user, channel)
+    await slack.as_user(user).submit_view(fields)
+
+
+async def test_key_changes_reach_the_document_and_stable_brings_one_review_document(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    dan = slack.add_user("dan", email="dan@example.com", real_name="Dan Brown")
+    eve = slack.add_user("eve", email="eve@example.com", real_name="Eve Moneypenny")
+    channel = await opened(slack, bot, google, dan, "Login failures")
+    document = (await recorded(bot))["document"].external_id
+
+    await update(
+        slack, dan, channel, {"Title": "Login failures in EU", "Status": "Stable", "Severity": "High"}
+    )
+    await eventually(lambda: "Status Stable" in google.documents[document])
+    assert google.documents[document].startswith("INC-1: Login failures in EU\n")
+    await eventually(lambda: copies_of(google, "review_template"))
+    [review] = copies_of(google, "review_template")
+    await eventually(lambda: "{{" not in google.documents[review["id"]])
+    assert review["name"] == "INC-1 - Post Incident Review Document"
+    link = google.files[document]
+    assert google.documents[review["id"]].splitlines() == [
+        "Review of INC-1: Login failures in EU (Stable)",
+        f"Doc https://drive.google.com/file/d/{link['id']}",
+    ]
+    await slack.wait_for(lambda: any("review document is ready" in text for text in texts(slack, channel)))
+    titles = [b["title"] for b in slack.bookmarks(channel)]
+    assert "Review document INC-1 - Post Incident Review Document" in titles
+
+    # A new commander shows in the document; Active then Stable again makes no second review document.
+    await assign(slack, dan, channel, eve, "Incident Commander")
+    await eventually(lambda: "Commander: Eve Moneypenny" in google.documents[document])
+    await update(slack, eve, channel, {"Status": "Active"})
+    await eventually(lambda: "Status Active" in google.documents[document])
+    await update(slack, eve, channel, {"Status": "Stable"})
+    await eventually(lambda: "Status Stable" in google.documents[document])
+    await slack.wait_for(lambda: sum("INC-1 updated" in text for text in texts(slack, channel)) == 3)
+    assert len(copies_of(google, "review_template")) == 1
+    assert sum("review document is ready" in text for text in texts(slack, channel)) == 1
+    assert "review_document" in await recorded(bot)
+
+
+async def test_a_failed_document_update_is_told_to_the_commander_once(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    fay = slack.add_user("fay", email="fay@example.com")
+    channel = await opened(slack, bot, google, fay, "Disk full")
+    google.fail("POST", "/v1/documents/", 500, times=100)
+    before = len(google.calls_to("POST", "/v1/documents/"))
+    await update(slack, fay, channel, {"Title": "Disk full on db-3"})
+    told = "Couldn't update the incident document of INC-1: Google answered 500"
+    await slack.wait_for(lambda: any(told in m.text for m in slack.dms_to(fay)), timeout=10)
+    tries = len(google.calls_to("POST", "/v1/documents/")) - before
+    await update(slack, fay, channel, {"Title": "Disk full on db-4"})
+    await eventually(lambda: len(google.calls_to("POST", "/v1/documents/")) == before + 2 * tries, timeout=10)
+
+    # The next update that lands carries the latest title; by then the second failure was handled.
+    google.faults.clear()
+    await update(slack, fay, channel, {"Title": "Disk full on db-5"})
+    document = (await recorded(bot))["document"].external_id
+    await eventually(lambda: google.documents[document].startswith("INC-1: Disk full on db-5\n"))
+    assert sum(told in m.text for m in slack.dms_to(fay)) == 1
+    assert sum("INC-1 updated" in text for text in texts(slack, channel)) == 3
+
+
+async def test_the_tactical_group_follows_who_takes_part(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    gus = slack.add_user("gus", email="gus@example.com")
+    hal = slack.add_user("hal", email="hal@example.com")
+    channel = await opened(slack, bot, google, gus, "Broker down", templates=False)
+    members = google.groups["inc-1@example.com"]["members"]
+    assert list(members) == ["gus@example.com"]
+
+    await assign(slack, gus, channel, hal, "Scribe")
+    await eventually(lambda: "hal@example.com" in members)
+    await slack.wait_for(lambda: hal in slack.members(channel))
+    await slack.as_user(hal).leave_channel(channel)
+    await eventually(lambda: "hal@example.com" not in members)
+    assert list(members) == ["gus@example.com"]
+    for _ in range(100):  # the bot records the membership once Google has it
+        if (await recorded(bot))["tactical_group"].details["members"] == ["gus@example.com"]:
+            break
+        await asyncio.sleep(0.05)
+    assert (await recorded(bot))["tactical_group"].details["members"] == ["gus@example.com"]

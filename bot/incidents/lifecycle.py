@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from bot.context import BotContext
 from bot.feedback import flows as feedback
-from bot.incidents import engagement, flows, self_service, views
+from bot.incidents import engagement, flows, resources, self_service, views
 from bot.incidents.context import may_lead
 from bot.incidents.facts import Choice, IncidentCard
 from bot.oncall import flows as oncall
@@ -339,6 +339,8 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         *([_engage_newly_matching(ctx, card)] if engaging and not archived else []),
         *(ctx.gateway.direct_message(user, text, blocks) for user in followers),
         flows.update_ticket(ctx, incident_id, ticket_fields(card, changes)),
+        resources.update_document(ctx, incident_id),
+        *([resources.make_review_document(ctx, incident_id)] if status and status.new == "Stable" else []),
         return_exceptions=True,
     )
     for outcome in outcomes:
@@ -366,6 +368,7 @@ async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
     )
     if not added or not card.channel_id:
         return
+    await resources.sync_tactical_group(ctx, card.id)
     refreshed = await flows.incident_card(ctx, card.id)
     newcomers = [person for person in refreshed.participants if person.user_id in added]
     refused = await ctx.gateway.invite(card.channel_id, added)

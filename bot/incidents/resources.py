@@ -70,7 +70,7 @@ async def user_name(ctx: BotContext, user_id: str, *, full: bool = False) -> str
     )
 
 
-async def _timed(ctx: BotContext, work: Awaitable[T]) -> T:
+async def timed(ctx: BotContext, work: Awaitable[T]) -> T:
     timeout = ctx.settings.plugin_timeout_seconds
     try:
         return await asyncio.wait_for(work, timeout)
@@ -230,11 +230,11 @@ async def update_document(ctx: BotContext, incident_id: int) -> None:
     if all(previous.get(key) == value for key, value in current.items()):
         return
     try:
-        await _timed(ctx, cast(DocumentPlugin, plugin).update_fields(document.external_id, previous, current))
+        await timed(ctx, cast(DocumentPlugin, plugin).update_fields(document.external_id, previous, current))
     except Exception as error:
         logger.warning("document update failed", extra={"incident_id": incident_id, "error": str(error)})
         if not document.details.get("update_failure_told"):
-            await _save_details(ctx, incident_id, DOCUMENT, {"update_failure_told": True})
+            await save_details(ctx, incident_id, DOCUMENT, {"update_failure_told": True})
             commander = await _commander(ctx, incident_id)
             if commander:
                 await ctx.gateway.direct_message(
@@ -242,10 +242,10 @@ async def update_document(ctx: BotContext, incident_id: int) -> None:
                     f"Couldn't update the incident document of {setting.incident.name}: {_text(error)}.",
                 )
         return
-    await _save_details(ctx, incident_id, DOCUMENT, {"variables": current, "update_failure_told": False})
+    await save_details(ctx, incident_id, DOCUMENT, {"variables": current, "update_failure_told": False})
 
 
-async def _save_details(ctx: BotContext, incident_id: int, kind: str, details: Mapping[str, Any]) -> None:
+async def save_details(ctx: BotContext, incident_id: int, kind: str, details: Mapping[str, Any]) -> None:
     async with ctx.sessions() as session, session.begin():
         resource = (await store.resources(session, incident_id)).get(kind)
         if resource is not None:
@@ -333,12 +333,54 @@ async def sync_tactical_group(ctx: BotContext, incident_id: int) -> None:
     address = str(group.details.get("email"))
     try:
         if wanted - had:
-            await _timed(ctx, groups.add(address, sorted(wanted - had)))
+            await timed(ctx, groups.add(address, sorted(wanted - had)))
         if had - wanted:
-            await _timed(ctx, groups.remove(address, sorted(had - wanted)))
+            await timed(ctx, groups.remove(address, sorted(had - wanted)))
     except Exception as error:
         # The next change tries again: what was recorded still says who is missing.
         logger.warning("group sync failed", extra={"incident_id": incident_id, "error": _text(error)})
         return
     if wanted != had:
-        await _save_details(ctx, incident_id, TACTICAL, {"members": sorted(wanted)})
+        await save_details(ctx, incident_id, TACTICAL, {"members": sorted(wanted)})
+
+
+# ----- the review document -----
+
+
+async def make_review_document(ctx: BotContext, incident_id: int) -> None:
+    """At Stable: the review document from the type's review template, once per incident (a second
+    Stable after a reopen finds it recorded), bookmarked and linked in the channel."""
+    setting = await _setting(ctx, incident_id)
+    if setting is None or REVIEW in setting.recorded:
+        return
+    plugin, channel = setting.plugins.get(DOCUMENT), setting.recorded.get("conversation")
+    if plugin is None or channel is None:
+        return
+    try:
+        made = await timed(ctx, _copy_template(ctx, incident_id, cast(DocumentPlugin, plugin), REVIEW))
+    except Exception as error:
+        logger.warning("review document failed", extra={"incident_id": incident_id, "error": _text(error)})
+        commander = await _commander(ctx, incident_id)
+        if commander:
+            await ctx.gateway.direct_message(
+                commander, f"Couldn't create the review document of {setting.incident.name}: {_text(error)}."
+            )
+        return
+    if made is None:
+        return
+    await record_and_bookmark(ctx, incident_id, channel.external_id, REVIEW, made)
+    async with ctx.sessions() as session, session.begin():
+        event = await store.add_timeline_event(
+            session,
+            incident_id,
+            "review_document_created",
+            f"Review document created: {made.name}",
+            occurred_at=ctx.clock(),
+            details={"weblink": made.weblink},
+            dedupe_key="review_document",
+        )
+    if event is None:
+        return  # another run announced it
+    shown = f"<{made.weblink}|{made.name}>" if made.weblink else made.name
+    text = f"The incident is stable: its review document is ready for the write-up: {shown}."
+    await ctx.gateway.post(channel.external_id, text)

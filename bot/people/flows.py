@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import BotContext
 from bot.incidents import flows as incident_flows
+from bot.incidents import resources
 from bot.incidents import views as incident_views
 from bot.incidents.context import incident_context
 from bot.people import queries as q
@@ -235,6 +236,7 @@ async def assign_role(ctx: BotContext, profiles: Profiles, assignment: Assignmen
     outcome = await in_transaction(ctx, save)
     if outcome.changed:
         await _announce_assignment(ctx, outcome)
+        await resources.sync_tactical_group(ctx, assignment.incident_id)
     return outcome
 
 
@@ -279,6 +281,7 @@ async def _announce_assignment(ctx: BotContext, outcome: AssignOutcome) -> None:
         update = command_name(ctx, "update_incident", "/dispatch-update-incident")
         tips_text, tips_blocks = incident_views.commander_tips(card, update)
         await attempt("send the commander tips", ctx.gateway.direct_message(user, tips_text, tips_blocks))
+        await resources.update_document(ctx, assignment.incident_id)
 
 
 # ----- listing participants -----
@@ -458,6 +461,7 @@ async def member_joined(
             await ctx.gateway.post_ephemeral(channel_id, user_id, text, blocks)
         except SlackApiError as error:
             logger.info("could not welcome %s: %s", user_id, error.response.get("error"))
+        await resources.sync_tactical_group(ctx, incident_id)
     return added
 
 
@@ -534,6 +538,8 @@ async def member_left(ctx: BotContext, channel_id: str, user_id: str, event_key:
         return "ended"
 
     outcome = await in_transaction(ctx, save)
+    if outcome == "ended":
+        await resources.sync_tactical_group(ctx, incident_id)
     if outcome == "tasks":
         await ctx.gateway.invite(channel_id, [user_id])
         async with ctx.sessions() as session:
