@@ -171,11 +171,12 @@ async def test_key_changes_reach_the_document_and_stable_brings_one_review_docum
     channel = await opened(slack, bot, google, dan, "Login failures")
     document = (await recorded(bot))["document"].external_id
 
-    await update(
-        slack, dan, channel, {"Title": "Login failures in EU", "Status": "Stable", "Severity": "High"}
-    )
+    assert "Resolution: (not resolved yet)\n" in google.documents[document]
+    fields = {"Title": "Login failures in EU", "Resolution": "Rolled back", "Severity": "High"}
+    await update(slack, dan, channel, {**fields, "Status": "Stable"})
     await eventually(lambda: "Status Stable" in google.documents[document])
     assert google.documents[document].startswith("INC-1: Login failures in EU\n")
+    assert "Resolution: Rolled back\n" in google.documents[document]
     await eventually(lambda: copies_of(google, "review_template"))
     [review] = copies_of(google, "review_template")
     await eventually(lambda: "{{" not in google.documents[review["id"]])
@@ -245,3 +246,17 @@ async def test_the_tactical_group_follows_who_takes_part(
             break
         await asyncio.sleep(0.05)
     assert (await recorded(bot))["tactical_group"].details["members"] == ["gus@example.com"]
+
+
+async def test_the_document_waits_for_the_conference_and_links_it(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    ivy = slack.add_user("ivy", email="ivy@example.com")
+    await use_templates(bot, google)
+    await choose_plugins(bot, {**GOOGLE, "conference": {"plugin": "google-calendar"}})
+    google.fail("POST", "/calendar/v3/", 503, times=2)  # retried: the meeting lands after the folder
+    await report(slack, ivy, "Slow search")
+    await settled(bot, STEPS + 1, timeout=30)
+    resources = await recorded(bot)
+    meet = resources["conference"].weblink
+    assert meet and f"Meet {meet} Folder" in google.documents[resources["document"].external_id]

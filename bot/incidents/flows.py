@@ -429,9 +429,9 @@ async def _open(
     finished = {step: asyncio.Event() for step, _ in pending}
 
     async def run(step: str, runner: StepRunner) -> None:
-        before = resources.WAITS_FOR.get(step)
-        if before in finished:
-            await finished[before].wait()
+        for before in resources.WAITS_FOR.get(step, ()):
+            if before in finished:
+                await finished[before].wait()
         try:
             await _run_step(opening, step, runner)
         finally:

@@ -33,8 +33,12 @@ T = TypeVar("T")
 COMMANDER = "Incident Commander"
 TACTICAL, NOTIFICATIONS = "tactical_group", "notifications_group"
 DOCUMENT, REVIEW = "document", "review_document"
-# An opening step that needs another's resource runs once that step has finished (done or failed).
-WAITS_FOR = {"document": "storage", "participant_group": "storage"}
+# An opening step that needs others' resources runs once those steps have finished (done or failed):
+# the document lives in the folder and links to the ticket and the conference.
+WAITS_FOR = {"document": ("storage", "ticket", "conference"), "participant_group": ("storage",)}
+# What the document shows for a field still empty: a later update replaces it with the value (an
+# empty text could not be found again).
+NOT_YET = {"description": "(no description yet)", "resolution": "(not resolved yet)"}
 # Roles whose resource is recorded under another kind than the role's name.
 RECORDED_AS = {"participant_group": TACTICAL}
 RESOURCE_NOUNS = {
@@ -173,8 +177,8 @@ async def document_variables(ctx: BotContext, incident_id: int) -> dict[str, str
     return {
         "name": incident.name,
         "title": incident.title,
-        "description": incident.description,
-        "resolution": incident.resolution,
+        "description": incident.description or NOT_YET["description"],
+        "resolution": incident.resolution or NOT_YET["resolution"],
         "commander_fullname": await user_name(ctx, commander, full=True) if commander else "",
         "type": incident_type.name if incident_type else "",
         "priority": priority.name if priority else "",
