@@ -231,9 +231,20 @@ async def test_the_tactical_group_follows_who_takes_part(
 ) -> None:
     gus = slack.add_user("gus", email="gus@example.com")
     hal = slack.add_user("hal", email="hal@example.com")
+    ivy = slack.add_user("ivy", email="ivy@example.com")
+    async with bot.ctx.sessions() as session:  # a public channel, which anyone may join
+        project = (await session.exec(select(Project))).one()
+        project.private_channels = False
+        session.add(project)
+        await session.commit()
     channel = await opened(slack, bot, google, gus, "Broker down", templates=False)
     members = google.groups["inc-1@example.com"]["members"]
     assert list(members) == ["gus@example.com"]
+
+    await slack.as_user(ivy).join_channel(channel)  # an Observer now, and so in the group
+    await eventually(lambda: "ivy@example.com" in members)
+    await slack.as_user(ivy).leave_channel(channel)
+    await eventually(lambda: "ivy@example.com" not in members)
 
     await assign(slack, gus, channel, hal, "Scribe")
     await eventually(lambda: "hal@example.com" in members)
