@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.groups.flows import parse_addresses
+from bot.groups.views import members_modal
 from bot.runtime import BotProcess
 from storage.models import TimelineEvent
 from tests.fakes.google import FakeGoogle
@@ -109,3 +110,10 @@ def test_addresses_are_split_on_commas_and_lines_and_bad_ones_named() -> None:
         ["a@example.com"],
         ["nobody", "c@x..com", "d@example."],
     )
+
+
+def test_a_list_too_long_to_edit_is_not_offered_cut() -> None:
+    few = members_modal({"incident_id": 1}, GROUP, ["a@example.com", "b@example.com"])
+    assert members_shown(few) == "a@example.com, b@example.com" and few["submit"]
+    many = members_modal({"incident_id": 1}, GROUP, [f"person{n}@example.com" for n in range(200)])
+    assert "submit" not in many and "200 members, too many to edit here" in str(many["blocks"])

@@ -18,6 +18,14 @@ def _text(text: str) -> dict[str, Any]:
 
 
 def members_modal(metadata: dict[str, Any], address: str, members: list[str]) -> dict[str, Any]:
+    """The members as one editable list; a list too long for a text input is only described, since
+    saving a cut list would remove everyone past the cut."""
+    shown = ", ".join(members)
+    if len(shown) > MEMBERS_MAX:
+        return message_modal(
+            f"*{escape(address)}* has {len(members)} members, too many to edit here: "
+            "change them in the group service itself."
+        )
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "members",
@@ -26,7 +34,7 @@ def members_modal(metadata: dict[str, Any], address: str, members: list[str]) ->
         "placeholder": _text("e.g. execs@example.com, support-leads@example.com"),
     }
     if members:
-        element["initial_value"] = ", ".join(members)[:MEMBERS_MAX]
+        element["initial_value"] = shown
     return {
         "type": "modal",
         "callback_id": CALLBACK,
