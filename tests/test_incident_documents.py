@@ -271,3 +271,24 @@ async def test_the_document_waits_for_the_conference_and_links_it(
     resources = await recorded(bot)
     meet = resources["conference"].weblink
     assert meet and f"Meet {meet} Folder" in google.documents[resources["document"].external_id]
+
+
+async def test_a_refused_review_document_is_told_and_the_next_stable_makes_it(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    jan = slack.add_user("jan", email="jan@example.com")
+    channel = await opened(slack, bot, google, jan, "Cache stampede")
+    [template] = [file_id for file_id, f in google.files.items() if f["name"] == "Review template"]
+    google.fail("POST", f"/drive/v3/files/{template}/copy", 403)
+    await update(slack, jan, channel, {"Status": "Stable", "Severity": "High"})
+    told = "Couldn't create the review document of INC-1: Google does not allow"
+    await slack.wait_for(lambda: any(told in m.text for m in slack.dms_to(jan)), timeout=10)
+    assert copies_of(google, "review_template") == [] and "review_document" not in await recorded(bot)
+    assert any("INC-1 updated" in text for text in texts(slack, channel))
+
+    await update(slack, jan, channel, {"Status": "Active"})
+    await update(slack, jan, channel, {"Status": "Stable"})
+    await slack.wait_for(
+        lambda: any("review document is ready" in t for t in texts(slack, channel)), timeout=10
+    )
+    assert len(copies_of(google, "review_template")) == 1
