@@ -1,8 +1,9 @@
-"""The incident's Google-side resources: its document, review document and groups, kept in step with it.
+"""The incident's document, review document and groups (document and participant_group plugins).
 
-The opening's `document` and `participant_group` steps run after the `storage` step (the folder holds
-the document and is shared with the groups). Later changes are carried over here too: key fields into
-the document, people into the tactical group, the review document at Stable.
+At opening, the `document` step runs once the folder, ticket and conference steps have finished (the
+document lives in the folder and links to the others) and the `participant_group` step once the folder
+has (the groups are given it). Later changes are carried over here too: key fields into the document,
+people into the tactical group, and at Stable the review document.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ async def user_name(ctx: BotContext, user_id: str, *, full: bool = False) -> str
 
 
 async def timed(ctx: BotContext, work: Awaitable[T]) -> T:
+    """Await a plugin call, turning a hang past the plugin timeout into a PluginError that says so."""
     timeout = ctx.settings.plugin_timeout_seconds
     try:
         return await asyncio.wait_for(work, timeout)
