@@ -19,6 +19,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings, mask_url_password
 from bot.slack.socket import SocketModeRunner
 from storage.migrate import is_at_head, upgrade
+from storage.workspace import enabled_projects
 
 logger = logging.getLogger("dispatch_bot")
 
@@ -82,6 +83,15 @@ async def seed_configuration(settings: Settings, ctx: BotContext) -> None:
     await seed_defaults_if_empty(ctx.sessions, config)
 
 
+async def build_plugins(ctx: BotContext) -> None:
+    """Build every enabled project's plugins before taking work: discovering entry points and importing
+    vendor libraries takes long enough that it must not happen on the event loop under a first request."""
+    async with ctx.sessions() as session:
+        projects = [(p.name, dict(p.plugins)) for p in await enabled_projects(session) if p.plugins]
+    for name, choices in projects:
+        await asyncio.to_thread(ctx.plugins.for_project, name, choices)
+
+
 class BotProcess:
     """One bot: `start()` returns once connected; `stop()` drains in-flight work and closes everything."""
 
@@ -118,6 +128,7 @@ class BotProcess:
         self.ctx.slack.session = self._http
         await check_database(self.ctx, self.migrate)
         await seed_configuration(self.settings, self.ctx)
+        await build_plugins(self.ctx)
         identity = await check_slack_token(self.ctx)
         try:
             await self.health.start(self.settings.health_host, self.settings.health_port)

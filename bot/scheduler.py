@@ -29,6 +29,7 @@ from bot.incidents import flows as incident_flows
 from bot.people import flows as people_flows
 from bot.reports import flows as report_flows
 from bot.reports import reminders as report_reminders
+from bot.tasks import documents as document_tasks
 from bot.tasks import flows as task_flows
 from storage import scheduling as store
 
@@ -141,6 +142,12 @@ JOBS: list[Job] = [
         every=every(hours=1),
         run=task_flows.remind_overdue,
         description="DM the assignees of overdue open tasks of active incidents, at most daily per task.",
+    ),
+    Job(
+        name="document-tasks",
+        every=every(seconds=30),
+        run=document_tasks.sync_document_tasks,
+        description="Carry tasks between Slack and the incident documents' assigned comments, both ways.",
     ),
     Job(
         name="scheduled-actions",

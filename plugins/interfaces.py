@@ -177,6 +177,10 @@ class TaskPlugin(Protocol):
         """The tasks kept in a file (document comments assigned to people)."""
         ...
 
+    async def set_resolved(self, file_id: str, task_id: str, resolved: bool, note: str) -> None:
+        """Resolve (or re-open) the task in the file, saying why in `note`."""
+        ...
+
 
 @runtime_checkable
 class WorkflowPlugin(Protocol):

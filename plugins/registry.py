@@ -113,6 +113,7 @@ GOOGLE_PLUGINS = (
     ("google-groups", "participant_group", "Google Groups: the tactical and notifications groups."),
     ("google-gmail", "email", "Gmail: HTML e-mail with a plain-text part, sent as the delegated account."),
     ("google-calendar", "conference", "Google Calendar: an event with a Meet link as the conference."),
+    ("google-tasks", "task", "Google Docs comments assigned to someone, as the incident's tasks."),
 )
 
 

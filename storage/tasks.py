@@ -115,7 +115,9 @@ async def open_tasks_of(session: AsyncSession, incident_id: int, user_id: str) -
     return list(await session.exec(statement))
 
 
-async def set_status(session: AsyncSession, task_id: int, status: str, user_id: str, now: datetime) -> bool:
+async def set_status(
+    session: AsyncSession, task_id: int, status: str, user_id: str | None, now: datetime
+) -> bool:
     """Move the task to `status`; False when it was there already (a double click, say)."""
     resolved = status == "resolved"
     result = await (await session.connection()).execute(

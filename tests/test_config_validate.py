@@ -35,6 +35,20 @@ def test_the_example_file_is_valid() -> None:
     result = CliRunner().invoke(config_group, ["validate", str(EXAMPLE)], obj=Settings())
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"✓ {EXAMPLE} is valid: 2 projects, 6 roles, 7 incident types")
+    assert "⚠" not in result.output  # every plugin it names is installed
+
+
+def test_a_plugin_that_is_not_installed_is_a_warning_that_names_the_choices(tmp_path: Path) -> None:
+    result = validate(
+        tmp_path,
+        "projects:\n  - name: Default\n    prefix: INC\n    plugins:\n      email: {plugin: gmail}\n"
+        "      ticket: {plugin: google-drive}\n",
+    )
+    assert result.exit_code == 0, result.output
+    email = "⚠ projects[0].plugins.email: plugin 'gmail' is not installed here"
+    assert f"{email} (installed for email: google-gmail)" in result.output
+    assert "⚠ projects[0].plugins.ticket: plugin 'google-drive' serves storage, not ticket" in result.output
+    assert "✓ config.yaml is valid" in result.output
 
 
 def test_the_built_in_defaults_pass_the_cross_checks() -> None:

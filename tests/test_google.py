@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -10,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.runtime import BotProcess
 from plugins.errors import PluginAuthError, PluginConfigError, PluginError, PluginNotFound, PluginRateLimited
 from plugins.google.calendar import GoogleMeet
 from plugins.google.client import GoogleAccount, GoogleWorkspace
@@ -25,7 +27,9 @@ from plugins.interfaces import (
     StoragePlugin,
 )
 from plugins.registry import Catalog, PluginSetup, build_project_plugins
+from tests.conftest import bot_settings
 from tests.fakes.google import FakeGoogle
+from tests.fakes.slack import FakeSlack
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +58,22 @@ def secrets_for(
         "GOOGLE_API_URL": fake.url,
         "GOOGLE_TOKEN_URI": fake.token_uri,
     }
+
+
+@contextlib.asynccontextmanager
+async def bot_with_google(
+    slack: FakeSlack, database_url: str, google: FakeGoogle, private_key: str
+) -> AsyncIterator[BotProcess]:
+    """The real bot, its Google credentials pointing at the fake."""
+    secrets = {name.lower(): value for name, value in secrets_for(google, private_key).items()}
+    secrets["google_service_account_private_key"] = private_key
+    process = BotProcess(bot_settings(slack, database_url, plugin_timeout_seconds=10.0, **secrets))
+    await process.start()
+    await slack.wait_connected()
+    try:
+        yield process
+    finally:
+        await process.stop()
 
 
 @pytest.fixture
@@ -274,7 +294,7 @@ async def test_a_retried_copy_finds_the_copy_already_in_the_folder(
     google.fail("POST", "/v1/documents/", 500, times=10)
     with pytest.raises(PluginError):
         await document.create_from_template(template, folder.id, "INC-4 - Doc", {"name": "INC-4"})
-    google.faults.clear()
+    google.injected.faults.clear()
     made = await document.create_from_template(template, folder.id, "INC-4 - Doc", {"name": "INC-4"})
     assert [f["name"] for f in google.children(folder.id)] == ["INC-4 - Notes", "INC-4 - Doc"]
     assert google.documents[made.id] == "INC-4 and \n"
@@ -370,6 +390,18 @@ async def test_the_conference_is_a_meet_link(google: FakeGoogle, workspace: Goog
         "2026-12-01T23:00:00+00:00",
     )
     assert event["conferenceData"]["createRequest"]["conferenceSolutionKey"] == {"type": "hangoutsMeet"}
+
+
+async def test_a_retried_conference_finds_the_event_the_first_try_made(
+    google: FakeGoogle, workspace: GoogleWorkspace
+) -> None:
+    meet = GoogleMeet(workspace)
+    first = await meet.create("INC-7 Checkout down", "Cart fails", ["alice@example.com"])
+    # The first answer was lost (a timeout, say): the step runs again with the same incident.
+    again = await meet.create("INC-7 Checkout down", "Cart fails", ["alice@example.com"])
+    assert len(google.events) == 1 and again == first
+    other = await meet.create("INC-8 Search slow", "", [])
+    assert len(google.events) == 2 and other.weblink != first.weblink
 
 
 async def test_a_project_config_chooses_the_google_plugins(google: FakeGoogle, private_key: str) -> None:

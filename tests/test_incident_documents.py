@@ -1,8 +1,6 @@
 """The incident document, review document and groups, made at opening and kept in step, through the
 real bot, the fake Slack and the fake Google, on SQLite and PostgreSQL."""
 
-# ruff: noqa: F811  (the fixtures imported from the other Google tests are parameters here)
-
 from __future__ import annotations
 
 import asyncio
@@ -133,7 +131,7 @@ async def test_a_refused_document_leaves_the_incident_whole_and_the_retry_makes_
     assert len(said) == 1 and said[0].startswith("Couldn't create the document: ")
     assert len(copies_of(google, "incident_template")) == 1
 
-    google.faults.clear()
+    google.injected.faults.clear()
     start = bot.ctx.clock()
     bot.ctx.clock = lambda: start + timedelta(minutes=2)
     assert await flows.resume_unfinished(bot.ctx) == 1
@@ -218,7 +216,7 @@ async def test_a_failed_document_update_is_told_to_the_commander_once(
     await eventually(lambda: len(google.calls_to("POST", "/v1/documents/")) == before + 2 * tries, timeout=10)
 
     # The next update that lands carries the latest title; by then the second failure was handled.
-    google.faults.clear()
+    google.injected.faults.clear()
     await update(slack, fay, channel, {"Title": "Disk full on db-5"})
     document = (await recorded(bot))["document"].external_id
     await eventually(lambda: google.documents[document].startswith("INC-1: Disk full on db-5\n"))

@@ -9,11 +9,10 @@ import pytest
 
 from bot.incidents import flows
 from bot.runtime import BotProcess
-from tests.conftest import bot_settings
 from tests.fakes.google import FakeGoogle
 from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
-from tests.test_google import private_key, secrets_for  # noqa: F401  (the key fixture)
+from tests.test_google import bot_with_google, private_key  # noqa: F401  (the key fixture)
 from tests.test_incident_report import report
 from tests.test_tickets import choose_plugins, settled
 
@@ -35,15 +34,10 @@ async def bot(
     slack: FakeSlack,
     database_url: str,
     google: FakeGoogle,
-    private_key: str,  # noqa: F811
+    private_key: str,
 ) -> AsyncIterator[BotProcess]:
-    secrets = {name.lower(): value for name, value in secrets_for(google, private_key).items()}
-    secrets["google_service_account_private_key"] = private_key
-    process = BotProcess(bot_settings(slack, database_url, plugin_timeout_seconds=10.0, **secrets))
-    await process.start()
-    await slack.wait_connected()
-    yield process
-    await process.stop()
+    async with bot_with_google(slack, database_url, google, private_key) as process:
+        yield process
 
 
 async def test_the_folder_and_the_meeting_are_made_and_bookmarked(

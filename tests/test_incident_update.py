@@ -239,17 +239,25 @@ async def test_a_form_with_unreadable_context_gets_an_answer_not_an_error(
     assert (await the_incident(bot)).title == "Flaky DNS"
 
 
-async def test_two_leads_editing_different_fields_both_keep_their_change(
-    slack: FakeSlack, bot: BotProcess
-) -> None:
+async def commander_and_scribe(
+    slack: FakeSlack, bot: BotProcess, title: str
+) -> tuple[str, str, str, Incident]:
+    """An incident that ada commands and bob scribes: ada, bob, its channel and the incident."""
     from storage import incidents as store
 
     ada, bob = slack.add_user("ada"), slack.add_user("bob")
-    channel = await open_incident(slack, bot, ada, "Checkout errors")
+    channel = await open_incident(slack, bot, ada, title)
     incident = await the_incident(bot)
     assert incident.id is not None
     async with bot.ctx.sessions() as session, session.begin():
         await store.add_participant(session, incident.id, bob, ["Scribe"])
+    return ada, bob, channel, incident
+
+
+async def test_two_leads_editing_different_fields_both_keep_their_change(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada, bob, channel, _ = await commander_and_scribe(slack, bot, "Checkout errors")
     await open_update_modal(slack, ada, channel)
     await open_update_modal(slack, bob, channel)  # both forms show priority Medium and the old title
 
@@ -356,3 +364,32 @@ async def test_a_type_that_needs_a_resolution_cannot_close_without_one(
     assert closed.response_action == "update"
     await slack.wait_for(lambda: slack.channel(channel).is_archived, timeout=5)
     assert (await the_incident(bot)).resolution == "Token revoked and rotated"
+
+
+async def test_an_update_that_a_change_saved_meanwhile_makes_invalid_is_refused(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    from storage.models import IncidentType
+
+    ada, bob, channel, incident = await commander_and_scribe(slack, bot, "Leaked token")
+    async with bot.ctx.sessions() as session, session.begin():
+        incident_type = await session.get(IncidentType, incident.incident_type_id)
+        assert incident_type is not None
+        incident_type.resolution_required = True
+        session.add(incident_type)
+        saved = await session.get(Incident, incident.id)
+        assert saved is not None
+        saved.resolution = "Token revoked"
+        session.add(saved)
+    await open_update_modal(slack, ada, channel)
+    await open_update_modal(slack, bob, channel)  # both forms show the resolution "Token revoked"
+
+    await slack.as_user(bob).submit_view({"Resolution": ""})  # bob clears it: fine while active
+    await slack.wait_for(lambda: "Saved" in str(slack.open_view_for(bob) or {}))
+    closing = await slack.as_user(ada).submit_view({"Status": "Closed", "Severity": "Low"})
+    assert closing.errors is None  # ada's form still shows a resolution
+    await slack.wait_for(lambda: "Not saved" in str(slack.open_view_for(ada) or {}))
+    assert "need a resolution before they close" in str(slack.open_view_for(ada))
+    closed = await the_incident(bot)
+    assert (closed.status, closed.resolution) == ("active", "")
+    assert not slack.channel(channel).is_archived

@@ -1,8 +1,6 @@
 """/dispatch-notifications-group through the real bot, the fake Slack and the fake Google, on SQLite
 and PostgreSQL: the members shown, addresses checked inline, the difference applied and said."""
 
-# ruff: noqa: F811  (the fixtures imported from the other Google tests are parameters here)
-
 from __future__ import annotations
 
 from typing import Any

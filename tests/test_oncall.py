@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.oncall import flows
 from bot.runtime import BotProcess
-from storage.models import IncidentPriority, Project, Resource, RolePolicy, Service, TimelineEvent
+from storage.models import Incident, IncidentPriority, Project, Resource, RolePolicy, Service, TimelineEvent
 from tests.conftest import bot_settings
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
@@ -233,18 +233,25 @@ async def test_paging_creates_one_pagerduty_incident_even_when_retried(
     assert submitted.response_action == "update"
 
 
-async def test_two_engagements_at_once_engage_and_page_once(
-    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
-) -> None:
+async def payments_engagement(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty, *, page: bool
+) -> flows.Engagement:
+    """An open incident and its commander's request to engage "Payments API", where Dana is on call."""
     slack.add_user("dana", email="dana@example.com")
     pd_dana = pagerduty.add_user("Dana Scully", "dana@example.com")
     ids = await configure(bot, {"Payments API": pagerduty.add_service("Payments API", on_call=[pd_dana])})
     incident = await open_incident(slack, bot)
     async with bot.ctx.sessions() as session:
         found = (await session.exec(select(Resource).where(Resource.external_id == incident.channel))).one()
-    engagement = flows.Engagement(
-        found.incident_id, incident.channel, ids["Payments API"], True, incident.commander
+    return flows.Engagement(
+        found.incident_id, incident.channel, ids["Payments API"], page, incident.commander
     )
+
+
+async def test_two_engagements_at_once_engage_and_page_once(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    engagement = await payments_engagement(slack, bot, pagerduty, page=True)
 
     outcomes = await asyncio.gather(*(flows.engage_oncall(bot.ctx, engagement) for _ in range(2)))
 
@@ -253,6 +260,30 @@ async def test_two_engagements_at_once_engage_and_page_once(
     assert lost.error == "Payments API is already engaged in this incident."
     assert len(pagerduty.incidents) == 1
     assert len(await engagements(bot)) == 1 and len(await events(bot, "oncall_engaged")) == 1
+
+
+async def test_an_engagement_that_outlived_its_claim_does_not_overwrite_the_one_that_took_over(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    engagement = await payments_engagement(slack, bot, pagerduty, page=False)
+    answer = pagerduty.hold("/oncalls")
+    slow = asyncio.create_task(flows.engage_oncall(bot.ctx, engagement))
+    await slack.wait_for(lambda: pagerduty.requests_to("GET", "/oncalls"))
+    # PagerDuty keeps the first request waiting past the claim's lifetime; a second request takes over.
+    async with bot.ctx.sessions() as session, session.begin():
+        [claim] = await engagements(bot)
+        claim.updated_at = bot.ctx.clock() - flows.CLAIM_LIFETIME - timedelta(seconds=1)
+        session.add(claim)
+    second = asyncio.create_task(flows.engage_oncall(bot.ctx, engagement))
+    await slack.wait_for(lambda: len(pagerduty.requests_to("GET", "/oncalls")) == 2)
+    answer.set()
+    lost, won = await slow, await second
+
+    assert lost.user is None and lost.error == "Payments API was engaged by someone else meanwhile."
+    assert won.user is not None and won.error is None
+    [engaged] = await engagements(bot)
+    assert engaged.external_id == won.user
+    assert len(await events(bot, "oncall_engaged")) == 1
 
 
 async def commander_policy(bot: BotProcess, service_id: int, *, page_high: bool) -> None:
@@ -280,14 +311,22 @@ async def commander_policy(bot: BotProcess, service_id: int, *, page_high: bool)
         await session.commit()
 
 
-async def test_a_role_policy_makes_the_on_call_commander_and_pages_them(
-    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
-) -> None:
+async def dana_commands_high(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty, *, page_high: bool
+) -> tuple[str, str, str]:
+    """Reporter rita, and dana on call for "SRE primary", the commander of High incidents by policy."""
     rita = slack.add_user("rita")
     dana = slack.add_user("dana", email="dana@example.com")
     service = pagerduty.add_service("SRE primary", on_call=[pagerduty.add_user("Dana", "dana@example.com")])
     ids = await configure(bot, {"SRE primary": service})
-    await commander_policy(bot, ids["SRE primary"], page_high=True)
+    await commander_policy(bot, ids["SRE primary"], page_high=page_high)
+    return rita, dana, service
+
+
+async def test_a_role_policy_makes_the_on_call_commander_and_pages_them(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    rita, dana, service = await dana_commands_high(slack, bot, pagerduty, page_high=True)
 
     await report(slack, rita, "Payments down", Priority="High")
     await wait_until_opened(slack, bot)
@@ -307,14 +346,31 @@ async def test_a_role_policy_makes_the_on_call_commander_and_pages_them(
     assert "SRE primary (engaged)" in str(view)
 
 
+async def test_the_report_is_saved_before_pagerduty_names_the_commander(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    rita, dana, _service = await dana_commands_high(slack, bot, pagerduty, page_high=False)
+    answer = pagerduty.hold("/oncalls")
+
+    await report(slack, rita, "Payments down", Priority="High")
+    await slack.wait_for(lambda: pagerduty.requests_to("GET", "/oncalls"))
+    # PagerDuty has not answered yet, and the report is already safe: a crash now loses nothing.
+    async with bot.ctx.sessions() as session:
+        [saved] = (await session.exec(select(Incident))).all()
+    assert saved.title == "Payments down"
+    assert slack.calls_to("conversations.invite") == []  # the channel may exist; nobody is invited yet
+
+    answer.set()
+    await wait_until_opened(slack, bot)
+    assert await active_roles(bot, dana) == ["Incident Commander"]
+    assert await active_roles(bot, rita) == ["Reporter"]
+    assert "IC: dana" in (slack.channel(channel_of_first_incident(slack)).topic or "")
+
+
 async def test_no_page_without_page_commander_or_without_an_on_call_commander(
     slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
 ) -> None:
-    rita = slack.add_user("rita")
-    dana = slack.add_user("dana", email="dana@example.com")
-    service = pagerduty.add_service("SRE primary", on_call=[pagerduty.add_user("Dana", "dana@example.com")])
-    ids = await configure(bot, {"SRE primary": service})
-    await commander_policy(bot, ids["SRE primary"], page_high=False)
+    rita, dana, _service = await dana_commands_high(slack, bot, pagerduty, page_high=False)
     await report(slack, rita, "Payments down", Priority="High")
     await wait_until_opened(slack, bot)
     assert await active_roles(bot, dana) == ["Incident Commander"]
@@ -334,11 +390,7 @@ async def test_no_page_without_page_commander_or_without_an_on_call_commander(
 async def test_when_pagerduty_refuses_the_reporter_commands(
     slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
 ) -> None:
-    rita = slack.add_user("rita")
-    dana = slack.add_user("dana", email="dana@example.com")
-    service = pagerduty.add_service("SRE primary", on_call=[pagerduty.add_user("Dana", "dana@example.com")])
-    ids = await configure(bot, {"SRE primary": service})
-    await commander_policy(bot, ids["SRE primary"], page_high=True)
+    rita, dana, _service = await dana_commands_high(slack, bot, pagerduty, page_high=True)
     pagerduty.api_key = "rotated"
 
     await report(slack, rita, "Payments down", Priority="High")

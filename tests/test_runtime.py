@@ -284,3 +284,22 @@ async def test_an_envelope_being_handled_at_shutdown_still_gets_its_ack(
     interaction = await command
     assert interaction.ack == {"text": "done thinking"}
     assert len(interaction.delivery.attempts) == 1
+
+
+async def test_plugins_are_built_at_start_up_not_on_the_first_request(
+    slack: FakeSlack, bot: BotProcess, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with bot.ctx.sessions() as session, session.begin():
+        project = (await session.exec(select(Project))).one()
+        project.plugins = {"oncall": {"plugin": "pagerduty"}, "ticket": {"plugin": "builtin-ticket"}}
+        session.add(project)
+    restarted = BotProcess(bot_settings(slack, database_url))
+    with caplog.at_level(logging.WARNING, logger="plugins.registry"):
+        await restarted.start()
+    try:
+        # Before any request: the missing credential is in the start-up log, the ticket plugin is ready.
+        assert any("no oncall plugin: PAGERDUTY_API_KEY is not set" in r.getMessage() for r in caplog.records)
+        built = restarted.ctx.plugins_for(project)
+        assert built.ticket is not None and "oncall" in built.problems
+    finally:
+        await restarted.stop()

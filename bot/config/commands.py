@@ -17,6 +17,7 @@ from bot.config.apply import Plan, apply, export, plan
 from bot.config.loader import LoadResult, load_config
 from bot.config.schema import WorkspaceConfig
 from bot.settings import Settings, mask_url_password
+from plugins.registry import Catalog
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.migrate import is_at_head
 
@@ -89,6 +90,32 @@ def _with_database(ctx: click.Context, work: Callable[[AsyncSession], Awaitable[
     return asyncio.run(main())
 
 
+def plugin_warnings(config: WorkspaceConfig, catalog: Catalog | None = None) -> list[str]:
+    """Plugin choices this installation cannot serve: not installed, or not serving that role.
+
+    Warnings, not errors: the file may be written for a machine with more plugins installed."""
+    catalog = catalog or Catalog.discover()
+    warnings = []
+    for index, project in enumerate(config.projects):
+        for role, choice in project.plugins.items():
+            where = f"projects[{index}].plugins.{role}"
+            spec = catalog.get(choice.plugin)
+            if spec is None:
+                serving = sorted(name for name, s in catalog.specs.items() if role in s.roles)
+                hint = f" (installed for {role}: {', '.join(serving)})" if serving else ""
+                warnings.append(f"{where}: plugin {choice.plugin!r} is not installed here{hint}")
+            elif role not in spec.roles:
+                warnings.append(
+                    f"{where}: plugin {choice.plugin!r} serves {', '.join(spec.roles)}, not {role}"
+                )
+    return warnings
+
+
+def _warn_about_plugins(config: WorkspaceConfig) -> None:
+    for warning in plugin_warnings(config):
+        click.echo(f"⚠ {warning}", err=True)
+
+
 def _echo_plan(changes: Plan, done: str) -> None:
     if not changes:
         click.echo("Nothing to change.")
@@ -109,6 +136,7 @@ def config_group() -> None:
 def validate_command(ctx: click.Context, file: Path | None) -> None:
     """Check FILE and list every error with its line; no database needed."""
     result, config = _load_or_exit(ctx, _config_file(ctx, file))
+    _warn_about_plugins(config)
     click.echo(f"✓ {result.source} is valid: {config.summary()}.")
 
 
@@ -118,6 +146,7 @@ def validate_command(ctx: click.Context, file: Path | None) -> None:
 def plan_command(ctx: click.Context, file: Path | None) -> None:
     """Show what `config apply FILE` would change in the database."""
     result, config = _load_or_exit(ctx, _config_file(ctx, file))
+    _warn_about_plugins(config)
 
     async def work(session: AsyncSession) -> Plan:
         return await plan(session, config)
@@ -133,6 +162,7 @@ def plan_command(ctx: click.Context, file: Path | None) -> None:
 def apply_command(ctx: click.Context, file: Path | None) -> None:
     """Make the database match FILE; items no longer in FILE are disabled, never deleted."""
     _result, config = _load_or_exit(ctx, _config_file(ctx, file))
+    _warn_about_plugins(config)
 
     async def work(session: AsyncSession) -> Plan:
         changes = await apply(session, config)

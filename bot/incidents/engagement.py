@@ -24,7 +24,7 @@ from storage.models import Incident, IndividualContact, Project, RolePolicy, Ser
 logger = logging.getLogger(__name__)
 
 OBSERVER = "Observer"
-# The report waits for the on-call lookup before it is saved; a slow on-call system must not hold it up.
+# The channel waits for the on-call commander lookup; a slow on-call system must not hold it up.
 ONCALL_TIMEOUT = 5.0
 
 

@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 OPEN_FLOW = "incident.open"
 OPEN_STEPS = (
+    "commander",
     "channel",
     "people",
     "details",
@@ -61,6 +62,8 @@ CLAIM = timedelta(minutes=2)
 RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 
 COMMANDER, REPORTER = "Incident Commander", "Reporter"
+# Run (concurrently) before the rest, which run concurrently once both are done.
+FIRST_STEPS = ("commander", "channel")
 
 
 @dataclass(frozen=True)
@@ -159,24 +162,6 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
         project_values = (project.id, project.prefix, project.name, project.incident_name_pattern)
         project_plugins = dict(project.plugins or {})
     now = ctx.clock()
-    commander = report.commander_id
-    holder = None
-    if commander is None and project_values[0] is not None:
-        holder = await engagement.policy_holder(
-            ctx,
-            project_values[0],
-            COMMANDER,
-            incident_type.name if incident_type else None,
-            priority.name if priority else None,
-        )
-        commander = holder.user if holder else None
-    commander = commander or report.reporter_id
-    if report.commander_id:
-        commander_reason = "Chosen as commander by the reporter"
-    elif holder is not None:
-        commander_reason = holder.reason
-    else:
-        commander_reason = "Reported it; no one else was named"
     try:
         async with ctx.sessions() as session, session.begin():
             project_id, prefix, project_name, pattern = project_values
@@ -209,25 +194,15 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
                 reason="Reported the incident",
                 now=now,
             )
-            await store.add_participant(
-                session,
-                incident.id,
-                commander,
-                [COMMANDER],
-                added_by=report.reporter_id,
-                reason=commander_reason,
-                now=now,
-            )
-            if holder is not None and holder.service is not None:
-                # The service's on-call is engaged as commander: /dispatch-engage-oncall knows, and a
-                # priority that pages the commander pages through this service.
-                await store.record_resource(
+            if report.commander_id:
+                await store.add_participant(
                     session,
                     incident.id,
-                    "oncall",
-                    commander,
-                    name=holder.service.name,
-                    details={"service": holder.service.external_id, "role": COMMANDER},
+                    report.commander_id,
+                    [COMMANDER],
+                    added_by=report.reporter_id,
+                    reason="Chosen as commander by the reporter",
+                    now=now,
                 )
             await store.add_timeline_event(
                 session,
@@ -419,13 +394,19 @@ async def _open(
         resuming=resuming,
         plugins=plugins,
     )
-    if "channel" not in done and not await _run_step(opening, "channel", create_channel):
-        return opening.card
+    # The commander and the channel come first, side by side (an on-call lookup and a channel
+    # creation): the other steps invite the commander, name them in the topic, post in the channel.
+    first = [step for step in FIRST_STEPS if step not in done]
+    if first:
+        made = await asyncio.gather(*(_run_step(opening, step, STEPS[step]) for step in first))
+        if not all(made):
+            return opening.card
+        opening.card = await incident_card(ctx, incident_id)
     steps: dict[str, StepRunner] = {
         **STEPS,
         **{role: resource_step(role) for role in resource_roles(project.plugins if project else {})},
     }
-    pending = [(step, runner) for step, runner in steps.items() if step not in done and step != "channel"]
+    pending = [(step, runner) for step, runner in steps.items() if step not in {*done, *FIRST_STEPS}]
     finished = {step: asyncio.Event() for step, _ in pending}
 
     async def run(step: str, runner: StepRunner) -> None:
@@ -491,6 +472,52 @@ def error_text(error: Exception) -> str:
     if isinstance(error, PluginError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+async def choose_commander(opening: Opening) -> dict[str, Any]:
+    """Give the commander role by the first role policy that resolves (a named person, or a
+    service's current on-call), else to the reporter; a commander chosen in the report stays.
+
+    This runs after the report is saved, so a slow or failing on-call system never costs the report.
+    """
+    ctx, card = opening.ctx, opening.card
+    async with ctx.sessions() as session:
+        people = await store.participants_with_roles(session, opening.incident_id)
+        incident = await session.get(Incident, opening.incident_id)
+    held = next((p.user_id for p, roles in people if COMMANDER in roles), None)
+    if held is not None or incident is None:
+        return {"commander": held}
+    holder = await engagement.policy_holder(
+        ctx,
+        incident.project_id,
+        COMMANDER,
+        card.type if incident.incident_type_id else None,
+        card.priority if incident.incident_priority_id else None,
+    )
+    commander = holder.user if holder else card.reporter_id
+    reason = holder.reason if holder else "Reported it; no one else was named"
+    async with ctx.sessions() as session, session.begin():
+        await store.add_participant(
+            session,
+            opening.incident_id,
+            commander,
+            [COMMANDER],
+            added_by=card.reporter_id,
+            reason=reason,
+            now=ctx.clock(),
+        )
+        if holder is not None and holder.service is not None:
+            # The service's on-call is engaged as commander: /dispatch-engage-oncall knows, and a
+            # priority that pages the commander pages through this service.
+            await store.record_resource(
+                session,
+                opening.incident_id,
+                "oncall",
+                commander,
+                name=holder.service.name,
+                details={"service": holder.service.external_id, "role": COMMANDER},
+            )
+    return {"commander": commander}
 
 
 async def create_channel(opening: Opening) -> dict[str, Any]:
@@ -856,6 +883,7 @@ async def update_ticket(ctx: BotContext, incident_id: int, fields: dict[str, str
 
 
 STEPS: dict[str, StepRunner] = {
+    "commander": choose_commander,
     "channel": create_channel,
     "people": invite_people,
     "details": channel_details,

@@ -209,6 +209,16 @@ async def open_review_modal(
 async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -> None:
     try:
         changes = await lifecycle.apply_update(ctx, update)
+    except lifecycle.UpdateRefused as refused:
+        await ctx.gateway.update_view(
+            view_id,
+            views.message_modal(
+                "Update incident",
+                "Not saved: someone changed the incident while you edited it, and together the changes "
+                f"don't hold: {refused}. Nothing changed; open the form again to see the incident as it is.",
+            ),
+        )
+        return
     except Exception:
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("updating an incident failed", extra={"correlation_id": correlation_id})

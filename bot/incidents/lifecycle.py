@@ -151,14 +151,22 @@ async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
 
 async def check_update(ctx: BotContext, update: Update) -> dict[str, str]:
     """Problems by modal block id; empty when the update can be saved."""
+    async with ctx.sessions() as session:
+        severity = await session.get(IncidentSeverity, update.severity_id) if update.severity_id else None
+        incident_type = await session.get(IncidentType, update.type_id) if update.type_id else None
+    return problems(update, severity, incident_type)
+
+
+def problems(
+    update: Update, severity: IncidentSeverity | None, incident_type: IncidentType | None
+) -> dict[str, str]:
+    """What stops the update as it would be saved, by modal block id (`severity` and `incident_type`
+    are the ones it chooses)."""
     errors: dict[str, str] = {}
     if not update.title.strip():
         errors[views.TITLE] = "The incident needs a title."
     if update.status not in STATUSES:
         errors[views.STATUS] = "Choose Active, Stable or Closed."
-    async with ctx.sessions() as session:
-        severity = await session.get(IncidentSeverity, update.severity_id) if update.severity_id else None
-        incident_type = await session.get(IncidentType, update.type_id) if update.type_id else None
     if (
         update.status == "closed"
         and incident_type is not None
@@ -178,6 +186,15 @@ async def check_update(ctx: BotContext, update: Update) -> dict[str, str]:
             f"choose the real severity before marking it {update.status}."
         )
     return errors
+
+
+class UpdateRefused(Exception):
+    """Someone changed the incident between the form's check and its saving, and the update, merged
+    with their change, breaks a rule; `problems` are by modal block id."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
 
 
 def _direction(
@@ -201,6 +218,10 @@ async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
         new_severity = await _get(session, IncidentSeverity, update.severity_id)
         old_priority = await _get(session, IncidentPriority, incident.incident_priority_id)
         new_priority = await _get(session, IncidentPriority, update.priority_id)
+        # The form was checked before the merge with changes saved meanwhile: check what will be saved.
+        refused = problems(update, new_severity, new_type)
+        if refused:
+            raise UpdateRefused(refused)
         changes: list[Change] = []
 
         def compare(field: str, old: str, new: str, direction: int = 0) -> None:

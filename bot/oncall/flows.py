@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -155,10 +155,15 @@ async def check_engagement(ctx: BotContext, engagement: Engagement) -> dict[str,
     return {}
 
 
-async def _claim(ctx: BotContext, incident_id: int, service: Service) -> bool:
-    """Take the service's engagement for this request; False when someone else holds it."""
+async def _claim(ctx: BotContext, incident_id: int, service: Service) -> str | None:
+    """Take the service's engagement for this request; the claim's token, or None when someone else
+    holds it.
+
+    A claim dropped as stale and taken by another request has another token, so a slow request that
+    outlived its claim can neither finish nor drop the new one.
+    """
     for _ in range(2):
-        now = ctx.clock()
+        now, token = ctx.clock(), uuid.uuid4().hex
         try:
             async with ctx.sessions() as session, session.begin():
                 session.add(
@@ -167,33 +172,50 @@ async def _claim(ctx: BotContext, incident_id: int, service: Service) -> bool:
                         kind=ENGAGED,
                         name=service.name,
                         external_id="",
+                        details={"claim": token},
                         created_at=now,
                         updated_at=now,
                     )
                 )
         except IntegrityError:
-            if not await _release(ctx, incident_id, service, older_than=now - CLAIM_LIFETIME):
-                return False
+            if not await _drop_unfinished(ctx, incident_id, service, older_than=now - CLAIM_LIFETIME):
+                return None
         else:
-            return True
-    return False
+            return token
+    return None
 
 
-async def _release(
-    ctx: BotContext, incident_id: int, service: Service, older_than: datetime | None = None
+async def _claim_row(session: AsyncSession, incident_id: int, service: Service) -> Resource | None:
+    query = select(Resource).where(
+        Resource.incident_id == incident_id, Resource.kind == ENGAGED, Resource.name == service.name
+    )
+    return (await session.exec(query.with_for_update())).first()
+
+
+async def _drop_unfinished(
+    ctx: BotContext,
+    incident_id: int,
+    service: Service,
+    *,
+    token: str | None = None,
+    older_than: datetime | None = None,
 ) -> bool:
-    """Drop an unfinished claim (only one older than `older_than`, if given); True if one was dropped."""
-    conditions = [
-        col(Resource.incident_id) == incident_id,
-        col(Resource.kind) == ENGAGED,
-        col(Resource.name) == service.name,
-        col(Resource.external_id) == "",
-    ]
-    if older_than is not None:
-        conditions.append(col(Resource.updated_at) < older_than)
+    """Drop the service's unfinished claim (nobody engaged yet): the one with `token`, or one older
+    than `older_than`; True if it was dropped."""
     async with ctx.sessions() as session, session.begin():
-        result = await (await session.connection()).execute(sa.delete(Resource).where(*conditions))
-    return bool(result.rowcount)
+        claim = await _claim_row(session, incident_id, service)
+        if claim is None or claim.external_id:
+            return False
+        if token is not None and (claim.details or {}).get("claim") != token:
+            return False
+        if older_than is not None and claim.updated_at >= older_than:
+            return False
+        await session.delete(claim)
+    return True
+
+
+class _ClaimLost(Exception):
+    """The claim outlived its lifetime and another request took the engagement over."""
 
 
 async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcome:
@@ -209,19 +231,25 @@ async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcom
     if plugin is None:
         outcome.error = problem
         return outcome
-    if not await _claim(ctx, engagement.incident_id, service):
+    claim = await _claim(ctx, engagement.incident_id, service)
+    if claim is None:
         outcome.error = f"{service.name} is already engaged in this incident."
         return outcome
     try:
         user = await _resolve(ctx, plugin, service, outcome)
     except BaseException:
-        await _release(ctx, engagement.incident_id, service)
+        await _drop_unfinished(ctx, engagement.incident_id, service, token=claim)
         raise
     if user is None:
-        await _release(ctx, engagement.incident_id, service)
+        await _drop_unfinished(ctx, engagement.incident_id, service, token=claim)
         return outcome
     outcome.user = user
-    newly_added = await _record(ctx, engagement, service, outcome)
+    try:
+        newly_added = await _record(ctx, claim, engagement, service, outcome)
+    except _ClaimLost:
+        outcome.user = None
+        outcome.error = f"{service.name} was engaged by someone else meanwhile."
+        return outcome
     await _announce(ctx, engagement, service, outcome, newly_added)
     if engagement.page:
         await _page(ctx, plugin, engagement, incident, service, outcome)
@@ -281,20 +309,16 @@ async def _resolve(
     return user
 
 
-async def _record(ctx: BotContext, engagement: Engagement, service: Service, outcome: EngageOutcome) -> bool:
-    """Save who was engaged; True when they were not taking part before."""
+async def _record(
+    ctx: BotContext, token: str, engagement: Engagement, service: Service, outcome: EngageOutcome
+) -> bool:
+    """Save who was engaged on the claim; True when they were not taking part before."""
     assert outcome.user is not None and outcome.person is not None
     user, person, now = outcome.user, outcome.person, ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        claim = (
-            await session.exec(
-                select(Resource).where(
-                    Resource.incident_id == engagement.incident_id,
-                    Resource.kind == ENGAGED,
-                    Resource.name == service.name,
-                )
-            )
-        ).one()
+        claim = await _claim_row(session, engagement.incident_id, service)
+        if claim is None or claim.external_id or (claim.details or {}).get("claim") != token:
+            raise _ClaimLost
         claim.external_id = user
         claim.details = {"email": person.email, "name": person.name, "service": service.external_id}
         existing = await people_queries.participant_of(session, engagement.incident_id, user)

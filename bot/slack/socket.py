@@ -9,16 +9,20 @@ socket.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
-from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import begin_envelope_scope, end_envelope_scope
@@ -49,6 +53,28 @@ def describe(request: SocketModeRequest) -> dict[str, Any]:
     if request.retry_attempt:
         fields["retry_attempt"] = request.retry_attempt
     return fields
+
+
+async def dispatch(app: AsyncApp, request: SocketModeRequest) -> BoltResponse:
+    """Hand the envelope to Bolt as its HTTP mode would get it, retry headers included."""
+    headers: dict[str, str | Sequence[str]] = {}
+    if request.retry_attempt is not None:
+        headers["x-slack-retry-num"] = str(request.retry_attempt)
+    if request.retry_reason is not None:
+        headers["x-slack-retry-reason"] = request.retry_reason
+    return await app.async_dispatch(
+        AsyncBoltRequest(mode="socket_mode", body=request.payload, headers=headers)
+    )
+
+
+def ack_of(request: SocketModeRequest, response: BoltResponse) -> SocketModeResponse:
+    """The envelope's ack, carrying what the listener acked with (a modal's errors, say)."""
+    body = response.body
+    if not body:
+        return SocketModeResponse(envelope_id=request.envelope_id)
+    if (response.headers.get("content-type") or [""])[0].startswith("application/json"):
+        return SocketModeResponse(envelope_id=request.envelope_id, payload=json.loads(body))
+    return SocketModeResponse(envelope_id=request.envelope_id, payload={"text": body})
 
 
 class SocketModeRunner:
@@ -111,11 +137,11 @@ class SocketModeRunner:
         try:
             background, token = begin_envelope_scope()
             try:
-                response = await run_async_bolt_app(self.app, request)
+                response = await dispatch(self.app, request)
             finally:
                 end_envelope_scope(token)
             if response.status == 200:
-                await send_async_response(client, request, response, started)
+                await client.send_socket_mode_response(ack_of(request, response))
             else:
                 # Unacked envelopes come back as retries: ack what no listener took (404) or what
                 # failed (500, already reported to the user by the error handler) and log it.

@@ -18,6 +18,8 @@ class TaskCard:
     assignees: tuple[str, ...]
     resolve_by: datetime | None
     resolved_by: str | None
+    # Where the task is kept too (a comment in the incident document), when it came from there.
+    weblink: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -43,6 +43,7 @@ def card_of(row: TaskRow) -> TaskCard:
         assignees=row.assignees,
         resolve_by=task.resolve_by,
         resolved_by=task.resolved_by,
+        weblink=task.weblink,
     )
 
 
@@ -104,8 +105,10 @@ async def _bring_in(session: AsyncSession, incident_id: int, user_id: str, by: s
     return not roles
 
 
-async def create_task(ctx: BotContext, draft: TaskDraft) -> Created:
-    """Save the task once per submission, with its people; then post it in the channel."""
+async def create_task(ctx: BotContext, draft: TaskDraft, *, weblink: str | None = None) -> Created:
+    """Save the task once per submission, with its people; then post it in the channel.
+
+    `weblink` is where the task is kept too (a document comment), shown with it."""
     now = ctx.clock()
 
     async def save(session: AsyncSession) -> tuple[int, list[str], bool]:
@@ -123,6 +126,7 @@ async def create_task(ctx: BotContext, draft: TaskDraft) -> Created:
                 owner_user_id=owner,
                 resolve_by=draft.resolve_by or default_due(now),
                 request_key=draft.request_key,
+                weblink=weblink,
                 created_at=now,
                 updated_at=now,
             ),
@@ -191,24 +195,33 @@ async def change_status(
         return None, "refused"
     if not await may_work_on(ctx, task.incident_id, user_id, leads_only):
         return await task_card(ctx, task_id), "refused"
+    verb = "resolved" if status == "resolved" else "re-opened"
+    changed = await set_status(
+        ctx, task, status, user_id, f"<@{user_id}> {verb} the task: {task.description}"
+    )
+    return await task_card(ctx, task_id), "changed" if changed else "unchanged"
+
+
+async def set_status(ctx: BotContext, task: Task, status: str, actor: str | None, event: str) -> bool:
+    """Move the task to `status`, put `event` on the timeline and redraw its message; False when it
+    was there already. Whoever calls has checked that `actor` may."""
+    assert task.id is not None
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        changed = await task_store.set_status(session, task_id, status, user_id, now)
+        changed = await task_store.set_status(session, task.id, status, actor, now)
         if changed:
-            verb = "resolved" if status == "resolved" else "re-opened"
             await store.add_timeline_event(
                 session,
                 task.incident_id,
                 f"task_{'resolved' if status == 'resolved' else 'reopened'}",
-                f"<@{user_id}> {verb} the task: {task.description}",
-                actor=user_id,
+                event,
+                actor=actor,
                 occurred_at=now,
-                details={"task_id": task_id},
+                details={"task_id": task.id},
             )
-    card = await task_card(ctx, task_id)
     if changed:
-        await _refresh_message(ctx, card, task.message_ts)
-    return card, "changed" if changed else "unchanged"
+        await _refresh_message(ctx, await task_card(ctx, task.id), task.message_ts)
+    return changed
 
 
 async def _refresh_message(ctx: BotContext, card: TaskCard, message_ts: str | None) -> None:

@@ -102,9 +102,10 @@ def status_button(card: TaskCard, where: str = "message") -> dict[str, Any]:
 
 def _facts(card: TaskCard) -> str:
     state = "✅ Resolved" + (f" by <@{card.resolved_by}>" if card.resolved_by else "")
+    kept = f" · <{card.weblink}|in the document>" if card.weblink else ""
     return (
         f"{'🔲 Open' if card.is_open else state} · due {_day(card.resolve_by)} · "
-        f"assigned to {_people(card.assignees)} · created by <@{card.creator_id}>"
+        f"assigned to {_people(card.assignees)} · created by <@{card.creator_id}>{kept}"
     )
 
 

@@ -1,4 +1,4 @@
-"""Google Workspace: Drive storage, Docs documents, Groups, Gmail and Meet, through one service account."""
+"""Google Workspace through one service account: Drive, Docs, Groups, Gmail, Meet, and comment tasks."""
 
 from __future__ import annotations
 
@@ -27,4 +27,8 @@ def plugin_for(name: str, setup: PluginSetup) -> object:
         from plugins.google.calendar import GoogleMeet
 
         return GoogleMeet.from_setup(setup)
+    if name == "google-tasks":
+        from plugins.google.tasks import GoogleDocTasks
+
+        return GoogleDocTasks.from_setup(setup)
     raise ValueError(f"no Google plugin named {name!r}")

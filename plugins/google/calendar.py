@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+
+from googleapiclient.errors import HttpError
 
 from plugins.google.client import GoogleWorkspace, workspace_for
 from plugins.interfaces import ExternalResource
@@ -54,11 +57,21 @@ class GoogleMeet:
             },
         }
 
+        # The event's id comes from the incident's name, so a retry whose first try reached Google
+        # (its answer lost to a timeout or a 5xx) finds that event instead of making a second one.
+        event_id = hashlib.sha256(f"dispatch-bot/{self.calendar_id}/{name}".encode()).hexdigest()[:40]
+        body["id"] = event_id
+
         def create(workspace: GoogleWorkspace) -> ExternalResource:
             events = workspace.service("calendar", "v3").events()
-            event = events.insert(
-                calendarId=self.calendar_id, body=body, conferenceDataVersion=1, sendUpdates="none"
-            ).execute()
+            try:
+                event = events.insert(
+                    calendarId=self.calendar_id, body=body, conferenceDataVersion=1, sendUpdates="none"
+                ).execute()
+            except HttpError as error:
+                if error.resp.status != 409:  # 409: an event with this id exists already
+                    raise
+                event = events.get(calendarId=self.calendar_id, eventId=event_id).execute()
             conference = event.get("conferenceData") or {}
             link = event.get("hangoutLink") or next(
                 (

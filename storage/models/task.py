@@ -27,6 +27,11 @@ class Task(Timestamped, table=True):
     message_ts: str | None = Field(default=None, max_length=50)
     # The submission that created it, so a redelivered submission finds this row.
     request_key: str | None = Field(default=None, max_length=200, unique=True)
+    # A task kept in a document too (an assigned comment): its id there, the resolved state the
+    # document showed at the last sync (so a change on either side can be told apart), and its link.
+    external_id: str | None = Field(default=None, max_length=200)
+    external_resolved: bool | None = None
+    weblink: str | None = Field(default=None, max_length=500)
 
 
 class TaskAssignee(SQLModel, table=True):

@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.injection import Injected, Misbehaving
+
 FOLDER = "application/vnd.google-apps.folder"
 DOCUMENT = "application/vnd.google-apps.document"
 STATUS = {
@@ -38,15 +40,6 @@ REASON = {403: "forbidden", 404: "notFound", 409: "duplicate", 429: "rateLimitEx
 
 
 @dataclass
-class Fault:
-    method: str
-    path: str
-    status: int
-    remaining: int
-    retry_after: float | None = None
-
-
-@dataclass
 class Call:
     method: str
     path: str
@@ -60,7 +53,7 @@ def _jwt_claims(assertion: str) -> dict[str, Any]:
 
 
 @dataclass
-class FakeGoogle:
+class FakeGoogle(Misbehaving):
     """Start with `async with FakeGoogle() as google:`; point the plugins' api_url and token_uri at it."""
 
     domain: str = "example.com"
@@ -71,9 +64,11 @@ class FakeGoogle:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: list[EmailMessage] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Drive comments by file id, in the order they were made.
+    comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
+    injected: Injected = field(default_factory=Injected)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -98,14 +93,26 @@ class FakeGoogle:
         self.documents[file_id] = text
         return file_id
 
+    def add_comment(self, file_id: str, content: str, author: str, *, resolved: bool = False) -> str:
+        """Someone (`author`, an address) comments on the file, as they would in the editor."""
+        comment_id = self._id("cmt")
+        self.comments.setdefault(file_id, []).append(
+            {
+                "id": comment_id,
+                "content": content,
+                "resolved": resolved,
+                "deleted": False,
+                "author": {"displayName": author.split("@")[0], "emailAddress": author},
+                "replies": [],
+            }
+        )
+        return comment_id
+
+    def comment(self, file_id: str, comment_id: str) -> dict[str, Any]:
+        return next(c for c in self.comments.get(file_id, []) if c["id"] == comment_id)
+
     def children(self, parent: str) -> list[dict[str, Any]]:
         return [f for f in self.files.values() if parent in f["parents"]]
-
-    def fail(
-        self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None
-    ) -> None:
-        """Answer the next `times` requests `method path...` (path prefix) with `status`."""
-        self.faults.append(Fault(method.upper(), path, status, times, retry_after))
 
     def calls_to(self, method: str, path: str) -> list[Call]:
         return [c for c in self.calls if c.method == method.upper() and c.path.startswith(path)]
@@ -141,6 +148,9 @@ class FakeGoogle:
             ("DELETE", "/admin/directory/v1/groups/{group}/members/{member}", self._delete_member),
             ("POST", "/gmail/v1/users/{user}/messages/send", self._send_message),
             ("POST", "/calendar/v3/calendars/{calendar}/events", self._insert_event),
+            ("GET", "/calendar/v3/calendars/{calendar}/events/{event}", self._get_event),
+            ("GET", "/drive/v3/files/{id}/comments", self._list_comments),
+            ("POST", "/drive/v3/files/{id}/comments/{comment}/replies", self._create_reply),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, path, handler)
@@ -185,13 +195,11 @@ class FakeGoogle:
         return response
 
     async def _answer(self, request: web.Request, handler: Any, subject: str) -> web.StreamResponse:
-        for fault in self.faults:
-            if fault.remaining and fault.method == request.method and request.path.startswith(fault.path):
-                fault.remaining -= 1
-                messages = {403: "The caller does not have permission", 429: "Rate Limit Exceeded"}
-                return self.error(
-                    fault.status, messages.get(fault.status, "Backend Error"), fault.retry_after
-                )
+        await self.injected.wait(request.method, request.path)
+        fault = self.injected.take(request.method, request.path)
+        if fault is not None:
+            messages = {403: "The caller does not have permission", 429: "Rate Limit Exceeded"}
+            return self.error(fault.status, messages.get(fault.status, "Backend Error"), fault.retry_after)
         if request.path != "/token" and not subject:
             return self.error(401, "Request had invalid authentication credentials.")
         result: web.StreamResponse = await handler(request)
@@ -443,7 +451,11 @@ class FakeGoogle:
         body = await request.json()
         if "start" not in body or "end" not in body:
             return self.error(400, "Missing time range.")
-        event_id = self._id("evt")
+        event_id = str(body.get("id") or self._id("evt"))
+        if not re.fullmatch(r"[a-v0-9]{5,1024}", event_id):
+            return self.error(400, "Invalid resource id value.")
+        if event_id in self.events:
+            return self.error(409, "The requested identifier already exists.")
         event = {
             **body,
             "id": event_id,
@@ -462,3 +474,53 @@ class FakeGoogle:
             }
         self.events[event_id] = event
         return web.json_response(event)
+
+    async def _get_event(self, request: web.Request) -> web.Response:
+        event = self.events.get(request.match_info["event"])
+        return web.json_response(event) if event is not None else self.error(404, "Not Found")
+
+    # ----- Drive comments -----
+
+    COMMENTS_PAGE = 20
+
+    async def _list_comments(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["id"]
+        if file_id not in self.files:
+            return self.error(404, f"File not found: {file_id}.")
+        if not request.query.get("fields"):
+            return self.error(400, "The 'fields' parameter is required for this method.")
+        shown = [
+            c
+            for c in self.comments.get(file_id, [])
+            if request.query.get("includeDeleted") == "true" or not c["deleted"]
+        ]
+        size = min(int(request.query.get("pageSize", self.COMMENTS_PAGE)), self.COMMENTS_PAGE)
+        start = int(request.query.get("pageToken") or 0)
+        page: dict[str, Any] = {"comments": shown[start : start + size]}
+        if start + size < len(shown):
+            page["nextPageToken"] = str(start + size)
+        return web.json_response(page)
+
+    async def _create_reply(self, request: web.Request) -> web.Response:
+        file_id, comment_id = request.match_info["id"], request.match_info["comment"]
+        if not request.query.get("fields"):
+            return self.error(400, "The 'fields' parameter is required for this method.")
+        found = [c for c in self.comments.get(file_id, []) if c["id"] == comment_id]
+        if not found:
+            return self.error(404, f"Comment not found: {comment_id}.")
+        body = await request.json()
+        action = body.get("action")
+        if action not in (None, "resolve", "reopen") or not (body.get("content") or action):
+            return self.error(400, "Invalid reply.")
+        subject = self.tokens.get(request.headers.get("Authorization", "").removeprefix("Bearer "), "")
+        reply = {
+            "id": self._id("rpl"),
+            "content": body.get("content", ""),
+            "action": action,
+            "deleted": False,
+            "author": {"displayName": subject.split("@")[0], "emailAddress": subject},
+        }
+        found[0]["replies"].append(reply)
+        if action:
+            found[0]["resolved"] = action == "resolve"
+        return web.json_response(reply)

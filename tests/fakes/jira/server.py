@@ -8,7 +8,6 @@ optional Retry-After) and latency can be injected per method and path prefix.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import re
@@ -16,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.injection import Injected, Misbehaving
 
 API = "/rest/api/3"
 STATUSES = ("To Do", "In Progress", "Done")
@@ -35,15 +36,6 @@ class Request:
     path: str
     body: Any = None
     status: int = 0
-
-
-@dataclass
-class Fault:
-    method: str
-    path: str
-    status: int
-    retry_after: float | None
-    remaining: int
 
 
 @dataclass
@@ -74,7 +66,7 @@ class Issue:
 
 
 @dataclass
-class FakeJira:
+class FakeJira(Misbehaving):
     """Start with `async with FakeJira() as jira:`; point the plugin at `jira.url`."""
 
     username: str = "dispatch@example.com"
@@ -83,8 +75,7 @@ class FakeJira:
     users: dict[str, str] = field(default_factory=dict)  # e-mail → accountId
     issues: list[Issue] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
-    latency: dict[str, float] = field(default_factory=dict)  # "METHOD path-prefix" → seconds
+    injected: Injected = field(default_factory=Injected)  # paths are those after /rest/api/3
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(10001)
@@ -101,16 +92,6 @@ class FakeJira:
 
     def issue(self, key: str) -> Issue | None:
         return next((issue for issue in self.issues if issue.key == key), None)
-
-    def fail(
-        self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None
-    ) -> None:
-        """Answer the next `times` requests `method path` (prefix after /rest/api/3) with `status`."""
-        self.faults.append(Fault(method.upper(), path, status, retry_after, times))
-
-    def slow(self, method: str, path: str, seconds: float) -> None:
-        """Delay every answer to `method path` (prefix after /rest/api/3) by `seconds`."""
-        self.latency[f"{method.upper()} {path}"] = seconds
 
     def requests_to(self, method: str, path: str) -> list[Request]:
         return [r for r in self.requests if r.method == method.upper() and r.path.startswith(path)]
@@ -155,10 +136,7 @@ class FakeJira:
         body = await request.json() if request.can_read_body else None
         record = Request(request.method, request.path.removeprefix(API), body)
         self.requests.append(record)
-        for key, seconds in self.latency.items():
-            method, path = key.split(" ", 1)
-            if method == request.method and record.path.startswith(path):
-                await asyncio.sleep(seconds)
+        await self.injected.wait(request.method, record.path)
         response = await self._answer(request, record, handler)
         record.status = response.status
         return response
@@ -169,13 +147,12 @@ class FakeJira:
             return self._error(
                 401, "You are not authenticated. Authentication required to perform this operation."
             )
-        for fault in self.faults:
-            if fault.remaining and fault.method == request.method and record.path.startswith(fault.path):
-                fault.remaining -= 1
-                response = self._error(fault.status, REASONS.get(fault.status, "Error"))
-                if fault.retry_after is not None:
-                    response.headers["Retry-After"] = f"{fault.retry_after:g}"
-                return response
+        fault = self.injected.take(request.method, record.path)
+        if fault is not None:
+            response = self._error(fault.status, REASONS.get(fault.status, "Error"))
+            if fault.retry_after is not None:
+                response.headers["Retry-After"] = f"{fault.retry_after:g}"
+            return response
         result: web.StreamResponse = await handler(request)
         return result
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.injection import Injected, Misbehaving
+
 
 @dataclass
 class Request:
@@ -23,15 +25,6 @@ class Request:
     headers: dict[str, str]
     body: Any = None
     status: int = 0
-
-
-@dataclass
-class Fault:
-    method: str
-    path: str
-    status: int
-    retry_after: float | None
-    remaining: int
 
 
 @dataclass
@@ -59,7 +52,7 @@ class Incident:
 
 
 @dataclass
-class FakePagerDuty:
+class FakePagerDuty(Misbehaving):
     """Start with `async with FakePagerDuty() as pd:`; point pdpyras at `pd.url`."""
 
     api_key: str = "pd-test-key"
@@ -69,7 +62,7 @@ class FakePagerDuty:
     oncalls: list[dict[str, Any]] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
+    injected: Injected = field(default_factory=Injected)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -104,12 +97,6 @@ class FakePagerDuty:
         policy = self.services[service_id]["escalation_policy_id"]
         self.oncalls = [o for o in self.oncalls if not (o["policy"] == policy and o["level"] == 1)]
         self.oncalls += [{"policy": policy, "level": 1, "user": user} for user in user_ids]
-
-    def fail(
-        self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None
-    ) -> None:
-        """Answer the next `times` requests `method path` (path prefix) with `status`."""
-        self.faults.append(Fault(method.upper(), path, status, retry_after, times))
 
     def requests_to(self, method: str, path: str) -> list[Request]:
         return [r for r in self.requests if r.method == method.upper() and r.path.startswith(path)]
@@ -160,15 +147,15 @@ class FakePagerDuty:
     async def _answer(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Token token={self.api_key}":
             return self._error(401, "Unauthorized", 2006)
-        for fault in self.faults:
-            if fault.remaining and fault.method == request.method and request.path.startswith(fault.path):
-                fault.remaining -= 1
-                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-                response = self._error(
-                    fault.status, "Rate Limit Exceeded" if fault.status == 429 else "Error", 2020
-                )
-                response.headers.update(headers)
-                return response
+        await self.injected.wait(request.method, request.path)
+        fault = self.injected.take(request.method, request.path)
+        if fault is not None:
+            response = self._error(
+                fault.status, "Rate Limit Exceeded" if fault.status == 429 else "Error", 2020
+            )
+            if fault.retry_after is not None:
+                response.headers["Retry-After"] = f"{fault.retry_after:g}"
+            return response
         result: web.StreamResponse = await handler(request)
         return result
 

@@ -650,7 +650,7 @@ class FakeSlack:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 2.0) -> Any:
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Re-check predicate on every state change until it returns something truthy; returns it."""
         deadline = time.monotonic() + timeout
         while True:

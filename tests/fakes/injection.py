@@ -1,0 +1,77 @@
+"""What the fake vendor servers (Google, Jira, PagerDuty) share to misbehave on request: error answers
+queued by method and path prefix, slow answers, and answers held until the test lets them go."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Fault:
+    """The next `remaining` requests `method path…` get `status` (with Retry-After when given)."""
+
+    method: str
+    path: str
+    status: int
+    remaining: int
+    retry_after: float | None = None
+
+
+@dataclass
+class Injected:
+    """The faults, delays and holds of one fake; paths are prefixes as the fake names its paths."""
+
+    faults: list[Fault] = field(default_factory=list)
+    delays: dict[tuple[str, str], float] = field(default_factory=dict)
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def fail(
+        self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None
+    ) -> None:
+        self.faults.append(Fault(method.upper(), path, status, times, retry_after))
+
+    def slow(self, method: str, path: str, seconds: float) -> None:
+        """Delay every answer to `method path…` ("*" for any method) by `seconds`."""
+        self.delays[(method.upper(), path)] = seconds
+
+    def hold(self, path: str) -> asyncio.Event:
+        """Keep requests under `path` waiting until the returned event is set."""
+        return self.holds.setdefault(path, asyncio.Event())
+
+    async def wait(self, method: str, path: str) -> None:
+        """Sleep the delays and wait the holds that apply to this request."""
+        for (slowed, prefix), seconds in self.delays.items():
+            if slowed in ("*", method) and path.startswith(prefix):
+                await asyncio.sleep(seconds)
+        for prefix, released in self.holds.items():
+            if path.startswith(prefix):
+                await released.wait()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The queued fault this request meets, if any (used up by one)."""
+        for fault in self.faults:
+            if fault.remaining and fault.method == method and path.startswith(fault.path):
+                fault.remaining -= 1
+                return fault
+        return None
+
+
+class Misbehaving:
+    """`fail`, `slow` and `hold` for a fake keeping its `Injected` in `self.injected`."""
+
+    injected: Injected
+
+    def fail(
+        self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None
+    ) -> None:
+        """Answer the next `times` requests `method path…` with `status`."""
+        self.injected.fail(method, path, status, times=times, retry_after=retry_after)
+
+    def slow(self, method: str, path: str, seconds: float) -> None:
+        """Delay every answer to `method path…` ("*" for any method) by `seconds`."""
+        self.injected.slow(method, path, seconds)
+
+    def hold(self, path: str) -> asyncio.Event:
+        """Keep requests under `path` waiting until the returned event is set."""
+        return self.injected.hold(path)
