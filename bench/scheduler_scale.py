@@ -37,6 +37,7 @@ from support import REPO  # noqa: F401  (puts the repository on sys.path)
 
 from bot.config.defaults import seed_defaults_if_empty
 from bot.context import BotContext
+from bot.costs.flows import cost_job
 from bot.incidents import views
 from bot.incidents.close_reminders import remind_to_close
 from bot.incidents.daily import send_daily_summaries
@@ -70,6 +71,9 @@ JOBS: list[tuple[str, Callable[[BotContext], Awaitable[str]]]] = [
     ("task-reminders", remind_overdue),
     ("close-reminders", remind_to_close),
     ("daily-summaries", send_daily_summaries),
+    # The first pass computes every open incident's cost; the second only those still moving (the
+    # active ones, whose role time grows), as every later pass does.
+    ("incident-costs", cost_job),
 ]
 
 

@@ -17,6 +17,7 @@ from bot.core import handlers as core
 from bot.core.views import error_text
 from bot.costs import handlers as costs
 from bot.feedback import handlers as feedback
+from bot.groups import handlers as groups
 from bot.incidents import handlers as incidents
 from bot.oncall import handlers as oncall
 from bot.people import handlers as people
@@ -33,6 +34,7 @@ Capability = Callable[[Registry, BotContext], None]
 CAPABILITIES: list[Capability] = [
     incidents.register,
     people.register,
+    groups.register,
     conversation.register,
     oncall.register,
     timeline.register,

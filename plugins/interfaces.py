@@ -128,6 +128,10 @@ class ParticipantGroupPlugin(Protocol):
         """Remove members from a group."""
         ...
 
+    async def members(self, group_email: str) -> list[str]:
+        """The group's members' e-mail addresses."""
+        ...
+
 
 @runtime_checkable
 class EmailPlugin(Protocol):

@@ -93,14 +93,13 @@ async def totals_cents(session: AsyncSession, incident_ids: Iterable[int]) -> di
 async def record_activity(
     session: AsyncSession, incident_id: int, user_id: str, ts: str, *, in_thread: bool, posted_at: datetime
 ) -> bool:
-    """Record one message (once per ts: a redelivery adds nothing); True when it was new. Commits."""
+    """Record one message (once per ts: a redelivery adds nothing); True when it was new."""
     statement = (
         _insert(session)(ParticipantActivity)
         .values(incident_id=incident_id, user_id=user_id, ts=ts, in_thread=in_thread, posted_at=posted_at)
         .on_conflict_do_nothing(index_elements=["incident_id", "ts"])
     )
     result = await (await session.connection()).execute(statement)
-    await session.commit()
     return bool(result.rowcount)
 
 

@@ -26,6 +26,17 @@ async def last_report(session: AsyncSession, incident_id: int, kind: str) -> Rep
     return (await session.exec(statement)).first()
 
 
+async def report_number(session: AsyncSession, report: Report) -> int:
+    """Which report of its kind this is in its incident: 1 for the first."""
+    count = await session.exec(
+        select(sa.func.count())
+        .select_from(Report)
+        .where(Report.incident_id == report.incident_id, Report.kind == report.kind)
+        .where(col(Report.id) <= report.id)
+    )
+    return int(count.one())
+
+
 async def report_by_request(session: AsyncSession, request_key: str) -> Report | None:
     return (await session.exec(select(Report).where(Report.request_key == request_key))).first()
 

@@ -278,7 +278,27 @@ async def test_a_template_key_the_bot_does_not_know_is_reported(
     made = await GoogleDocument(workspace).create_from_template(template, folder.id, "Doc", {"name": "INC-3"})
     assert made.details["unresolved"] == ["team_lead"]
     with pytest.raises(PluginNotFound, match="could not copy template nope"):
-        await GoogleDocument(workspace).create_from_template("nope", folder.id, "Doc", {})
+        await GoogleDocument(workspace).create_from_template("nope", folder.id, "Other doc", {})
+
+
+async def test_a_retried_copy_finds_the_copy_already_in_the_folder(
+    google: FakeGoogle, workspace: GoogleWorkspace
+) -> None:
+    template = google.add_document("Template", "{{name}} and {{title}}\n")
+    storage = GoogleDriveStorage(workspace)
+    folder = await storage.create_folder("INC-4", [])
+    first = await storage.copy_file(folder.id, template, "INC-4 - Notes")
+    again = await storage.copy_file(folder.id, template, "INC-4 - Notes")
+    assert again.id == first.id
+    document = GoogleDocument(workspace)
+    google.fail("POST", "/v1/documents/", 500, times=10)
+    with pytest.raises(PluginError):
+        await document.create_from_template(template, folder.id, "INC-4 - Doc", {"name": "INC-4"})
+    google.injected.faults.clear()
+    made = await document.create_from_template(template, folder.id, "INC-4 - Doc", {"name": "INC-4"})
+    assert [f["name"] for f in google.children(folder.id)] == ["INC-4 - Notes", "INC-4 - Doc"]
+    assert google.documents[made.id] == "INC-4 and \n"
+    assert made.details["variables"]["document_weblink"] == made.weblink
 
 
 async def test_the_tactical_and_notifications_groups(google: FakeGoogle, workspace: GoogleWorkspace) -> None:

@@ -18,25 +18,9 @@ from bot.costs.arithmetic import (
     to_cents,
 )
 from bot.incidents import flows as incident_flows
-from bot.people.messages import ChannelMessage
 from storage import costs as store
 from storage import incidents as incident_store
 from storage.models import CostModel, Incident, IncidentCostType, ParticipantRole
-
-
-async def record_message(ctx: BotContext, message: ChannelMessage) -> bool:
-    """Record a person's message as activity (channel or thread); a redelivered one adds nothing."""
-    in_thread = message.thread_ts is not None and message.thread_ts != message.ts
-    async with ctx.sessions() as session:
-        return await store.record_activity(
-            session,
-            message.incident_id,
-            message.user_id,
-            message.ts,
-            in_thread=in_thread,
-            posted_at=ctx.clock(),
-        )
-
 
 # A cost model's activity kind for thread replies; top-level messages are "slack_channel_activity".
 THREAD = "slack_thread_activity"

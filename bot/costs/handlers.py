@@ -12,7 +12,6 @@ from bot.core.errors import with_error_modal
 from bot.costs import flows, views
 from bot.incidents import views as incident_views
 from bot.incidents.context import may_lead, require_incident
-from bot.people.messages import ChannelMessage
 from bot.registry import CommandSpec, Registry
 from bot.slack.modals import input_value, private_metadata
 
@@ -37,10 +36,6 @@ def _int(value: Any) -> int | None:
 
 
 def register(registry: Registry, ctx: BotContext) -> None:
-    @registry.on_message
-    async def record_activity(message: ChannelMessage) -> None:
-        await flows.record_message(ctx, message)
-
     async def add_cost_modal(incident_id: int) -> dict[str, Any] | None:
         form = await flows.add_cost_form(ctx, incident_id)
         if not form.cost_types:

@@ -26,8 +26,9 @@ from sqlmodel import col, select, update
 from bot.config.filters import matches_stored
 from bot.context import BotContext
 from bot.core.errors import failure_text, plugin_call
-from bot.incidents import engagement, naming, views
+from bot.incidents import engagement, naming, resources, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
+from bot.incidents.resources import email_of, user_name
 from bot.mail import content
 from bot.mail import flows as mail
 from bot.oncall import paging
@@ -414,14 +415,25 @@ async def _open(
         **STEPS,
         **{role: resource_step(role) for role in resource_roles(project.plugins if project else {})},
     }
-    pending = [(step, run) for step, run in steps.items() if step not in done and step not in FIRST_STEPS]
+    pending = [(step, runner) for step, runner in steps.items() if step not in {*done, *FIRST_STEPS}]
+    finished = {step: asyncio.Event() for step, _ in pending}
+
+    async def run(step: str, runner: StepRunner) -> None:
+        for before in resources.WAITS_FOR.get(step, ()):
+            if before in finished:
+                await finished[before].wait()
+        try:
+            await _run_step(opening, step, runner)
+        finally:
+            finished[step].set()
+
     await asyncio.gather(
-        *(_run_step(opening, step, run) for step, run in pending if step not in LATE_STEPS),
+        *(run(step, runner) for step, runner in pending if step not in LATE_STEPS),
         *([channel_ready(opening.card)] if channel_ready else []),
     )
-    for step, run in pending:
+    for step, runner in pending:
         if step in LATE_STEPS:
-            await _run_step(opening, step, run)
+            await _run_step(opening, step, runner)
     return opening.card
 
 
@@ -883,45 +895,18 @@ async def _make_resource(opening: Opening, role: str) -> dict[str, Any]:
                     .values(result={"failure_told": True})
                 )
         raise
-    await _record_and_bookmark(opening, role, resource, what)
+    if resource is None:
+        return {"made": None}
+    await _record_and_bookmark(opening, resources.RECORDED_AS.get(role, role), resource, what)
     if told:
         shown = f"<{resource.weblink}|{resource.name or resource.id}>" if resource.weblink else resource.id
         await ctx.gateway.post(channel, f"{what[0].upper()}{what[1:]} is ready now: {shown}.")
     return {"id": resource.id, "weblink": resource.weblink}
 
 
-async def _record_and_bookmark(opening: Opening, role: str, resource: ExternalResource, what: str) -> None:
+async def _record_and_bookmark(opening: Opening, kind: str, resource: ExternalResource, what: str) -> None:
     """Record the resource, then bookmark it once: a retry finds the bookmark it (or Slack) has."""
-    ctx, channel = opening.ctx, opening.channel_id
-    async with ctx.sessions() as session, session.begin():
-        earlier = (await store.resources(session, opening.incident_id)).get(role)
-        bookmarked = bool(earlier is not None and earlier.details.get("bookmarked"))
-        details = {"name": resource.name, **dict(resource.details), "bookmarked": bookmarked}
-        await store.record_resource(
-            session, opening.incident_id, role, resource.id, weblink=resource.weblink, details=details
-        )
-    if bookmarked or not resource.weblink:
-        return
-    if earlier is None or resource.weblink not in await ctx.gateway.bookmark_links(channel):
-        title = f"{RESOURCE_NOUNS.get(role, role).capitalize()} {resource.name or resource.id}"
-        await ctx.gateway.bookmark(channel, title, resource.weblink)
-    async with ctx.sessions() as session, session.begin():
-        await store.record_resource(
-            session,
-            opening.incident_id,
-            role,
-            resource.id,
-            weblink=resource.weblink,
-            details={**details, "bookmarked": True},
-        )
-
-
-async def email_of(ctx: BotContext, user_id: str) -> str:
-    try:
-        response = await ctx.slack.users_info(user=user_id)
-    except SlackApiError:
-        return ""
-    return str(((response.get("user") or {}).get("profile") or {}).get("email") or "")
+    await resources.record_and_bookmark(opening.ctx, opening.incident_id, opening.channel_id, kind, resource)
 
 
 async def make_ticket(opening: Opening, plugin: object) -> ExternalResource:
@@ -945,7 +930,10 @@ async def make_folder(opening: Opening, plugin: object) -> ExternalResource:
     """The incident's storage folder, shared with its commander and reporter."""
     storage = cast(StoragePlugin, plugin)
     card = opening.card
-    return await storage.create_folder(f"{card.name} {card.title}"[:100], await _people_emails(opening))
+    # A folder made after the groups (a retry, say) is shared with them at once.
+    groups = await resources.group_emails(opening.ctx, opening.incident_id)
+    name = f"{card.name} {card.title}"[:100]
+    return await storage.create_folder(name, await _people_emails(opening), groups)
 
 
 async def make_conference(opening: Opening, plugin: object) -> ExternalResource:
@@ -957,18 +945,15 @@ async def make_conference(opening: Opening, plugin: object) -> ExternalResource:
 
 # The plugin roles whose resource the opening makes, in order; one line here adds a role's step
 # (its maker gets the opening and the plugin, and returns what the plugin made).
-RESOURCE_MAKERS: dict[str, Callable[[Opening, object], Awaitable[ExternalResource]]] = {
+# A maker returning None has nothing to make (no template configured, say): the step is done.
+RESOURCE_MAKERS: dict[str, Callable[[Opening, object], Awaitable[ExternalResource | None]]] = {
     "ticket": make_ticket,
     "storage": make_folder,
     "conference": make_conference,
+    "document": resources.make_document,
+    "participant_group": resources.make_groups,
 }
-RESOURCE_NOUNS = {
-    "ticket": "ticket",
-    "storage": "folder",
-    "document": "document",
-    "conference": "conference",
-    "participant_group": "group",
-}
+RESOURCE_NOUNS = resources.RESOURCE_NOUNS
 
 
 def resource_roles(choices: dict[str, Any] | None) -> list[str]:
@@ -1053,16 +1038,6 @@ STEPS: dict[str, StepRunner] = {
     "services": engage_services,
     "welcome_emails": email_welcomes,
 }
-
-
-async def user_name(ctx: BotContext, user_id: str) -> str:
-    try:
-        response = await ctx.slack.users_info(user=user_id)
-    except SlackApiError:
-        return user_id
-    user = response.get("user") or {}
-    profile = user.get("profile") or {}
-    return str(profile.get("display_name") or user.get("real_name") or user.get("name") or user_id)
 
 
 async def resume_unfinished(ctx: BotContext) -> int:

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from bot.context import BotContext
 from bot.costs import flows as costs
 from bot.feedback import flows as feedback
-from bot.incidents import engagement, flows, self_service, views
+from bot.incidents import engagement, flows, resources, self_service, views
 from bot.incidents.context import may_lead
 from bot.incidents.facts import Choice, IncidentCard
 from bot.mail import content
@@ -370,6 +370,8 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         flows.update_ticket(ctx, incident_id, ticket_fields(card, changes)),
         # Into Active or Stable (a reopen included): the commander is asked where things stand now.
         *([report_reminders.remind_after_status_change(ctx, incident_id)] if status and not closing else []),
+        resources.update_document(ctx, incident_id),
+        *([resources.make_review_document(ctx, incident_id)] if status and status.new == "Stable" else []),
         return_exceptions=True,
     )
     for outcome in outcomes:
@@ -403,6 +405,7 @@ async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
     )
     if not added or not card.channel_id:
         return
+    await resources.sync_tactical_group(ctx, card.id)
     refreshed = await flows.incident_card(ctx, card.id)
     newcomers = [person for person in refreshed.participants if person.user_id in added]
     refused = await ctx.gateway.invite(card.channel_id, added)

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from bot.context import BotContext
+from bot.incidents import resources
 from storage import incidents as store
 from storage.models import Incident, Project, Subscription
 
@@ -62,6 +63,7 @@ async def join(ctx: BotContext, incident_id: int, user_id: str) -> str:
                 )
     except IntegrityError:
         pass  # a second click, or the channel-join event, added them at the same moment
+    await resources.sync_tactical_group(ctx, incident_id)
     return f"You are in: <#{channel.external_id}>."
 
 

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config.filters import matches_stored
 from bot.context import BotContext
 from bot.incidents import flows as incident_flows
+from bot.incidents import resources
 from bot.incidents.engagement import facts_of as engagement_facts
 from bot.incidents.engagement import user_for_email
 from bot.incidents.facts import IncidentCard
@@ -251,6 +252,7 @@ async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcom
     await _announce(ctx, engagement, service, outcome, newly_added)
     if engagement.page:
         await _page(ctx, plugin, engagement, incident, service, outcome)
+    await resources.sync_tactical_group(ctx, engagement.incident_id)
     return outcome
 
 

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import BotContext
 from bot.incidents import flows as incident_flows
+from bot.incidents import resources
 from bot.incidents import views as incident_views
 from bot.incidents.context import incident_context
 from bot.people import queries as q
@@ -29,6 +30,7 @@ from bot.people.facts import ParticipantLine, ParticipantPage
 from bot.people.messages import ChannelMessage
 from bot.people.profiles import Profile, Profiles
 from bot.slack.gateway import error_code
+from storage import costs as cost_store
 from storage import incidents as store
 from storage import tasks as task_store
 from storage.models import Incident, Participant
@@ -235,6 +237,7 @@ async def assign_role(ctx: BotContext, profiles: Profiles, assignment: Assignmen
     outcome = await in_transaction(ctx, save)
     if outcome.changed:
         await _announce_assignment(ctx, outcome)
+        await resources.sync_tactical_group(ctx, assignment.incident_id)
     return outcome
 
 
@@ -278,6 +281,7 @@ async def _announce_assignment(ctx: BotContext, outcome: AssignOutcome) -> None:
         update = command_name(ctx, "update_incident", "/dispatch-update-incident")
         tips_text, tips_blocks = incident_views.commander_tips(card, update)
         await attempt("send the commander tips", ctx.gateway.direct_message(user, tips_text, tips_blocks))
+        await resources.update_document(ctx, assignment.incident_id)
 
 
 # ----- listing participants -----
@@ -456,6 +460,7 @@ async def member_joined(
             await incident_flows.welcome_person(ctx, card, channel_id, user_id, [OBSERVER])
         except SlackApiError as error:
             logger.info("could not welcome %s: %s", user_id, error.response.get("error"))
+        await resources.sync_tactical_group(ctx, incident_id)
     return added
 
 
@@ -532,6 +537,8 @@ async def member_left(ctx: BotContext, channel_id: str, user_id: str, event_key:
         return "ended"
 
     outcome = await in_transaction(ctx, save)
+    if outcome == "ended":
+        await resources.sync_tactical_group(ctx, incident_id)
     if outcome == "tasks":
         await ctx.gateway.invite(channel_id, [user_id])
         async with ctx.sessions() as session:
@@ -555,14 +562,19 @@ async def count_activity(ctx: BotContext, profiles: Profiles, message: ChannelMe
 
     Someone writing in the channel who is not a participant yet (they joined before the bot
     tracked it, or the join event was lost) is added as an Observer, and this message counts.
-    Counting is not de-duplicated: a redelivered message event counts twice (promotion is, by
-    its timeline dedupe key).
+    Each message is recorded once as activity (the cost models price it): a redelivered message
+    event is neither recorded nor counted again.
     """
     incident_id = message.incident_id
     now = ctx.clock()
     profile: Profile | None = None
 
     async def save(session: AsyncSession) -> bool:
+        in_thread = message.thread_ts is not None and message.thread_ts != message.ts
+        if not await cost_store.record_activity(
+            session, incident_id, message.user_id, message.ts, in_thread=in_thread, posted_at=now
+        ):
+            return False  # this message was counted already
         counted = await q.count_message(session, incident_id, message.user_id)
         if counted is None:
             assert profile is not None

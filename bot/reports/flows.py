@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.context import BotContext
 from bot.incidents import flows as incident_flows
+from bot.incidents import resources
 from bot.incidents.context import IncidentContext, incident_context
 from bot.incidents.facts import IncidentCard
 from bot.mail import content
@@ -209,10 +210,24 @@ async def deliver(ctx: BotContext, report: Report, kind: ReportKind) -> ReportOu
     await _add_to_timeline(ctx, report, kind, ts)
     async with ctx.sessions() as session, session.begin():
         await store.record_delivered(session, report_id, ctx.clock())
+    if kind.key == EXECUTIVE:
+        await _executive_document(ctx, report, kind, outcome)
     await _email(ctx, report, kind, outcome)
-    # The executive document comes from a document plugin; when a project configures one it sets
-    # `outcome.document_link` here.
     return outcome
+
+
+async def _executive_document(
+    ctx: BotContext, report: Report, kind: ReportKind, outcome: ReportOutcome
+) -> None:
+    """The executive template filled with this report, when the project makes such documents."""
+    assert report.id is not None
+    fields = {f.key: str(report.details.get(f.key) or "") for f in kind.fields}
+    async with ctx.sessions() as session:
+        number = await store.report_number(session, report)
+    link, problem = await resources.make_executive_document(ctx, report.incident_id, number, fields)
+    outcome.document_link = link
+    if problem:
+        outcome.problems.append(problem)
 
 
 # The group each kind of report is e-mailed to: a resource of the incident, its address in details.

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plugins.google.client import GoogleWorkspace, workspace_for
+from plugins.google.drive import copy_once
 from plugins.interfaces import ExternalResource
 from plugins.registry import PluginSetup
 
@@ -63,18 +64,10 @@ class GoogleDocument:
         values = {key: "" for key in INCIDENT_VARIABLES} | {k: v or "" for k, v in variables.items()}
 
         def create(workspace: GoogleWorkspace) -> ExternalResource:
-            copied = (
-                workspace.service("drive", "v3")
-                .files()
-                .copy(
-                    fileId=template_id,
-                    body={"name": name, "parents": [folder_id]},
-                    supportsAllDrives=True,
-                    fields="id, name, webViewLink",
-                )
-                .execute()
-            )
+            copied = copy_once(workspace, template_id, folder_id, name, "id, name, webViewLink")
             document_id = copied["id"]
+            if not values["document_weblink"]:  # the copy's own link is known only now
+                values["document_weblink"] = str(copied.get("webViewLink") or "")
             docs = workspace.service("docs", "v1").documents()
             pairs = {"{{" + key + "}}": value for key, value in values.items()}
             docs.batchUpdate(documentId=document_id, body=_replace_all(document_id, pairs)).execute()
@@ -84,7 +77,7 @@ class GoogleDocument:
                 weblink=copied.get("webViewLink"),
                 name=copied.get("name", name),
                 # Keys the template uses that the bot has no value for: the operator's to fix.
-                details={"unresolved": left},
+                details={"unresolved": left, "variables": values},
             )
 
         return await self.workspace.run(create, f"copy template {template_id} into folder {folder_id}")

@@ -27,6 +27,36 @@ def _resource(file: dict[str, Any]) -> ExternalResource:
     )
 
 
+def _named(
+    files: Any, name: str, parent: str, fields: str, mime_type: str | None = None, **where: str
+) -> dict[str, Any] | None:
+    """The first file called `name` (of `mime_type`, if given) in the folder `parent`, or None."""
+    query = f"name = {_quoted(name)} and {_quoted(parent)} in parents and trashed = false"
+    if mime_type:
+        query = (
+            f"name = {_quoted(name)} and mimeType = {_quoted(mime_type)} and {_quoted(parent)} in parents "
+        )
+        query += "and trashed = false"
+    listed = files.list(
+        q=query, includeItemsFromAllDrives=True, supportsAllDrives=True, fields=f"files({fields})", **where
+    )
+    found = listed.execute().get("files", [])
+    return dict(found[0]) if found else None
+
+
+def copy_once(workspace: GoogleWorkspace, file_id: str, folder_id: str, name: str, fields: str) -> dict:
+    """The copy of `file_id` called `name` in the folder: the one found there, else a new one.
+
+    Looking first makes a retried step (one that copied, then failed before recording) keep one copy.
+    """
+    files = workspace.service("drive", "v3").files()
+    found = _named(files, name, folder_id, fields, corpora="allDrives")
+    if found:
+        return found
+    body = {"name": name, "parents": [folder_id]}
+    return dict(files.copy(fileId=file_id, body=body, supportsAllDrives=True, fields=fields).execute())
+
+
 class GoogleDriveStorage:
     """The `storage` role: one folder per incident, in the configured shared drive or one of its own.
 
@@ -68,25 +98,10 @@ class GoogleDriveStorage:
 
     def _find_or_create_folder(self, workspace: GoogleWorkspace, name: str, parent: str, drive: str) -> dict:
         files = self._drive(workspace).files()
-        query = (
-            f"name = {_quoted(name)} and mimeType = '{FOLDER}' and {_quoted(parent)} in parents "
-            "and trashed = false"
-        )
-        found = (
-            files.list(
-                q=query,
-                corpora="drive",
-                driveId=drive,
-                includeItemsFromAllDrives=True,
-                supportsAllDrives=True,
-                fields=f"files({FIELDS})",
-            )
-            .execute()
-            .get("files", [])
-        )
+        found = _named(files, name, parent, FIELDS, mime_type=FOLDER, corpora="drive", driveId=drive)
         if found:
             # A retry of a step that got this far finds the folder it made.
-            return dict(found[0])
+            return found
         body = {"name": name, "mimeType": FOLDER, "parents": [parent]}
         return dict(files.create(body=body, supportsAllDrives=True, fields=FIELDS).execute())
 
@@ -140,17 +155,7 @@ class GoogleDriveStorage:
 
     async def copy_file(self, folder_id: str, file_id: str, name: str) -> ExternalResource:
         def copy(workspace: GoogleWorkspace) -> ExternalResource:
-            request = (
-                self._drive(workspace)
-                .files()
-                .copy(
-                    fileId=file_id,
-                    body={"name": name, "parents": [folder_id]},
-                    supportsAllDrives=True,
-                    fields=FIELDS,
-                )
-            )
-            return _resource(request.execute())
+            return _resource(copy_once(workspace, file_id, folder_id, name, FIELDS))
 
         return await self.workspace.run(copy, f"copy file {file_id} into folder {folder_id}")
 

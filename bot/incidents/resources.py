@@ -1,0 +1,425 @@
+"""The incident's document, review document and groups (document and participant_group plugins).
+
+At opening, the `document` step runs once the folder, ticket and conference steps have finished (the
+document lives in the folder and links to the others) and the `participant_group` step once the folder
+has (the groups are given it). Later changes are carried over here too: key fields into the document,
+people into the tactical group, and at Stable the review document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import col, select
+
+from bot.context import BotContext
+from bot.core.errors import plugin_call
+from plugins.errors import PluginError
+from plugins.interfaces import DocumentPlugin, ExternalResource, ParticipantGroupPlugin, StoragePlugin
+from plugins.registry import ProjectPlugins
+from storage import incidents as store
+from storage.models import Document, Incident, IncidentPriority, IncidentType, Project, Resource
+
+if TYPE_CHECKING:
+    from bot.incidents.flows import Opening
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+COMMANDER = "Incident Commander"
+TACTICAL, NOTIFICATIONS = "tactical_group", "notifications_group"
+DOCUMENT, REVIEW, EXECUTIVE = "document", "review_document", "executive_document"
+# An opening step that needs others' resources runs once those steps have finished (done or failed):
+# the document lives in the folder and links to the ticket and the conference.
+WAITS_FOR = {"document": ("storage", "ticket", "conference"), "participant_group": ("storage",)}
+# What the document shows for a field still empty: a later update replaces it with the value (an
+# empty text could not be found again).
+NOT_YET = {"description": "(no description yet)", "resolution": "(not resolved yet)"}
+# Roles whose resource is recorded under another kind than the role's name.
+RECORDED_AS = {"participant_group": TACTICAL}
+RESOURCE_NOUNS = {
+    "ticket": "ticket",
+    "storage": "folder",
+    "document": "document",
+    "conference": "conference",
+    "participant_group": "group",
+    TACTICAL: "group",
+    REVIEW: "review document",
+}
+
+
+async def email_of(ctx: BotContext, user_id: str) -> str:
+    try:
+        response = await ctx.slack.users_info(user=user_id)
+    except SlackApiError:
+        return ""
+    return str(((response.get("user") or {}).get("profile") or {}).get("email") or "")
+
+
+async def user_name(ctx: BotContext, user_id: str, *, full: bool = False) -> str:
+    """How Slack shows the person (their display name), or their full name; the id if unknown."""
+    try:
+        response = await ctx.slack.users_info(user=user_id)
+    except SlackApiError:
+        return user_id
+    user = response.get("user") or {}
+    profile = user.get("profile") or {}
+    shown = (user.get("real_name"), profile.get("real_name")) if full else (profile.get("display_name"),)
+    return str(
+        next((name for name in shown if name), None) or user.get("real_name") or user.get("name") or user_id
+    )
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the incident's resources hang off: its project's plugins and its recorded resources."""
+
+    incident: Incident
+    project: Project
+    plugins: ProjectPlugins
+    recorded: dict[str, Resource]
+
+
+async def _setting(ctx: BotContext, incident_id: int) -> Setting | None:
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        project = await session.get(Project, incident.project_id) if incident is not None else None
+        recorded = await store.resources(session, incident_id)
+    if incident is None or project is None or not project.plugins:
+        return None
+    return Setting(incident, project, ctx.plugins_for(project), recorded)
+
+
+async def record_and_bookmark(
+    ctx: BotContext, incident_id: int, channel: str, role: str, resource: ExternalResource
+) -> None:
+    """Record the resource as `role`, then bookmark it in the channel once."""
+    async with ctx.sessions() as session, session.begin():
+        earlier = (await store.resources(session, incident_id)).get(role)
+        bookmarked = bool(earlier is not None and earlier.details.get("bookmarked"))
+        details = {"name": resource.name, **dict(resource.details), "bookmarked": bookmarked}
+        await store.record_resource(
+            session, incident_id, role, resource.id, weblink=resource.weblink, details=details
+        )
+    if bookmarked or not resource.weblink:
+        return
+    if earlier is None or resource.weblink not in await ctx.gateway.bookmark_links(channel):
+        title = f"{RESOURCE_NOUNS.get(role, role).capitalize()} {resource.name or resource.id}"
+        await ctx.gateway.bookmark(channel, title, resource.weblink)
+    async with ctx.sessions() as session, session.begin():
+        await store.record_resource(
+            session,
+            incident_id,
+            role,
+            resource.id,
+            weblink=resource.weblink,
+            details={**details, "bookmarked": True},
+        )
+
+
+# ----- the document and its variables -----
+
+
+async def template_of(ctx: BotContext, incident: Incident, kind: str) -> str | None:
+    """The file id of the incident type's `kind` template (else the project's only one), or None."""
+    async with ctx.sessions() as session:
+        incident_type = (
+            await session.get(IncidentType, incident.incident_type_id) if incident.incident_type_id else None
+        )
+        wanted = getattr(incident_type, kind, None) if incident_type is not None else None
+        query = select(Document).where(
+            Document.project_id == incident.project_id, Document.kind == kind, col(Document.enabled)
+        )
+        if wanted:
+            query = query.where(Document.name == wanted)
+        documents = list((await session.exec(query.order_by(col(Document.id)))).all())
+    if not documents or (not wanted and len(documents) > 1):
+        return None  # several templates and the type names none: which one is not ours to guess
+    return documents[0].external_id
+
+
+async def document_variables(ctx: BotContext, incident_id: int) -> dict[str, str]:
+    """The incident template's `{{variables}}` as the incident stands now (templates.mdx's list)."""
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        assert incident is not None
+        incident_type = (
+            await session.get(IncidentType, incident.incident_type_id) if incident.incident_type_id else None
+        )
+        priority = (
+            await session.get(IncidentPriority, incident.incident_priority_id)
+            if incident.incident_priority_id
+            else None
+        )
+        recorded = await store.resources(session, incident_id)
+        commander = await store.holder_of(session, incident_id, COMMANDER) or await store.last_holder_of(
+            session, incident_id, COMMANDER
+        )
+    channel = recorded.get("conversation")
+    url = ctx.identity.get("url") if ctx.identity is not None else None
+    workspace_url = str(url or "https://slack.com/").rstrip("/")
+    links = {
+        f"{kind}_weblink": (recorded[kind].weblink or "") if kind in recorded else ""
+        for kind in ("conference", "storage", "document", "ticket")
+    }
+    return {
+        "name": incident.name,
+        "title": incident.title,
+        "description": incident.description or NOT_YET["description"],
+        "resolution": incident.resolution or NOT_YET["resolution"],
+        "commander_fullname": await user_name(ctx, commander, full=True) if commander else "",
+        "type": incident_type.name if incident_type else "",
+        "priority": priority.name if priority else "",
+        "status": incident.status.capitalize(),
+        **links,
+        "conversation_weblink": f"{workspace_url}/archives/{channel.external_id}" if channel else "",
+    }
+
+
+async def make_document(opening: Opening, plugin: object) -> ExternalResource | None:
+    """The incident document: the type's incident template copied into the folder, variables filled."""
+    return await _copy_template(opening.ctx, opening.incident_id, cast(DocumentPlugin, plugin), DOCUMENT)
+
+
+DOCUMENT_NAMES = {
+    DOCUMENT: "Incident Document",
+    REVIEW: "Post Incident Review Document",
+    EXECUTIVE: "Executive Report",
+}
+TEMPLATES = {DOCUMENT: "incident_template", REVIEW: "review_template", EXECUTIVE: "executive_template"}
+
+
+async def _copy_template(
+    ctx: BotContext,
+    incident_id: int,
+    plugin: DocumentPlugin,
+    kind: str,
+    *,
+    suffix: str = "",
+    extra: Mapping[str, str] | None = None,
+) -> ExternalResource | None:
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        assert incident is not None
+        folder = (await store.resources(session, incident_id)).get("storage")
+    if folder is None:
+        raise PluginError("the incident's folder is not there yet")
+    template = await template_of(ctx, incident, TEMPLATES[kind])
+    if template is None:
+        logger.info("no %s for incident %s", TEMPLATES[kind], incident.name)
+        return None
+    variables = {**await document_variables(ctx, incident_id), **(extra or {})}
+    name = f"{incident.name} - {DOCUMENT_NAMES[kind]}{suffix}"
+    made = await plugin.create_from_template(template, folder.external_id, name, variables)
+    return made
+
+
+# ----- keeping the document in step -----
+
+
+async def update_document(ctx: BotContext, incident_id: int) -> None:
+    """Carry the incident's current fields into its document; a failure is told to the commander once
+    (until an update succeeds again), and stops nothing else."""
+    setting = await _setting(ctx, incident_id)
+    if setting is None:
+        return
+    document, plugin = setting.recorded.get(DOCUMENT), setting.plugins.get(DOCUMENT)
+    if document is None or plugin is None:
+        return
+    previous = dict(document.details.get("variables") or {})
+    current = await document_variables(ctx, incident_id)
+    current["document_weblink"] = document.weblink or ""
+    if all(previous.get(key) == value for key, value in current.items()):
+        return
+    try:
+        await plugin_call(
+            ctx, cast(DocumentPlugin, plugin).update_fields(document.external_id, previous, current)
+        )
+    except Exception as error:
+        logger.warning("document update failed", extra={"incident_id": incident_id, "error": str(error)})
+        if not document.details.get("update_failure_told"):
+            await save_details(ctx, incident_id, DOCUMENT, {"update_failure_told": True})
+            commander = await _commander(ctx, incident_id)
+            if commander:
+                await ctx.gateway.direct_message(
+                    commander,
+                    f"Couldn't update the incident document of {setting.incident.name}: {_text(error)}.",
+                )
+        return
+    await save_details(ctx, incident_id, DOCUMENT, {"variables": current, "update_failure_told": False})
+
+
+async def save_details(ctx: BotContext, incident_id: int, kind: str, details: Mapping[str, Any]) -> None:
+    async with ctx.sessions() as session, session.begin():
+        resource = (await store.resources(session, incident_id)).get(kind)
+        if resource is not None:
+            resource.details = {**resource.details, **details}
+            session.add(resource)
+
+
+async def _commander(ctx: BotContext, incident_id: int) -> str | None:
+    async with ctx.sessions() as session:
+        return await store.holder_of(session, incident_id, COMMANDER) or await store.last_holder_of(
+            session, incident_id, COMMANDER
+        )
+
+
+def _text(error: Exception) -> str:
+    return str(error) if isinstance(error, PluginError) else f"{type(error).__name__}: {error}"
+
+
+# ----- the tactical and notifications groups -----
+
+
+async def participant_emails(ctx: BotContext, incident_id: int) -> list[str]:
+    """The e-mail addresses of everyone holding a role in the incident, sorted."""
+    async with ctx.sessions() as session:
+        people = [p for p, roles in await store.participants_with_roles(session, incident_id) if roles]
+    found = await asyncio.gather(*(_email(ctx, p.user_id, p.email) for p in people))
+    return sorted({email for email in found if email})
+
+
+async def _email(ctx: BotContext, user_id: str, known: str | None) -> str:
+    return known or await email_of(ctx, user_id)
+
+
+async def group_emails(ctx: BotContext, incident_id: int) -> list[str]:
+    """The incident's groups' addresses, as recorded (none before the groups exist)."""
+    async with ctx.sessions() as session:
+        recorded = await store.resources(session, incident_id)
+    kinds = [kind for kind in (TACTICAL, NOTIFICATIONS) if kind in recorded]
+    return [str(recorded[kind].details.get("email")) for kind in kinds]
+
+
+async def make_groups(opening: Opening, plugin: object) -> ExternalResource:
+    """The tactical group `<name>` (everyone taking part) and `<name>-notifications` (empty at first),
+    both given the folder; the tactical group is returned, the notifications group recorded here."""
+    ctx, card = opening.ctx, opening.card
+    groups = cast(ParticipantGroupPlugin, plugin)
+    members = await participant_emails(ctx, opening.incident_id)
+    tactical = await groups.create(card.name, members, card.title)
+    informed = await groups.create(f"{card.name}-notifications", [], card.title)
+    async with ctx.sessions() as session, session.begin():
+        kept = (await store.resources(session, opening.incident_id)).get(NOTIFICATIONS)
+        await store.record_resource(
+            session,
+            opening.incident_id,
+            NOTIFICATIONS,
+            informed.id,
+            weblink=informed.weblink,
+            details={
+                "name": informed.name,
+                **dict(informed.details),
+                "members": (kept.details.get("members") if kept else None) or [],
+            },
+        )
+        folder = (await store.resources(session, opening.incident_id)).get("storage")
+    storage = opening.plugins.get("storage") if opening.plugins is not None else None
+    if folder is not None and storage is not None:
+        addresses = [str(tactical.details["email"]), str(informed.details["email"])]
+        await cast(StoragePlugin, storage).add_participants(folder.external_id, [], addresses)
+    details = {**tactical.details, "members": members}
+    return ExternalResource(tactical.id, tactical.weblink, tactical.name, details)
+
+
+async def sync_tactical_group(ctx: BotContext, incident_id: int) -> None:
+    """Put the tactical group in step with who holds a role: newcomers added, those whose roles all
+    ended removed. Only addresses the bot added are ever removed; a closed incident is left as it was."""
+    setting = await _setting(ctx, incident_id)
+    if setting is None or setting.incident.status == "closed":
+        return
+    group, plugin = setting.recorded.get(TACTICAL), setting.plugins.get("participant_group")
+    if group is None or plugin is None:
+        return
+    groups = cast(ParticipantGroupPlugin, plugin)
+    had = set(group.details.get("members") or [])
+    wanted = set(await participant_emails(ctx, incident_id))
+    address = str(group.details.get("email"))
+    try:
+        if wanted - had:
+            await plugin_call(ctx, groups.add(address, sorted(wanted - had)))
+        if had - wanted:
+            await plugin_call(ctx, groups.remove(address, sorted(had - wanted)))
+    except Exception as error:
+        # The next change tries again: what was recorded still says who is missing.
+        logger.warning("group sync failed", extra={"incident_id": incident_id, "error": _text(error)})
+        return
+    if wanted != had:
+        await save_details(ctx, incident_id, TACTICAL, {"members": sorted(wanted)})
+
+
+# ----- the review document -----
+
+
+async def make_review_document(ctx: BotContext, incident_id: int) -> None:
+    """At Stable: the review document from the type's review template, once per incident (a second
+    Stable after a reopen finds it recorded), bookmarked and linked in the channel."""
+    setting = await _setting(ctx, incident_id)
+    if setting is None or REVIEW in setting.recorded:
+        return
+    plugin, channel = setting.plugins.get(DOCUMENT), setting.recorded.get("conversation")
+    if plugin is None or channel is None:
+        return
+    try:
+        made = await plugin_call(ctx, _copy_template(ctx, incident_id, cast(DocumentPlugin, plugin), REVIEW))
+    except Exception as error:
+        logger.warning("review document failed", extra={"incident_id": incident_id, "error": _text(error)})
+        commander = await _commander(ctx, incident_id)
+        if commander:
+            await ctx.gateway.direct_message(
+                commander, f"Couldn't create the review document of {setting.incident.name}: {_text(error)}."
+            )
+        return
+    if made is None:
+        return
+    await record_and_bookmark(ctx, incident_id, channel.external_id, REVIEW, made)
+    async with ctx.sessions() as session, session.begin():
+        event = await store.add_timeline_event(
+            session,
+            incident_id,
+            "review_document_created",
+            f"Review document created: {made.name}",
+            occurred_at=ctx.clock(),
+            details={"weblink": made.weblink},
+            dedupe_key="review_document",
+        )
+    if event is None:
+        return  # another run announced it
+    shown = f"<{made.weblink}|{made.name}>" if made.weblink else made.name
+    text = f"The incident is stable: its review document is ready for the write-up: {shown}."
+    await ctx.gateway.post(channel.external_id, text)
+
+
+async def make_executive_document(
+    ctx: BotContext, incident_id: int, number: int, fields: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """A copy of the type's executive template for the `number`-th executive report, its fields
+    filled in: (its link, None), (None, why it could not be made), or (None, None) when the project
+    makes no such document. The copy is named after the report, so a retry finds it."""
+    setting = await _setting(ctx, incident_id)
+    plugin = setting.plugins.get(DOCUMENT) if setting is not None else None
+    if setting is None or plugin is None:
+        return None, None
+    try:
+        made = await plugin_call(
+            ctx,
+            _copy_template(
+                ctx, incident_id, cast(DocumentPlugin, plugin), EXECUTIVE, suffix=f" {number}", extra=fields
+            ),
+        )
+    except Exception as error:
+        logger.warning("executive document failed", extra={"incident_id": incident_id, "error": _text(error)})
+        return None, f"The executive document could not be made: {_text(error)}."
+    if made is None:
+        return None, None
+    async with ctx.sessions() as session, session.begin():
+        await store.record_resource(
+            session, incident_id, EXECUTIVE, made.id, weblink=made.weblink, details={"name": made.name}
+        )
+    return made.weblink, None
