@@ -10,7 +10,8 @@ incident is complete when every resource is bookmarked, the groups exist and the
 
 It prints three figures: the time to a complete incident with everything on; the longest single
 chain, measured as the slowest of the same incident with one resource at a time (each with the
-PagerDuty commander, whose lookup every opening starts with); and the sum of every vendor call the
+PagerDuty commander, whose lookup every opening starts with, and the document with the folder it
+is copied into); and the sum of every vendor call the
 incident made, each at its latency, which is what making them one after another would take.
 """
 
@@ -46,6 +47,8 @@ ROLES: dict[str, tuple[str, str | None]] = {
     "ticket": ("{plugin: jira, options: {project_key: OPS}}", "Ticket"),
     "oncall": ("{plugin: pagerduty, options: {sleep_seconds: 0.001}}", None),
 }
+# What a role's resource cannot be made without (the document is copied into the folder).
+NEEDS = {"document": ("storage",)}
 CONFIG = """\
 projects:
   - name: default
@@ -197,7 +200,7 @@ async def main(runs: int, latency: dict[str, float]) -> None:
     )
     alone: dict[str, float] = {}
     for role in ROLES:
-        roles = ["oncall"] if role == "oncall" else ["oncall", role]
+        roles = ["oncall", *NEEDS.get(role, ()), role] if role != "oncall" else ["oncall"]
         times, _ = await measure(roles, runs, latency, key)
         alone[role] = statistics.median(times)
         print(f"  {' + '.join(roles):<28} {alone[role] * 1000:6.0f} ms (median of {runs})")

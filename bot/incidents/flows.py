@@ -898,6 +898,8 @@ async def _make_resource(opening: Opening, role: str) -> dict[str, Any]:
     if resource is None:
         return {"made": None}
     await _record_and_bookmark(opening, resources.RECORDED_AS.get(role, role), resource, what)
+    if role in resources.SHOWN_IN_DOCUMENT:  # its link goes into the document, whichever came first
+        await resources.update_document(ctx, opening.incident_id)
     if told:
         shown = f"<{resource.weblink}|{resource.name or resource.id}>" if resource.weblink else resource.id
         await ctx.gateway.post(channel, f"{what[0].upper()}{what[1:]} is ready now: {shown}.")

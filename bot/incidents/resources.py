@@ -36,8 +36,13 @@ COMMANDER = "Incident Commander"
 TACTICAL, NOTIFICATIONS = "tactical_group", "notifications_group"
 DOCUMENT, REVIEW, EXECUTIVE = "document", "review_document", "executive_document"
 # An opening step that needs others' resources runs once those steps have finished (done or failed):
-# the document lives in the folder and links to the ticket and the conference.
-WAITS_FOR = {"document": ("storage", "ticket", "conference"), "participant_group": ("storage",)}
+# the document and the groups live in (or are given) the folder.
+WAITS_FOR = {"document": ("storage",), "participant_group": ("storage",)}
+# Resources the document links to: it does not wait for them (a slow ticket must not hold up the
+# document); it shows a placeholder, replaced when the resource lands, and once more when the
+# document itself does (for one that landed while it was being copied).
+SHOWN_IN_DOCUMENT = ("ticket", "conference", "document")
+LINK_TO_COME = {"ticket": "(ticket link to come)", "conference": "(conference link to come)"}
 # What the document shows for a field still empty: a later update replaces it with the value (an
 # empty text could not be found again).
 NOT_YET = {"description": "(no description yet)", "resolution": "(not resolved yet)"}
@@ -161,11 +166,15 @@ async def document_variables(ctx: BotContext, incident_id: int) -> dict[str, str
         commander = await store.holder_of(session, incident_id, COMMANDER) or await store.last_holder_of(
             session, incident_id, COMMANDER
         )
+        project = await session.get(Project, incident.project_id)
+    coming = set((project.plugins or {}) if project is not None else {})
     channel = recorded.get("conversation")
     url = ctx.identity.get("url") if ctx.identity is not None else None
     workspace_url = str(url or "https://slack.com/").rstrip("/")
     links = {
-        f"{kind}_weblink": (recorded[kind].weblink or "") if kind in recorded else ""
+        f"{kind}_weblink": (recorded[kind].weblink or "")
+        if kind in recorded
+        else (LINK_TO_COME.get(kind, "") if kind in coming else "")
         for kind in ("conference", "storage", "document", "ticket")
     }
     return {
