@@ -30,17 +30,19 @@ async def pagerduty() -> AsyncIterator[FakePagerDuty]:
         yield fake
 
 
+def pagerduty_settings(pagerduty: FakePagerDuty) -> dict[str, str]:
+    """The bot's PagerDuty settings, pointing at the fake."""
+    return {
+        "pagerduty_api_key": pagerduty.api_key,
+        "pagerduty_api_from_email": "dispatch@example.com",
+        "pagerduty_api_url": pagerduty.url,
+    }
+
+
 @pytest.fixture
 async def bot(slack: FakeSlack, database_url: str, pagerduty: FakePagerDuty) -> AsyncIterator[BotProcess]:
     """The real bot with PagerDuty credentials pointing at the fake."""
-    settings = bot_settings(
-        slack,
-        database_url,
-        pagerduty_api_key=pagerduty.api_key,
-        pagerduty_api_from_email="dispatch@example.com",
-        pagerduty_api_url=pagerduty.url,
-    )
-    process = BotProcess(settings)
+    process = BotProcess(bot_settings(slack, database_url, **pagerduty_settings(pagerduty)))
     await process.start()
     await slack.wait_connected()
     yield process
