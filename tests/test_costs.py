@@ -304,11 +304,13 @@ async def add_cost_types(bot: BotProcess, *names: str) -> None:
 
 
 async def costs_by_type(bot: BotProcess) -> dict[str, int]:
+    """The costs people added, by type (the computed response cost is left out: the running bot's
+    incident-costs job may compute it at any moment)."""
     async with bot.ctx.sessions() as session:
         rows = await session.exec(
-            select(IncidentCostType.name, IncidentCost.amount_cents).join(
-                IncidentCostType, col(IncidentCostType.id) == col(IncidentCost.cost_type_id)
-            )
+            select(IncidentCostType.name, IncidentCost.amount_cents)
+            .join(IncidentCostType, col(IncidentCostType.id) == col(IncidentCost.cost_type_id))
+            .where(IncidentCostType.name != "Response Cost")
         )
         return dict(rows.all())
 
