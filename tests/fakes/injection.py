@@ -1,10 +1,14 @@
-"""What the fake vendor servers (Google, Jira, PagerDuty) share to misbehave on request: error answers
-queued by method and path prefix, slow answers, and answers held until the test lets them go."""
+"""What the fake vendor servers (Google, Jira, PagerDuty) share: serving on a free local port, and
+misbehaving on request (error answers queued by method and path prefix, slow answers, and answers
+held until the test lets them go)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
 
 
 @dataclass
@@ -58,9 +62,22 @@ class Injected:
 
 
 class Misbehaving:
-    """`fail`, `slow` and `hold` for a fake keeping its `Injected` in `self.injected`."""
+    """`fail`, `slow` and `hold` for a fake keeping its `Injected` in `self.injected`, and its serving."""
 
     injected: Injected
+    port: int
+    _runner: web.AppRunner | None
+
+    async def serve(self, app: web.Application) -> None:
+        """Serve `app` on a free port of 127.0.0.1 (in `self.port`) until the fake is closed."""
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     def fail(
         self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None

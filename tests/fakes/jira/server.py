@@ -114,16 +114,8 @@ class FakeJira(Misbehaving):
         app.router.add_put(API + "/issue/{key}", self._edit)
         app.router.add_get(API + "/issue/{key}/transitions", self._transitions)
         app.router.add_post(API + "/issue/{key}/transitions", self._transition)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        await self.serve(app)
         return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @staticmethod
     def _error(status: int, *messages: str, errors: dict[str, str] | None = None) -> web.Response:

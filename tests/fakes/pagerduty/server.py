@@ -115,16 +115,8 @@ class FakePagerDuty(Misbehaving):
         app.router.add_get("/abilities", self._abilities)
         app.router.add_get("/incidents", self._list_incidents)
         app.router.add_post("/incidents", self._create_incident)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        await self.serve(app)
         return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @staticmethod
     def _error(status: int, message: str, code: int, errors: list[str] | None = None) -> web.Response:
