@@ -42,7 +42,7 @@ class BotContext:
     def from_settings(cls, settings: Settings) -> BotContext:
         """Build without touching the network: the engine and the client connect on first use."""
         metrics = Metrics()
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, lock_timeout=settings.database_lock_timeout_seconds)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
         return cls(
             settings=settings,
@@ -62,4 +62,5 @@ class BotContext:
         return self.plugins.for_project(project.name, project.plugins)
 
     async def close(self) -> None:
+        self.plugins.close()
         await self.engine.dispose()

@@ -138,7 +138,8 @@ class BotProcess:
                 f"{error.strerror or error}. Set HEALTH_PORT to a free port."
             ) from None
         self.scheduler = Scheduler(self.ctx)
-        self.scheduler.start()
+        if self.settings.scheduled_jobs:
+            self.scheduler.start()
         app_token = self.settings.slack_app_token.get_secret_value() if self.settings.slack_app_token else ""
         self.runner = SocketModeRunner(self.app, app_token, self.ctx.slack, self.ctx.metrics)
         try:

@@ -36,7 +36,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.text
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # Longest a change waits for another change of the same rows to finish before it gives up.
+    database_lock_timeout_seconds: float = Field(default=30.0, gt=0)
     archive_closed_channels: bool = True
+    # Off: this process answers Slack but runs no periodic job (another replica runs them, or an
+    # operator runs one by hand with `dispatch-bot scheduler run`).
+    scheduled_jobs: bool = True
     # Ask people, once per incident, to answer in the channel rather than in threads.
     thread_reminder: bool = True
     # Only the commander and the scribe create and change tasks (otherwise any participant does).

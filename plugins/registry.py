@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from plugins.errors import PluginConfigError
 from plugins.interfaces import ROLE_INTERFACES, OnCallPlugin, TicketPlugin
@@ -26,6 +27,39 @@ logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "dispatch_bot.plugins"
 BUILT_IN = "built-in"
+
+T = TypeVar("T")
+
+
+class SharedResources:
+    """What plugins of one process share (a client with its thread pool, say), closed with the process.
+
+    Kept by the process's plugin provider rather than in module globals, so that two bot contexts in
+    one interpreter (tests, the CLI beside a running bot) never share a client or its connections.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, make: Callable[[], T]) -> T:
+        """The resource under `key`, made by `make` on first use (once, even from several threads)."""
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = make()
+            return cast(T, self._items[key])
+
+    def close(self) -> None:
+        """Close every resource that can be closed; a failing close is logged, the others still close."""
+        with self._lock:
+            items, self._items = list(self._items.values()), {}
+        for item in items:
+            close = getattr(item, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    logger.exception("closing the plugin resource %r failed", item)
 
 
 @dataclass(frozen=True)
@@ -39,6 +73,7 @@ class PluginSetup:
     role: str
     options: Mapping[str, Any]
     secrets: Mapping[str, str]
+    shared: SharedResources = field(default_factory=SharedResources, compare=False)
 
     def setting(self, option: str, secret: str, default: str | None = None) -> str | None:
         """An option from the config file, else the environment variable, else `default`."""
@@ -230,9 +265,14 @@ class ProjectPlugins:
 
 
 def build_project_plugins(
-    catalog: Catalog, project: str, choices: Mapping[str, Any], secrets: Mapping[str, str]
+    catalog: Catalog,
+    project: str,
+    choices: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    shared: SharedResources | None = None,
 ) -> ProjectPlugins:
     """Build what `choices` ({role: {plugin, options}}, as the config file writes it) asks for."""
+    shared = shared if shared is not None else SharedResources()
     result = ProjectPlugins(project)
     for role, choice in choices.items():
         name = str((choice or {}).get("plugin") or "")
@@ -247,7 +287,7 @@ def build_project_plugins(
             result.problems[role] = f"plugin {name!r} serves {', '.join(spec.roles)}, not {role}"
             continue
         try:
-            instance = spec.build(PluginSetup(project, role, options, secrets))
+            instance = spec.build(PluginSetup(project, role, options, secrets, shared))
         except PluginConfigError as error:
             result.problems[role] = str(error)
             continue
@@ -271,6 +311,7 @@ class PluginProvider:
         self.secrets = dict(secrets)
         self._catalog = catalog
         self._built: dict[tuple[str, str], ProjectPlugins] = {}
+        self._shared = SharedResources()
 
     @property
     def catalog(self) -> Catalog:
@@ -282,6 +323,11 @@ class PluginProvider:
         key = (project, json.dumps(choices, sort_keys=True, default=str))
         built = self._built.get(key)
         if built is None:
-            built = build_project_plugins(self.catalog, project, choices, self.secrets)
+            built = build_project_plugins(self.catalog, project, choices, self.secrets, self._shared)
             self._built[key] = built
         return built
+
+    def close(self) -> None:
+        """Close what the built plugins hold (thread pools, connections); a later use builds afresh."""
+        self._built.clear()
+        self._shared.close()

@@ -113,6 +113,8 @@ def bot_settings(slack: FakeSlack, database_url: str, **overrides: Any) -> Setti
         "database_url": database_url,
         "health_port": 0,
         "shutdown_grace_seconds": 5,
+        # Jobs run when a test runs them: the wall clock never acts in the middle of a scenario.
+        "scheduled_jobs": False,
         "_env_file": None,
     }
     values.update(overrides)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -26,7 +27,7 @@ from plugins.interfaces import (
     ParticipantGroupPlugin,
     StoragePlugin,
 )
-from plugins.registry import Catalog, PluginSetup, build_project_plugins
+from plugins.registry import Catalog, PluginProvider, PluginSetup, build_project_plugins
 from tests.conftest import bot_settings
 from tests.fakes.google import FakeGoogle
 from tests.fakes.slack import FakeSlack
@@ -425,6 +426,34 @@ async def test_a_project_config_chooses_the_google_plugins(google: FakeGoogle, p
     assert [f["name"] for f in google.children(folder.id)] == ["Evidence"]
     missing = build_project_plugins(Catalog.discover(), "Default", {"email": {"plugin": "google-gmail"}}, {})
     assert "GOOGLE_SERVICE_ACCOUNT_PRIVATE_KEY" in missing.problems["email"]
+
+
+async def test_one_process_shares_one_google_client_and_stopping_ends_its_threads(
+    google: FakeGoogle, private_key: str
+) -> None:
+    choices = {"storage": {"plugin": "google-drive"}, "email": {"plugin": "google-gmail"}}
+    provider = PluginProvider(secrets_for(google, private_key))
+    other = PluginProvider(secrets_for(google, private_key))
+    storage, mail = (provider.for_project("Default", choices).get(role) for role in ("storage", "email"))
+    assert isinstance(storage, GoogleDriveStorage) and isinstance(mail, GoogleMail)
+    assert storage.workspace is mail.workspace
+    elsewhere = other.for_project("Default", choices).get("storage")
+    assert isinstance(elsewhere, GoogleDriveStorage) and elsewhere.workspace is not storage.workspace
+    before = set(threading.enumerate())
+    await asyncio.gather(*(storage.create_folder(f"INC-{n}", []) for n in range(4)))
+    threads = [t for t in threading.enumerate() if t not in before and t.name.startswith("google")]
+    assert threads
+
+    provider.close()
+    # The other process's client is untouched, and the closed one's threads end.
+    await elsewhere.create_folder("INC-9", [])
+    assert {f["name"] for f in google.files.values()} >= {"INC-0", "INC-3", "INC-9"}
+    for _ in range(200):
+        if not any(thread.is_alive() for thread in threads):
+            break
+        await asyncio.sleep(0.01)
+    assert [thread.name for thread in threads if thread.is_alive()] == []
+    other.close()
 
 
 async def test_a_failing_backend_is_retried_then_reported(

@@ -393,3 +393,37 @@ async def test_an_update_that_a_change_saved_meanwhile_makes_invalid_is_refused(
     closed = await the_incident(bot)
     assert (closed.status, closed.resolution) == ("active", "")
     assert not slack.channel(channel).is_archived
+
+
+async def test_an_update_waiting_too_long_on_another_change_says_so_and_saves_nothing(
+    slack: FakeSlack, database_url: str
+) -> None:
+    from storage import incidents as store
+    from storage.db import create_engine, session_factory
+    from tests.conftest import bot_settings
+
+    bot = BotProcess(bot_settings(slack, database_url, database_lock_timeout_seconds=1))
+    await bot.start()
+    await slack.wait_connected()
+    other_process = create_engine(database_url)
+    try:
+        ada = slack.add_user("ada")
+        channel = await open_incident(slack, bot, ada, "Checkout errors")
+        incident = await the_incident(bot)
+        assert incident.id is not None
+        async with session_factory(other_process)() as session, session.begin():
+            await store.lock_incident(session, incident.id)  # a change that takes its time
+            await open_update_modal(slack, ada, channel)
+            await slack.as_user(ada).submit_view({"Priority": "High"})
+            await slack.wait_for(
+                lambda: "still being saved" in str(slack.open_view_for(ada) or {}), timeout=10
+            )
+        assert "open the form again" in str(slack.open_view_for(ada))
+        assert (await the_incident(bot)).incident_priority_id == incident.incident_priority_id
+
+        await open_update_modal(slack, ada, channel)
+        await slack.as_user(ada).submit_view({"Priority": "High"})
+        await slack.wait_for(lambda: "Saved: priority" in str(slack.open_view_for(ada) or {}), timeout=5)
+    finally:
+        await other_process.dispose()
+        await bot.stop()

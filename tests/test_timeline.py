@@ -232,6 +232,8 @@ async def test_user_text_in_the_confirmation_is_escaped_and_utc_can_be_chosen(
     slack: FakeSlack, bot: BotProcess
 ) -> None:
     alice = slack.add_user("alice", tz="America/New_York")
+    # Past 08:15 UTC, on a day that is the same in New York (the form's date is alice's today).
+    bot.ctx.clock = lambda: datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
     channel = await open_incident(slack, bot, alice)
     actor = slack.as_user(alice)
     await actor.slash_command("/dispatch-add-timeline-event", channel=channel)

@@ -225,6 +225,16 @@ async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -
             ),
         )
         return
+    except lifecycle.IncidentBusy:
+        await ctx.gateway.update_view(
+            view_id,
+            views.message_modal(
+                "Update incident",
+                "Not saved: another change to this incident was still being saved. Nothing changed; "
+                "open the form again in a moment.",
+            ),
+        )
+        return
     except Exception:
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("updating an incident failed", extra={"correlation_id": correlation_id})

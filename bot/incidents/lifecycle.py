@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from bot.context import BotContext
@@ -29,6 +30,7 @@ from bot.oncall import flows as oncall
 from bot.reports import reminders as report_reminders
 from storage import costs as cost_store
 from storage import incidents as store
+from storage.db import is_lock_timeout
 from storage.models import (
     Incident,
     IncidentPriority,
@@ -213,8 +215,21 @@ def _direction(
     return 1 if new.view_order > old.view_order else -1
 
 
+class IncidentBusy(Exception):
+    """Another change held the incident for longer than the database lock timeout; nothing was saved."""
+
+
 async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
     """Save the update; returns what changed (nothing saved, and [] returned, when nothing did)."""
+    try:
+        return await _apply_update(ctx, update)
+    except DBAPIError as error:
+        if is_lock_timeout(error):
+            raise IncidentBusy(str(error.orig)) from error
+        raise
+
+
+async def _apply_update(ctx: BotContext, update: Update) -> list[Change]:
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         incident = await store.lock_incident(session, update.incident_id)

@@ -267,18 +267,10 @@ class GoogleWorkspace:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-_shared: dict[tuple[GoogleAccount, tuple[tuple[str, str], ...]], GoogleWorkspace] = {}
-_shared_lock = threading.Lock()
-
-
 def workspace_for(setup: PluginSetup) -> GoogleWorkspace:
     """One workspace (and pool) per account and client options, shared by the Google plugins using it."""
     account = GoogleAccount.from_setup(setup)
     keys = ("timeout_seconds", "max_workers", "retries", "backoff_seconds")
     options: Mapping[str, Any] = setup.options
-    key = (account, tuple((k, str(options[k])) for k in keys if k in options))
-    with _shared_lock:
-        workspace = _shared.get(key)
-        if workspace is None:
-            workspace = _shared[key] = GoogleWorkspace.from_setup(setup)
-        return workspace
+    key = ("google", account, tuple((k, str(options[k])) for k in keys if k in options))
+    return setup.shared.get(key, lambda: GoogleWorkspace.from_setup(setup))

@@ -76,6 +76,9 @@ class Misbehaving:
         self.port = self._runner.addresses[0][1]
 
     async def __aexit__(self, *exc_info: Any) -> None:
+        # A held request left waiting by a failed test would hold up the server's shutdown.
+        for held in self.injected.holds.values():
+            held.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
