@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import timers
 from bot.context import BotContext
 from bot.costs import flows as cost_flows
-from bot.incidents import close_reminders, daily
+from bot.incidents import close_reminders, daily, resources
 from bot.incidents import flows as incident_flows
 from bot.people import flows as people_flows
 from bot.reports import flows as report_flows
@@ -109,14 +109,16 @@ class JobResult:
 
 
 async def reconcile(ctx: BotContext) -> str:
-    """Finish what a crash or a failed call left undone: incidents whose opening is incomplete.
+    """Finish what a crash or a failed call left undone: incidents whose opening is incomplete,
+    reports not yet delivered, tactical groups whose sync failed.
 
     Unique: one process per minute. If it dies mid-run, the incidents it had claimed are taken up
     again in a later minute, once their step claims lapse.
     """
     resumed = await incident_flows.resume_unfinished(ctx)
     reports = await report_flows.resume_undelivered(ctx)
-    return f"resumed {resumed} incident(s), delivered {reports} report(s)"
+    groups = await resources.retry_group_syncs(ctx)
+    return f"resumed {resumed} incident(s), {reports} report(s), {groups} group sync(s)"
 
 
 JOBS: list[Job] = [
@@ -124,8 +126,8 @@ JOBS: list[Job] = [
         name="reconcile",
         every=every(minutes=1),
         run=reconcile,
-        description="Resume incident openings (channel, invites, notifications) and report deliveries "
-        "a crash or failure left.",
+        description="Resume incident openings (channel, invites, notifications), report deliveries and "
+        "group syncs a crash or failure left.",
     ),
     Job(
         name="member-sync",

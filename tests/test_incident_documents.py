@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.incidents import flows
+from bot.incidents import resources as incident_resources
 from bot.runtime import BotProcess
 from storage.models import Document, IncidentType, Project, Resource
 from tests.fakes.google import FakeGoogle
@@ -158,8 +159,10 @@ async def test_without_a_template_the_document_step_has_nothing_to_do(
 
 
 async def update(slack: FakeSlack, user: str, channel: str, fields: dict[str, str]) -> None:
+    """Submit the update form with `fields` and wait until it is saved (the next form shows it)."""
     await open_update_modal(slack, user, channel)
     await slack.as_user(user).submit_view(fields)
+    await slack.wait_for(lambda: "Saved" in str(slack.open_view_for(user) or {}), timeout=5)
 
 
 async def test_key_changes_reach_the_document_and_stable_brings_one_review_document(
@@ -256,6 +259,35 @@ async def test_the_tactical_group_follows_who_takes_part(
             break
         await asyncio.sleep(0.05)
     assert (await recorded(bot))["tactical_group"].details["members"] == ["gus@example.com"]
+
+
+async def test_a_failed_group_sync_is_retried_by_the_reconcile_job(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    gus = slack.add_user("gus", email="gus@example.com")
+    hal = slack.add_user("hal", email="hal@example.com")
+    channel = await opened(slack, bot, google, gus, "Broker down", templates=False)
+    members = google.groups["inc-1@example.com"]["members"]
+    google.fail("POST", "/admin/directory/v1/groups/inc-1@example.com/members", 403)
+    await assign(slack, gus, channel, hal, "Scribe")
+
+    async def retry_recorded() -> bool:
+        return bool((await recorded(bot))["tactical_group"].details.get(incident_resources.RETRY_AT))
+
+    await people_eventually(retry_recorded)
+    assert list(members) == ["gus@example.com"]
+    now = bot.ctx.clock()
+    assert await incident_resources.retry_group_syncs(bot.ctx) == 0  # not due yet
+
+    bot.ctx.clock = lambda: now + incident_resources.GROUP_SYNC_RETRY + timedelta(seconds=1)
+    assert bot.scheduler is not None
+    run = await bot.scheduler.run_now("reconcile")
+    assert run.outcome.endswith(", 1 group sync(s)")
+    assert sorted(members) == ["gus@example.com", "hal@example.com"]
+    group = (await recorded(bot))["tactical_group"]
+    assert group.details["members"] == ["gus@example.com", "hal@example.com"]
+    assert group.details[incident_resources.RETRY_AT] is None
+    assert await incident_resources.retry_group_syncs(bot.ctx) == 0
 
 
 async def test_a_conference_that_lands_after_the_document_is_linked_in_it(

@@ -211,7 +211,7 @@ async def test_reconcile_is_claimed_once_per_minute(
     for _ in range(3):
         results = await asyncio.gather(first.fire("reconcile"), second.fire("reconcile"))
         [result] = [result for result in results if result is not None]
-        assert result.describe() == "ok: resumed 0 incident(s), delivered 0 report(s)"
+        assert result.describe() == ("ok: resumed 0 incident(s), 0 report(s), 0 group sync(s)")
         clock.advance(minutes=1)
     assert [row.slot_start for row in await job_runs(processes[0], "reconcile")] == minutes(3)
 

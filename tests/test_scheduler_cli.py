@@ -22,6 +22,8 @@ from storage.models import JobRun
 from tests.conftest import bot_settings
 from tests.fakes.slack import FakeSlack
 
+RESUMED_ONE = "resumed 1 incident(s), 0 report(s), 0 group sync(s)"
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -153,7 +155,7 @@ async def test_run_reconcile_finishes_an_opening_in_slack_and_prints_its_outcome
     }
     code, output = await invoke_beside_the_loop("scheduler", "run", "reconcile", env=env)
     assert code == 0, output
-    assert output.splitlines()[-1] == "reconcile: ok: resumed 1 incident(s), delivered 0 report(s)"
+    assert output.splitlines()[-1] == f"reconcile: ok: {RESUMED_ONE}"
     channel = slack.channel_by_name("inc-1-queue-backlog")
     assert channel is not None and ivy in channel.members
 
@@ -164,6 +166,6 @@ async def test_run_reconcile_finishes_an_opening_in_slack_and_prints_its_outcome
     finally:
         await ctx.close()
     assert (run.trigger, run.ok, run.slot_start) == ("manual", True, None)
-    assert run.outcome == "resumed 1 incident(s), delivered 0 report(s)"
+    assert run.outcome == RESUMED_ONE
     code, output = await invoke_beside_the_loop("scheduler", "list", env=env)
-    assert columns(output, "reconcile")[4] == "ok: resumed 1 incident(s), delivered 0 report(s)"
+    assert columns(output, "reconcile")[4] == f"ok: {RESUMED_ONE}"

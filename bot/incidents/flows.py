@@ -766,10 +766,13 @@ async def email_welcomes(opening: Opening) -> dict[str, Any]:
             if person.user_id in invited
         )
     )
-    return {
-        "sent": sorted(address for m in mailed if m.status == "sent" for address in m.to),
-        "failed": {address: m.error for m in mailed if m.status == "failed" for address in m.to},
-    }
+    failed = {address: m.error for m in mailed if m.status == "failed" for address in m.to}
+    if failed:
+        # The step fails so that the reconcile job tries again; what went out is not sent twice.
+        address, error = next(iter(failed.items()))
+        others = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+        raise PluginError(f"couldn't send the welcome e-mail to {address}{others}: {error}")
+    return {"sent": sorted(address for m in mailed if m.ok for address in m.to)}
 
 
 async def welcome_email(

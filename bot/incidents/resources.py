@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from slack_sdk.errors import SlackApiError
@@ -34,6 +35,10 @@ T = TypeVar("T")
 
 COMMANDER = "Incident Commander"
 TACTICAL, NOTIFICATIONS = "tactical_group", "notifications_group"
+# A failed tactical group sync is tried again by the reconcile job after this long (its details
+# hold when, under RETRY_AT).
+GROUP_SYNC_RETRY = timedelta(minutes=5)
+RETRY_AT = "sync_retry_at"
 DOCUMENT, REVIEW, EXECUTIVE = "document", "review_document", "executive_document"
 # An opening step that needs others' resources runs once those steps have finished (done or failed):
 # the document and the groups live in (or are given) the folder.
@@ -356,11 +361,33 @@ async def sync_tactical_group(ctx: BotContext, incident_id: int) -> None:
         if had - wanted:
             await plugin_call(ctx, groups.remove(address, sorted(had - wanted)))
     except Exception as error:
-        # The next change tries again: what was recorded still says who is missing.
+        # What was recorded still says who is missing: the next change, or the reconcile job once
+        # the retry time has come, tries again.
         logger.warning("group sync failed", extra={"incident_id": incident_id, "error": _text(error)})
+        retry_at = ctx.clock() + GROUP_SYNC_RETRY
+        await save_details(ctx, incident_id, TACTICAL, {RETRY_AT: retry_at.isoformat()})
         return
-    if wanted != had:
-        await save_details(ctx, incident_id, TACTICAL, {"members": sorted(wanted)})
+    if wanted != had or group.details.get(RETRY_AT):
+        await save_details(ctx, incident_id, TACTICAL, {"members": sorted(wanted), RETRY_AT: None})
+
+
+async def retry_group_syncs(ctx: BotContext) -> int:
+    """Sync the tactical groups of open incidents whose last sync failed and is due a retry; how many."""
+    now = ctx.clock()
+    async with ctx.sessions() as session:
+        rows = await session.exec(
+            select(Resource.incident_id, Resource.details)
+            .join(Incident, col(Incident.id) == col(Resource.incident_id))
+            .where(Resource.kind == TACTICAL, Incident.status != "closed")
+        )
+        due = [
+            incident_id
+            for incident_id, details in rows.all()
+            if details.get(RETRY_AT) and datetime.fromisoformat(details[RETRY_AT]) <= now
+        ]
+    for incident_id in due:
+        await sync_tactical_group(ctx, incident_id)
+    return len(due)
 
 
 # ----- the review document -----
