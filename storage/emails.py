@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,29 +11,34 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import SentEmail
 from storage.scheduling import _insert
 
+# A claim still "sending" after this long belongs to a process that died mid-send (a send gives up
+# far sooner, at the plugin timeout): the e-mail may be claimed again.
+SENDING_LEASE = timedelta(minutes=5)
+
 
 async def claim_email(
-    session: AsyncSession, incident_id: int, key: str, recipients: Sequence[str], subject: str
+    session: AsyncSession, incident_id: int, key: str, recipients: Sequence[str], subject: str, now: datetime
 ) -> bool:
     """Take the e-mail `key` of the incident for sending; False when it was sent or is being sent.
 
-    One statement each way, so two deliveries of the same event cannot both win; a failed e-mail
-    can be claimed again (a retry). Commits.
+    One statement each way, so two deliveries of the same event cannot both win; a failed e-mail,
+    or one whose sender died before saying how it went, can be claimed again (a retry). Commits.
     """
-    values = {"recipients": list(recipients), "subject": subject[:500]}
+    values = {"recipients": list(recipients), "subject": subject[:500], "updated_at": now}
     inserted = (
         await (await session.connection()).execute(
             _insert(session)(SentEmail)
-            .values(incident_id=incident_id, key=key, status="sending", **values)
+            .values(incident_id=incident_id, key=key, status="sending", created_at=now, **values)
             .on_conflict_do_nothing(index_elements=["incident_id", "key"])
             .returning(col(SentEmail.id))
         )
     ).scalar_one_or_none()
     if inserted is None:
+        abandoned = (col(SentEmail.status) == "sending") & (col(SentEmail.updated_at) < now - SENDING_LEASE)
         retried = await (await session.connection()).execute(
             update(SentEmail)
             .where(col(SentEmail.incident_id) == incident_id, col(SentEmail.key) == key)
-            .where(col(SentEmail.status) == "failed")
+            .where((col(SentEmail.status) == "failed") | abandoned)
             .values(status="sending", error=None, **values)
         )
         inserted = retried.rowcount or None
@@ -52,6 +57,7 @@ async def finish_email(
             status="failed" if error else "sent",
             error=error[:1000] if error else None,
             sent_at=None if error else now,
+            updated_at=now,
         )
     )
     await session.commit()

@@ -3,7 +3,7 @@ with the real bot and the fake Slack, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -13,6 +13,7 @@ from bot.incidents import flows
 from bot.reports import flows as report_flows
 from bot.reports.facts import TACTICAL_REPORT
 from bot.runtime import BotProcess
+from storage import emails
 from storage import incidents as store
 from storage.models import Incident, Notification, SentEmail, TimelineEvent
 from tests.fakes.google import FakeGoogle
@@ -150,6 +151,39 @@ async def test_a_failing_mail_server_does_not_stop_the_opening_and_the_welcome_i
     assert (await steps(bot))["welcome_emails"].status == "done"
     assert await flows.resume_unfinished(bot.ctx) == 0
     assert len(google.messages) == 1 and [row.status for row in await sent_rows(bot)] == ["sent"]
+
+
+async def test_an_email_is_claimed_once_and_again_only_when_it_failed_or_its_sender_died(
+    slack: FakeSlack,
+    bot: BotProcess,
+    google: FakeGoogle,
+) -> None:
+    await ada_reports(slack, bot, {})
+    await settled(bot, len(flows.OPEN_STEPS))
+    incident_id = await first_incident_id(bot)
+    start = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+    async def claim(key: str, minutes: float) -> bool:
+        async with bot.ctx.sessions() as session:
+            at = start + timedelta(minutes=minutes)
+            return await emails.claim_email(session, incident_id, key, ["ada@example.com"], "Hi", at)
+
+    async def finish(key: str, minutes: float, error: str | None = None) -> None:
+        async with bot.ctx.sessions() as session:
+            await emails.finish_email(session, incident_id, key, start + timedelta(minutes=minutes), error)
+
+    assert await claim("sent", 0) and not await claim("sent", 0.1)  # being sent
+    await finish("sent", 0.2)
+    assert not await claim("sent", 60)  # sent: never again
+
+    assert await claim("failed", 0)
+    await finish("failed", 0.2, "Google answered 500")
+    assert await claim("failed", 1) and not await claim("failed", 1.1)
+
+    assert await claim("abandoned", 0)  # its sender died before saying how it went
+    assert not await claim("abandoned", emails.SENDING_LEASE.total_seconds() / 60 - 1)
+    assert await claim("abandoned", emails.SENDING_LEASE.total_seconds() / 60 + 1)
+    assert [row.status for row in await sent_rows(bot)] == ["sent", "sending", "sending"]
 
 
 async def test_without_an_email_plugin_nobody_is_emailed(

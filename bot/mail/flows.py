@@ -70,7 +70,7 @@ async def send_once(
         return Mailed(recipients, "skipped", "no e-mail address")
     try:
         async with ctx.sessions() as session:
-            claimed = await store.claim_email(session, incident_id, key, recipients, subject)
+            claimed = await store.claim_email(session, incident_id, key, recipients, subject, ctx.clock())
     except IntegrityError:  # a concurrent delivery of the same e-mail won the claim
         claimed = False
     if not claimed:
