@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -418,8 +418,13 @@ async def _open(
     pending = [(step, runner) for step, runner in steps.items() if step not in {*done, *FIRST_STEPS}]
     finished = {step: asyncio.Event() for step, _ in pending}
 
+    def waits_for(step: str) -> Iterable[str]:
+        if step in LATE_STEPS:
+            return [other for other in finished if other not in LATE_STEPS]
+        return resources.WAITS_FOR.get(step, ())
+
     async def run(step: str, runner: StepRunner) -> None:
-        for before in resources.WAITS_FOR.get(step, ()):
+        for before in waits_for(step):
             if before in finished:
                 await finished[before].wait()
         try:
@@ -428,12 +433,9 @@ async def _open(
             finished[step].set()
 
     await asyncio.gather(
-        *(run(step, runner) for step, runner in pending if step not in LATE_STEPS),
+        *(run(step, runner) for step, runner in pending),
         *([channel_ready(opening.card)] if channel_ready else []),
     )
-    for step, runner in pending:
-        if step in LATE_STEPS:
-            await _run_step(opening, step, runner)
     return opening.card
 
 
