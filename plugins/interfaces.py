@@ -110,7 +110,7 @@ class DocumentPlugin(Protocol):
     async def update_fields(
         self, document_id: str, previous: Mapping[str, str], current: Mapping[str, str]
     ) -> None:
-        """Put the new value of each changed field where the document shows its previous value."""
+        """Put the new value of each changed field where the bot wrote the field, and only there."""
         ...
 
 

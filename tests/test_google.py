@@ -271,6 +271,36 @@ async def test_the_incident_document_is_the_template_with_every_variable_filled(
     assert "Status Stable, priority Low, type Outage." in google.documents[made.id]
 
 
+async def test_a_changed_field_is_replaced_where_the_bot_wrote_it_and_nowhere_else(
+    google: FakeGoogle, workspace: GoogleWorkspace
+) -> None:
+    template = google.add_document(
+        "Template",
+        "{{title}} ({{status}})\nSeverity {{type}}, priority {{priority}}\nSummary: {{description}}\n",
+    )
+    folder = await GoogleDriveStorage(workspace).create_folder("INC-8", [])
+    document = GoogleDocument(workspace)
+    # Two fields with the same text, and a title Docs counts in UTF-16 (the emoji is two units).
+    variables = {"title": "🔥 Checkout down", "status": "Active", "type": "High", "priority": "High"}
+    made = await document.create_from_template(
+        template, folder.id, "INC-8 doc", {**variables, "description": "🔥 Checkout down"}
+    )
+    assert google.ranges_of(made.id, "dispatch-bot:priority") == ["High"]
+    # A responder writes notes that happen to hold the same words.
+    google.type_in_document(made.id, "Summary: ", "High load while Active; ")
+
+    current = {**variables, "title": "Checkout errors", "status": "Stable", "priority": "Low"}
+    await document.update_fields(made.id, variables, current)
+    assert google.documents[made.id] == (
+        "Checkout errors (Stable)\nSeverity High, priority Low\n"
+        "Summary: High load while Active; 🔥 Checkout down\n"
+    )
+    await document.update_fields(made.id, current, {**current, "status": "Closed"})
+    assert google.documents[made.id].startswith("Checkout errors (Closed)\n")
+    assert google.ranges_of(made.id, "dispatch-bot:status") == ["Closed"]
+    assert google.ranges_of(made.id, "dispatch-bot:title") == ["Checkout errors"]
+
+
 async def test_a_template_key_the_bot_does_not_know_is_reported(
     google: FakeGoogle, workspace: GoogleWorkspace
 ) -> None:

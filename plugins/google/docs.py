@@ -1,9 +1,14 @@
-"""Docs documents: the incident document copied from its type's template, every `{{variable}}` filled in."""
+"""Docs documents: the incident document copied from its type's template, every `{{variable}}` filled in.
+
+Each value the bot writes is covered by a named range (`dispatch-bot:<key>`), so a later change of
+the field replaces exactly that text: never the same words elsewhere in the document, nor another
+field that happens to hold the same value. Indexes are in UTF-16 code units, as Docs counts them.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from plugins.google.client import GoogleWorkspace, workspace_for
@@ -31,12 +36,52 @@ INCIDENT_VARIABLES = (
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
+RANGE_PREFIX = "dispatch-bot:"
+
+
 def _text(document: Mapping[str, Any]) -> str:
-    parts = []
+    return "".join(content for _, content in _runs(document))
+
+
+def _runs(document: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """Each text run of the body: its start index and its text."""
+    runs = []
     for block in (document.get("body") or {}).get("content") or []:
         for element in (block.get("paragraph") or {}).get("elements") or []:
-            parts.append((element.get("textRun") or {}).get("content", ""))
-    return "".join(parts)
+            run = element.get("textRun")
+            if run is not None:
+                runs.append((int(element.get("startIndex", 0)), str(run.get("content", ""))))
+    return runs
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _placeholders(document: Mapping[str, Any], keys: Iterable[str]) -> list[tuple[int, int, str]]:
+    """Where each `{{key}}` of `keys` stands: (start, end, key)."""
+    wanted = set(keys)
+    found = []
+    for start, content in _runs(document):
+        for match in PLACEHOLDER.finditer(content):
+            if match.group(1) in wanted:
+                at = start + _units(content[: match.start()])
+                found.append((at, at + _units(match.group(0)), match.group(1)))
+    return found
+
+
+def _write(spots: Iterable[tuple[int, int, str]], values: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Requests putting each key's value in its spot under a named range, the last spot first so the
+    earlier indexes still hold when their turn comes."""
+    requests: list[dict[str, Any]] = []
+    for start, end, key in sorted(spots, reverse=True):
+        requests.append({"deleteContentRange": {"range": {"startIndex": start, "endIndex": end}}})
+        value = values[key]
+        if value:
+            requests.append({"insertText": {"location": {"index": start}, "text": value}})
+            span = {"startIndex": start, "endIndex": start + _units(value)}
+            requests.append({"createNamedRange": {"name": RANGE_PREFIX + key, "range": span}})
+    return requests
 
 
 def _replace_all(document_id: str, pairs: Mapping[str, str]) -> dict[str, Any]:
@@ -69,8 +114,11 @@ class GoogleDocument:
             if not values["document_weblink"]:  # the copy's own link is known only now
                 values["document_weblink"] = str(copied.get("webViewLink") or "")
             docs = workspace.service("docs", "v1").documents()
+            requests = _write(_placeholders(docs.get(documentId=document_id).execute(), values), values)
+            # A placeholder split across differently formatted runs is not found above: filled as text.
             pairs = {"{{" + key + "}}": value for key, value in values.items()}
-            docs.batchUpdate(documentId=document_id, body=_replace_all(document_id, pairs)).execute()
+            requests += _replace_all(document_id, pairs)["requests"]
+            docs.batchUpdate(documentId=document_id, body={"requests": requests}).execute()
             left = sorted(set(PLACEHOLDER.findall(_text(docs.get(documentId=document_id).execute()))))
             return ExternalResource(
                 id=document_id,
@@ -93,17 +141,24 @@ class GoogleDocument:
     async def update_fields(
         self, document_id: str, previous: Mapping[str, str], current: Mapping[str, str]
     ) -> None:
-        changed = {
-            previous[key]: current[key]
-            for key in current
-            if previous.get(key) and previous[key] != current[key]
-        }
+        """Each changed field's text replaced where the bot wrote it (its named ranges); a field whose
+        text people deleted from the document stays deleted."""
+        changed = {key: value for key, value in current.items() if previous.get(key) != value}
         if not changed:
             return
 
         def update(workspace: GoogleWorkspace) -> None:
             documents = workspace.service("docs", "v1").documents()
-            documents.batchUpdate(documentId=document_id, body=_replace_all(document_id, changed)).execute()
+            named = documents.get(documentId=document_id).execute().get("namedRanges") or {}
+            stale, spots = [], []
+            for key in changed:
+                for named_range in (named.get(RANGE_PREFIX + key) or {}).get("namedRanges") or []:
+                    stale.append({"deleteNamedRange": {"namedRangeId": named_range["namedRangeId"]}})
+                    for span in named_range.get("ranges") or []:
+                        spots.append((int(span["startIndex"]), int(span["endIndex"]), key))
+            if spots:
+                body = {"requests": stale + _write(spots, changed)}
+                documents.batchUpdate(documentId=document_id, body=body).execute()
 
         await self.workspace.run(update, f"update document {document_id}")
 

@@ -47,6 +47,16 @@ class Call:
     status: int = 0
 
 
+def _units(text: str) -> int:
+    """The length of `text` as Docs counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _slice(text: str, start: int, end: int) -> str:
+    """The text from Docs index `start` to `end` (the body's first character is at index 1)."""
+    return text.encode("utf-16-le")[2 * (start - 1) : 2 * (end - 1)].decode("utf-16-le")
+
+
 def _jwt_claims(assertion: str) -> dict[str, Any]:
     payload = assertion.split(".")[1]
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
@@ -61,6 +71,8 @@ class FakeGoogle(Misbehaving):
     drives: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     documents: dict[str, str] = field(default_factory=dict)
+    # Docs named ranges by document id: {"namedRangeId", "name", "startIndex", "endIndex"} each.
+    named_ranges: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: list[EmailMessage] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -92,6 +104,42 @@ class FakeGoogle(Misbehaving):
         }
         self.documents[file_id] = text
         return file_id
+
+    def type_in_document(self, document_id: str, after: str, text: str) -> None:
+        """Someone types `text` in the editor right after the first `after` in the document."""
+        at = self.documents[document_id].index(after) + len(after)
+        index = _units(self.documents[document_id][:at]) + 1
+        self._edit(document_id, index, index, text)
+
+    def ranges_of(self, document_id: str, name: str) -> list[str]:
+        """The text each named range called `name` covers, in document order."""
+        text = self.documents[document_id]
+        ranges = self.named_ranges.get(document_id, [])
+        spans = sorted((r["startIndex"], r["endIndex"]) for r in ranges if r["name"] == name)
+        return [_slice(text, start, end) for start, end in spans]
+
+    def _edit(self, document_id: str, start: int, end: int, new: str) -> None:
+        """Replace the text from index `start` to `end` (UTF-16 units, the body starting at 1) with
+        `new`, moving the named ranges as Docs does: a range whose whole text is deleted goes."""
+        text = self.documents[document_id]
+        self.documents[document_id] = _slice(text, 1, start) + new + _slice(text, end, _units(text) + 1)
+        length = _units(new)
+        delta = length - (end - start)
+        kept = []
+        for named in self.named_ranges.get(document_id, []):
+            first, last = named["startIndex"], named["endIndex"]
+            if last <= start:  # before the edit (text typed at its end stays outside it)
+                pass
+            elif first >= end:  # after it, text typed at its start included
+                first, last = first + delta, last + delta
+            elif start <= first and last <= end:
+                continue  # its whole text is gone, and the range with it
+            elif first < start:  # the edit starts inside the range
+                last = last + delta if end <= last else start
+            else:  # the edit starts before the range and ends inside it
+                first, last = start + length, last + delta
+            kept.append({**named, "startIndex": first, "endIndex": last})
+        self.named_ranges[document_id] = kept
 
     def add_comment(self, file_id: str, content: str, author: str, *, resolved: bool = False) -> str:
         """Someone (`author`, an address) comments on the file, as they would in the editor."""
@@ -295,6 +343,7 @@ class FakeGoogle(Misbehaving):
         self.files[file_id] = copy
         if source["id"] in self.documents:
             self.documents[file_id] = self.documents[source["id"]]
+            self.named_ranges[file_id] = [dict(r) for r in self.named_ranges.get(source["id"], [])]
         return web.json_response(self._file_api(copy))
 
     async def _create_permission(self, request: web.Request) -> web.Response:
@@ -325,41 +374,89 @@ class FakeGoogle(Misbehaving):
         document_id = request.match_info["spec"]
         if document_id not in self.documents:
             return self.error(404, "Requested entity was not found.")
-        paragraphs = [
-            {"paragraph": {"elements": [{"textRun": {"content": line}}]}}
-            for line in self.documents[document_id].splitlines(keepends=True)
-        ]
+        paragraphs, index = [], 1
+        for line in self.documents[document_id].splitlines(keepends=True):
+            run = {"startIndex": index, "endIndex": index + _units(line), "textRun": {"content": line}}
+            paragraphs.append(
+                {"startIndex": index, "endIndex": run["endIndex"], "paragraph": {"elements": [run]}}
+            )
+            index = run["endIndex"]
+        named: dict[str, dict[str, Any]] = {}
+        for r in self.named_ranges.get(document_id, []):
+            entry = named.setdefault(r["name"], {"name": r["name"], "namedRanges": []})
+            span = {"startIndex": r["startIndex"], "endIndex": r["endIndex"]}
+            entry["namedRanges"].append(
+                {"namedRangeId": r["namedRangeId"], "name": r["name"], "ranges": [span]}
+            )
         return web.json_response(
             {
                 "documentId": document_id,
                 "title": self.files[document_id]["name"],
                 "body": {"content": paragraphs},
+                "namedRanges": named,
             }
         )
 
     async def _batch_update(self, request: web.Request) -> web.Response:
+        """replaceAllText, deleteContentRange, insertText, createNamedRange and deleteNamedRange, applied
+        one after another; a request Docs would refuse (an index off the text, say) refuses them all."""
         document_id, _, verb = request.match_info["spec"].partition(":")
         if verb != "batchUpdate":
             return self.error(404, "Method not found.")
         if document_id not in self.documents:
             return self.error(404, "Requested entity was not found.")
-        text = self.documents[document_id]
-        replies = []
-        for item in (await request.json()).get("requests", []):
-            replace = item.get("replaceAllText")
-            if replace is None:
-                return self.error(400, f"Unsupported request: {sorted(item)}")
-            needle = replace["containsText"]["text"]
-            if replace["containsText"].get("matchCase"):
-                count = text.count(needle)
-                text = text.replace(needle, replace.get("replaceText", ""))
-            else:
-                pattern = re.compile(re.escape(needle), re.IGNORECASE)
-                new = str(replace.get("replaceText", ""))
-                text, count = pattern.subn(lambda _, new=new: new, text)
-            replies.append({"replaceAllText": {"occurrencesChanged": count} if count else {}})
-        self.documents[document_id] = text
+        before = (self.documents[document_id], [dict(r) for r in self.named_ranges.get(document_id, [])])
+        try:
+            replies = [self._apply(document_id, item) for item in (await request.json()).get("requests", [])]
+        except ValueError as refused:
+            self.documents[document_id], self.named_ranges[document_id] = before
+            return self.error(400, str(refused))
         return web.json_response({"documentId": document_id, "replies": replies})
+
+    def _apply(self, document_id: str, item: dict[str, Any]) -> dict[str, Any]:
+        size = _units(self.documents[document_id])
+        if "replaceAllText" in item:
+            replace = item["replaceAllText"]
+            needle, new = replace["containsText"]["text"], str(replace.get("replaceText", ""))
+            flags = 0 if replace["containsText"].get("matchCase") else re.IGNORECASE
+            text = self.documents[document_id]
+            found = list(re.finditer(re.escape(needle), text, flags))
+            for match in reversed(found):
+                start = _units(text[: match.start()]) + 1
+                self._edit(document_id, start, start + _units(match.group(0)), new)
+            return {"replaceAllText": {"occurrencesChanged": len(found)} if found else {}}
+        if "deleteContentRange" in item:
+            span = item["deleteContentRange"]["range"]
+            start, end = int(span["startIndex"]), int(span["endIndex"])
+            if not 1 <= start < end <= size + 1:
+                raise ValueError(f"Invalid deletion range {start}-{end}: the document has {size} units.")
+            self._edit(document_id, start, end, "")
+            return {}
+        if "insertText" in item:
+            index = int(item["insertText"]["location"]["index"])
+            if not 1 <= index <= size + 1:
+                raise ValueError(f"Index {index} must be within the document (1-{size + 1}).")
+            self._edit(document_id, index, index, str(item["insertText"]["text"]))
+            return {}
+        if "createNamedRange" in item:
+            create = item["createNamedRange"]
+            start, end = int(create["range"]["startIndex"]), int(create["range"]["endIndex"])
+            if not 1 <= start < end <= size + 1:
+                raise ValueError(f"Invalid named range {start}-{end}.")
+            named_range_id = self._id("kix.")
+            self.named_ranges.setdefault(document_id, []).append(
+                {"namedRangeId": named_range_id, "name": create["name"], "startIndex": start, "endIndex": end}
+            )
+            return {"createNamedRange": {"namedRangeId": named_range_id}}
+        if "deleteNamedRange" in item:
+            delete = item["deleteNamedRange"]
+            self.named_ranges[document_id] = [
+                r
+                for r in self.named_ranges.get(document_id, [])
+                if r["namedRangeId"] != delete.get("namedRangeId") and r["name"] != delete.get("name")
+            ]
+            return {}
+        raise ValueError(f"Unsupported request: {sorted(item)}")
 
     # ----- Admin Directory -----
 
