@@ -25,6 +25,7 @@ from bot.registry import Registry
 from bot.reports import handlers as reports
 from bot.tasks import handlers as tasks
 from bot.timeline import handlers as timeline
+from bot.workflows import handlers as workflows
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ CAPABILITIES: list[Capability] = [
     reports.register,
     reports.register_reminders,
     costs.register,
+    workflows.register,
     feedback.register,
     core.register,
 ]

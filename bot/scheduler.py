@@ -33,6 +33,7 @@ from bot.reports import flows as report_flows
 from bot.reports import reminders as report_reminders
 from bot.tasks import documents as document_tasks
 from bot.tasks import flows as task_flows
+from bot.workflows import flows as workflow_flows
 from storage import scheduling as store
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,13 @@ JOBS: list[Job] = [
         run=cost_flows.cost_job,
         description="Compute the response cost of active and stable incidents with anything new; "
         "push changed costs to their tickets.",
+    ),
+    Job(
+        name="workflow-runs",
+        every=every(seconds=30),
+        run=workflow_flows.follow_runs,
+        description="Read the state of unfinished workflow runs, tell their channels what changed; "
+        "start again a run whose start a crash cut short.",
     ),
     Job(
         name="scheduled-actions",

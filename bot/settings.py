@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError
 
 SLACK_PUBLIC_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dispatch-bot.db"
-PLUGIN_SETTING_PREFIXES = ("pagerduty_", "jira_", "google_")
+PLUGIN_SETTING_PREFIXES = ("pagerduty_", "jira_", "google_", "webhook_")
 
 
 class LogFormat(StrEnum):
@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     jira_api_url: str | None = None
     jira_username: str | None = None
     jira_api_token: SecretStr | None = None
+    # Sent as a bearer token to the webhook workflows' URLs, when set.
+    webhook_token: SecretStr | None = None
     # Longest a plugin call may take before the step counts as failed (and is retried later).
     plugin_timeout_seconds: float = 30.0
 

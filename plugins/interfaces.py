@@ -64,12 +64,16 @@ class ExternalTask:
 
 @dataclass(frozen=True)
 class WorkflowRun:
-    """One run of an external workflow; `status` is the vendor's word for it, lower-cased."""
+    """One run of an external workflow; `status` is the vendor's word for it, lower-cased.
+
+    `status_url`, when the vendor gives one, is where the run's state is read later.
+    """
 
     id: str
     status: str
     weblink: str | None = None
     artifacts: Sequence[ExternalResource] = ()
+    status_url: str | None = None
 
 
 @runtime_checkable
@@ -184,11 +188,17 @@ class TaskPlugin(Protocol):
 
 @runtime_checkable
 class WorkflowPlugin(Protocol):
-    async def run(self, workflow_id: str, params: Mapping[str, str]) -> WorkflowRun:
-        """Start a workflow with these parameters."""
+    async def run(
+        self, workflow_id: str, params: Mapping[str, str], *, key: str, context: Mapping[str, Any]
+    ) -> WorkflowRun:
+        """Start a workflow with these parameters; `key` is the same for a retried start of one run
+        (so the system can tell it is not a second run), `context` says what it runs for (the incident,
+        the reason, who asked)."""
         ...
 
-    async def get_instance(self, workflow_id: str, instance_id: str) -> WorkflowRun:
+    async def get_instance(
+        self, workflow_id: str, instance_id: str, status_url: str | None = None
+    ) -> WorkflowRun:
         """The current state of a run."""
         ...
 

@@ -158,6 +158,12 @@ def _jira(setup: PluginSetup) -> object:
     return JiraTickets.from_setup(setup)
 
 
+def _webhook(setup: PluginSetup) -> object:
+    from plugins.workflow.webhook import WebhookWorkflow
+
+    return WebhookWorkflow.from_setup(setup)
+
+
 def builtin_plugins() -> list[PluginSpec]:
     google = [
         PluginSpec(name=name, roles=(role,), build=_google(name), description=text, secrets=GOOGLE_SECRETS)
@@ -180,6 +186,14 @@ def builtin_plugins() -> list[PluginSpec]:
             description="Jira Cloud: an issue per incident, kept in step with its title and status.",
             secrets=("JIRA_API_URL", "JIRA_USERNAME", "JIRA_API_TOKEN"),
             label="Jira",
+        ),
+        PluginSpec(
+            name="webhook",
+            roles=("workflow",),
+            build=_webhook,
+            description="A workflow started with an HTTP POST to its URL and followed by polling it.",
+            secrets=("WEBHOOK_TOKEN",),
+            label="the workflow",
         ),
         PluginSpec(
             name="builtin-ticket",

@@ -41,6 +41,7 @@ from storage.models.report import Report
 from storage.models.scheduling import JobRun, ScheduledAction
 from storage.models.summary import DailySummary
 from storage.models.task import Task, TaskAssignee
+from storage.models.workflow import WorkflowInstance
 
 __all__ = [
     "CostModel",
@@ -79,5 +80,6 @@ __all__ = [
     "TeamContact",
     "TimelineEvent",
     "Workflow",
+    "WorkflowInstance",
     "metadata",
 ]

@@ -1,0 +1,1 @@
+"""Workflow plugins: automation in other systems, started from an incident and followed until done."""

@@ -1,0 +1,79 @@
+"""Workflow runs: one per submitted form, taken atomically, and the unfinished ones to follow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Incident, Resource, Workflow, WorkflowInstance
+from storage.scheduling import _insert
+
+
+async def enabled_workflows(session: AsyncSession, project_id: int) -> list[Workflow]:
+    statement = (
+        select(Workflow)
+        .where(Workflow.project_id == project_id, col(Workflow.enabled).is_(True))
+        .order_by(col(Workflow.name))
+    )
+    return list(await session.exec(statement))
+
+
+async def claim_instance(session: AsyncSession, values: dict[str, Any]) -> tuple[WorkflowInstance, bool]:
+    """The run of `values["request_key"]`, made now (True) or found made by an earlier delivery (False).
+
+    One insert that does nothing on a conflict, so two deliveries of one form never make two runs.
+    Commits.
+    """
+    made = (
+        await (await session.connection()).execute(
+            _insert(session)(WorkflowInstance)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["request_key"])
+            .returning(col(WorkflowInstance.id))
+        )
+    ).scalar_one_or_none()
+    await session.commit()
+    found = (
+        await session.exec(
+            select(WorkflowInstance).where(WorkflowInstance.request_key == values["request_key"])
+        )
+    ).one()
+    return found, made is not None
+
+
+async def save_instance(session: AsyncSession, instance_id: int, **values: Any) -> WorkflowInstance:
+    instance = await session.get(WorkflowInstance, instance_id, populate_existing=True)
+    assert instance is not None
+    for name, value in values.items():
+        setattr(instance, name, value)
+    session.add(instance)
+    await session.commit()
+    await session.refresh(instance)
+    return instance
+
+
+async def runs_of(session: AsyncSession, incident_id: int) -> list[WorkflowInstance]:
+    """The incident's runs, the latest first."""
+    statement = (
+        select(WorkflowInstance)
+        .where(WorkflowInstance.incident_id == incident_id)
+        .order_by(col(WorkflowInstance.id).desc())
+    )
+    return list(await session.exec(statement))
+
+
+async def unfinished_runs(session: AsyncSession) -> list[tuple[WorkflowInstance, Incident, str | None]]:
+    """Every run not finished yet, with its incident and the incident's channel (if it has one)."""
+    statement = (
+        select(WorkflowInstance, Incident, Resource.external_id)
+        .join(Incident, col(Incident.id) == col(WorkflowInstance.incident_id))
+        .outerjoin(
+            Resource,
+            (col(Resource.incident_id) == col(Incident.id)) & (col(Resource.kind) == "conversation"),
+        )
+        .where(col(WorkflowInstance.finished_at).is_(None))
+        .order_by(col(WorkflowInstance.id))
+    )
+    return [(instance, incident, channel) for instance, incident, channel in await session.exec(statement)]
