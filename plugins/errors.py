@@ -25,3 +25,7 @@ class PluginRateLimited(PluginError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class PluginNoAnswer(PluginError):
+    """The call got no answer (a timeout, a dropped connection): it may or may not have taken effect."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,15 +45,43 @@ async def claim_instance(session: AsyncSession, values: dict[str, Any]) -> tuple
     return found, made is not None
 
 
-async def save_instance(session: AsyncSession, instance_id: int, **values: Any) -> WorkflowInstance:
-    instance = await session.get(WorkflowInstance, instance_id, populate_existing=True)
-    assert instance is not None
-    for name, value in values.items():
-        setattr(instance, name, value)
-    session.add(instance)
+async def advance(
+    session: AsyncSession, instance_id: int, *, from_status: str, unstarted: bool = False, **values: Any
+) -> WorkflowInstance | None:
+    """Change the run from `from_status` (and not yet answered for, with `unstarted`) to `values`; None when
+    it is no longer so, because another process moved it first, which then says so. Commits."""
+    statement = (
+        sa.update(WorkflowInstance)
+        .where(col(WorkflowInstance.id) == instance_id, col(WorkflowInstance.status) == from_status)
+        .where(col(WorkflowInstance.finished_at).is_(None))
+        .values(**values)
+    )
+    if unstarted:
+        statement = statement.where(col(WorkflowInstance.external_id).is_(None))
+    changed = (await (await session.connection()).execute(statement)).rowcount
     await session.commit()
-    await session.refresh(instance)
-    return instance
+    if not changed:
+        return None
+    return await session.get(WorkflowInstance, instance_id, populate_existing=True)
+
+
+async def take_stalled_start(
+    session: AsyncSession, instance_id: int, stalled_before: datetime, now: datetime
+) -> bool:
+    """Take a run whose start got no answer before `stalled_before`, to start it again; False when
+    another process took it (or it has been answered for) meanwhile. Commits."""
+    taken = (
+        await (await session.connection()).execute(
+            sa.update(WorkflowInstance)
+            .where(col(WorkflowInstance.id) == instance_id, col(WorkflowInstance.external_id).is_(None))
+            .where(
+                col(WorkflowInstance.finished_at).is_(None), col(WorkflowInstance.updated_at) < stalled_before
+            )
+            .values(updated_at=now)
+        )
+    ).rowcount
+    await session.commit()
+    return bool(taken)
 
 
 async def runs_of(session: AsyncSession, incident_id: int) -> list[WorkflowInstance]:

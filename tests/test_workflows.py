@@ -143,6 +143,7 @@ async def test_a_redelivered_submission_starts_one_run(
     again = await slack.deliver("interactive", submission.delivery.payload)
     await again.acked(timeout=3)
     await bot.ctx.tasks.drain(5)
+    assert "started, status" in str(open_modal(slack, ada))  # the result, not an error
     assert len(workflows.runs) == 1 and len(await instances(bot)) == 1
     assert len(said(slack, channel, "started the workflow")) == 1
 
@@ -175,6 +176,40 @@ async def test_a_server_error_is_retried_and_a_run_lost_by_its_system_is_said(
     await bot.scheduler.run_now("workflow-runs")
     [lost] = said(slack, channel, "can no longer be found")
     assert RESTART in lost
+
+
+async def test_a_start_without_an_answer_is_asked_again_with_the_same_key_then_given_up(
+    slack: FakeSlack, bot: BotProcess, workflows: FakeWorkflows
+) -> None:
+    bot.ctx.settings.plugin_timeout_seconds = 0.3
+    workflows.slow("POST", "/hooks/", 1.0)
+    ada, channel, _ = await restart_requested(slack, bot, workflows)
+    await slack.wait_for(lambda: said(slack, channel, "got no answer"), timeout=5)
+    assert "It may have started" in said(slack, channel, "got no answer")[0]
+    [instance] = await instances(bot)
+    assert instance.status == "starting" and instance.finished_at is None
+    assert bot.scheduler is not None
+    assert (await bot.scheduler.run_now("workflow-runs")).outcome.endswith(": 0 changed, 0 could not be read")
+
+    # Minutes later the job asks again, with the same key: one run, whatever reached the system before.
+    workflows.injected.delays.clear()
+    bot.ctx.clock = lambda: instance.created_at + timedelta(minutes=3)
+    await bot.scheduler.run_now("workflow-runs")
+    assert len(workflows.runs) == 1 and [run.key for run in workflows.runs.values()] == [instance.run_key]
+    assert len(said(slack, channel, "started the workflow")) == 1
+    assert len(said(slack, channel, "got no answer")) == 1
+
+    # Another run that never gets an answer is given up on after ten minutes, and that is said.
+    workflows.slow("POST", "/hooks/", 1.0)
+    await run_form(slack, ada, channel)
+    await slack.as_user(ada).submit_view({"Reason": "Still stuck"})
+    await slack.wait_for(lambda: len(said(slack, channel, "got no answer")) == 2, timeout=5)
+    second = (await instances(bot))[-1]
+    bot.ctx.clock = lambda: second.created_at + timedelta(minutes=11)
+    await bot.scheduler.run_now("workflow-runs")
+    [given_up] = said(slack, channel, "never answered")
+    assert "may or may not have run" in given_up
+    assert (await instances(bot))[-1].status == "failed"
 
 
 async def test_a_run_never_said_to_end_is_followed_for_a_week(
@@ -219,7 +254,7 @@ async def test_who_and_where_a_workflow_may_run(
 
 
 async def test_the_webhook_sends_its_token_and_says_what_went_wrong() -> None:
-    from plugins.errors import PluginAuthError, PluginError
+    from plugins.errors import PluginAuthError, PluginNoAnswer
     from plugins.workflow.webhook import WebhookWorkflow
 
     async with FakeWorkflows(token="s3cret") as fake:
@@ -237,5 +272,5 @@ async def test_the_webhook_sends_its_token_and_says_what_went_wrong() -> None:
         with pytest.raises(PluginAuthError, match=r"answered 401 to start the workflow.*check WEBHOOK_TOKEN"):
             await WebhookWorkflow(None).run(url, {}, key="k2", context=context)
         fake.slow("POST", "/hooks/", 1.0)
-        with pytest.raises(PluginError, match="could not be reached to start the workflow"):
+        with pytest.raises(PluginNoAnswer, match="did not answer to start the workflow"):
             await WebhookWorkflow("s3cret", timeout=0.2).run(url, {}, key="k3", context=context)

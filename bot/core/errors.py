@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import BotContext
 from bot.core.views import error_modal
-from plugins.errors import PluginError
+from plugins.errors import PluginError, PluginNoAnswer
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,4 +43,4 @@ async def plugin_call(ctx: BotContext, work: Awaitable[T]) -> T:
     try:
         return await asyncio.wait_for(work, timeout)
     except TimeoutError:
-        raise PluginError(f"no answer within {timeout:g} seconds") from None
+        raise PluginNoAnswer(f"no answer within {timeout:g} seconds") from None

@@ -13,14 +13,14 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import cast
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from bot.context import BotContext
 from bot.core.errors import failure_text, plugin_call
 from bot.incidents.flows import incident_card
 from bot.workflows import views
-from plugins.errors import PluginError, PluginNotFound
+from plugins.errors import PluginError, PluginNoAnswer, PluginNotFound
 from plugins.interfaces import WorkflowPlugin, WorkflowRun
 from storage import incidents as incident_store
 from storage import workflows as store
@@ -35,8 +35,10 @@ FINAL = frozenset(
 )
 # A run its system has not reported ended after this long is no longer followed.
 FOLLOW_FOR = timedelta(days=7)
-# A run still "starting" this long after it was claimed lost its process mid-start: start it again.
+# A start with no answer (a timeout, a crash mid-start) is asked for again this long after the last
+# try, with the same key; after START_WINDOW it is given up on and said to be uncertain.
 START_LEASE = timedelta(minutes=2)
+START_WINDOW = timedelta(minutes=10)
 CONCURRENT_POLLS = 8
 
 
@@ -152,6 +154,7 @@ async def start(ctx: BotContext, request: RunRequest) -> WorkflowInstance:
 
 
 async def _start(ctx: BotContext, instance: WorkflowInstance) -> WorkflowInstance:
+    """Ask the workflow's system to start the run (again, with the same key, after a lost answer)."""
     assert instance.id is not None
     card = await incident_card(ctx, instance.incident_id)
     async with ctx.sessions() as session:
@@ -177,19 +180,30 @@ async def _start(ctx: BotContext, instance: WorkflowInstance) -> WorkflowInstanc
                 "commander": card.commander_id,
             },
         }
-        params = {
-            **{str(p["key"]): str(p.get("value") or "") for p in workflow.parameters},
-            **instance.parameters,
-        }
+        defaults = {str(p["key"]): str(p.get("value") or "") for p in workflow.parameters if p.get("key")}
         run = await plugin_call(
-            ctx, plugin.run(workflow.external_id, params, key=instance.run_key, context=context)
+            ctx,
+            plugin.run(
+                workflow.external_id,
+                {**defaults, **instance.parameters},
+                key=instance.run_key,
+                context=context,
+            ),
         )
+    except PluginNoAnswer as error:
+        # It may have started: the job asks again with the same key, which the system recognises.
+        return await _unanswered(ctx, instance, card.channel_id, failure_text(error))
     except (PluginError, NotAvailable) as error:
-        return await _failed_to_start(ctx, instance, card.channel_id, failure_text(error))
+        return await _not_started(ctx, instance, card.channel_id, failure_text(error))
     except Exception as error:
         logger.exception("workflow start failed", extra={"incident_id": instance.incident_id})
-        return await _failed_to_start(ctx, instance, card.channel_id, failure_text(error))
-    saved = await _save_run(ctx, instance, run)
+        return await _not_started(ctx, instance, card.channel_id, failure_text(error))
+    async with ctx.sessions() as session:
+        saved = await store.advance(
+            session, instance.id, from_status=STARTING, unstarted=True, **_state(ctx, run)
+        )
+    if saved is None:  # another process had it answered for meanwhile, and says so
+        return instance
     await _record(
         ctx,
         saved,
@@ -202,39 +216,64 @@ async def _start(ctx: BotContext, instance: WorkflowInstance) -> WorkflowInstanc
     return saved
 
 
-async def _failed_to_start(
+def _state(ctx: BotContext, run: WorkflowRun) -> dict[str, Any]:
+    """The columns a run's answer sets."""
+    now = ctx.clock()
+    return {
+        "external_id": run.id,
+        "status": run.status,
+        "weblink": run.weblink,
+        "status_url": run.status_url,
+        "artifacts": [{"name": a.name, "weblink": a.weblink} for a in run.artifacts],
+        "error": None,
+        "finished_at": now if run.status in FINAL else None,
+        "updated_at": now,
+    }
+
+
+async def _not_started(
     ctx: BotContext, instance: WorkflowInstance, channel_id: str | None, reason: str
 ) -> WorkflowInstance:
     assert instance.id is not None
     logger.warning("workflow not started", extra={"incident_id": instance.incident_id, "error": reason})
+    now = ctx.clock()
     async with ctx.sessions() as session:
-        saved = await store.save_instance(
-            session,
-            instance.id,
-            status="failed",
-            error=reason[:1000],
-            finished_at=ctx.clock(),
-            updated_at=ctx.clock(),
+        saved = await store.advance(
+            session, instance.id, from_status=STARTING, unstarted=True, **_failed(reason, now)
         )
+    if saved is None:
+        return instance
     await _tell(ctx, channel_id, views.not_started_text(saved))
     return saved
 
 
-async def _save_run(ctx: BotContext, instance: WorkflowInstance, run: WorkflowRun) -> WorkflowInstance:
+def _failed(reason: str, now: datetime) -> dict[str, Any]:
+    return {"status": "failed", "error": reason[:1000], "finished_at": now, "updated_at": now}
+
+
+async def _unanswered(
+    ctx: BotContext, instance: WorkflowInstance, channel_id: str | None, reason: str
+) -> WorkflowInstance:
+    """No answer to the start: said once, the run kept for the job to ask again; given up on (and
+    said) once START_WINDOW has passed since it was asked for."""
     assert instance.id is not None
+    logger.warning("workflow start unanswered", extra={"incident_id": instance.incident_id, "error": reason})
     now = ctx.clock()
     async with ctx.sessions() as session:
-        return await store.save_instance(
-            session,
-            instance.id,
-            external_id=run.id,
-            status=run.status,
-            weblink=run.weblink or instance.weblink,
-            status_url=run.status_url or instance.status_url,
-            artifacts=[{"name": a.name, "weblink": a.weblink} for a in run.artifacts] or instance.artifacts,
-            finished_at=now if run.status in FINAL else None,
-            updated_at=now,
+        if now - instance.created_at >= START_WINDOW:
+            saved = await store.advance(
+                session, instance.id, from_status=STARTING, unstarted=True, **_failed(reason, now)
+            )
+            if saved is not None:
+                await _tell(ctx, channel_id, views.interrupted_text(saved))
+            return saved or instance
+        first = instance.error is None
+        saved = await store.advance(
+            session, instance.id, from_status=STARTING, unstarted=True, error=reason[:1000], updated_at=now
         )
+    if saved is not None and first:
+        await _tell(ctx, channel_id, views.unanswered_text(saved))
+    return saved or instance
 
 
 async def _record(ctx: BotContext, instance: WorkflowInstance, text: str, what: str) -> None:
@@ -271,20 +310,24 @@ async def runs(ctx: BotContext, incident_id: int) -> list[WorkflowInstance]:
 
 
 async def follow_runs(ctx: BotContext) -> str:
-    """The `workflow-runs` job: read each unfinished run's state, tell its channel what changed."""
+    """The `workflow-runs` job: read each unfinished run's state, tell its channel what changed; ask
+    again for runs whose start got no answer."""
     async with ctx.sessions() as session:
         unfinished = await store.unfinished_runs(session)
     limit = asyncio.Semaphore(CONCURRENT_POLLS)
-    stale_before = ctx.clock() - START_LEASE
+    now = ctx.clock()
 
     async def follow(instance: WorkflowInstance, incident: Incident, channel: str | None) -> str:
         async with limit:
-            if instance.status == STARTING:
-                if instance.updated_at >= stale_before:
+            if instance.external_id is None:
+                assert instance.id is not None
+                async with ctx.sessions() as session:
+                    taken = await store.take_stalled_start(session, instance.id, now - START_LEASE, now)
+                if not taken:
                     return "starting"
                 await _start(ctx, instance)
                 return "restarted"
-            return await _follow(ctx, instance, incident, channel)
+            return await _follow(ctx, instance, channel)
 
     outcomes = await asyncio.gather(
         *(follow(instance, incident, channel) for instance, incident, channel in unfinished),
@@ -298,17 +341,17 @@ async def follow_runs(ctx: BotContext) -> str:
     return f"followed {len(unfinished)} run(s): {changed} changed, {failed} could not be read"
 
 
-async def _follow(
-    ctx: BotContext, instance: WorkflowInstance, incident: Incident, channel: str | None
-) -> str:
-    async with ctx.sessions() as session:
-        project = await session.get(Project, incident.project_id)
-        workflow = await session.get(Workflow, instance.workflow_id) if instance.workflow_id else None
-    if project is None or workflow is None or instance.external_id is None:
-        return "unread"
+async def _follow(ctx: BotContext, instance: WorkflowInstance, channel: str | None) -> str:
+    assert instance.external_id is not None
     if instance.created_at < ctx.clock() - FOLLOW_FOR:
         await _changed(ctx, instance, channel, WorkflowRun(id=instance.external_id, status="abandoned"))
         return "changed"
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, instance.incident_id)
+        project = await session.get(Project, incident.project_id) if incident else None
+        workflow = await session.get(Workflow, instance.workflow_id) if instance.workflow_id else None
+    if project is None or workflow is None:
+        return "unread"
     try:
         plugin = _plugin(ctx, project, workflow.plugin)
         run = await plugin_call(
@@ -331,11 +374,19 @@ async def _follow(
 async def _changed(
     ctx: BotContext, instance: WorkflowInstance, channel: str | None, run: WorkflowRun
 ) -> None:
-    """Save how the run stands now; a new status is told in the channel, a final one put on the timeline."""
-    saved = await _save_run(ctx, instance, run)
-    if saved.status != instance.status:
-        await _tell(ctx, channel, views.status_text(saved))
-        if saved.finished_at is not None:
-            await _record(
-                ctx, saved, f"The workflow {saved.workflow_name} {views.final_word(saved.status)}", "finished"
-            )
+    """Save how the run stands now; a new status is told in the channel, a final one put on the
+    timeline, by whichever process saved it first."""
+    assert instance.id is not None
+    state = _state(ctx, run)
+    state["weblink"] = state["weblink"] or instance.weblink
+    state["status_url"] = state["status_url"] or instance.status_url
+    state["artifacts"] = state["artifacts"] or instance.artifacts
+    async with ctx.sessions() as session:
+        saved = await store.advance(session, instance.id, from_status=instance.status, **state)
+    if saved is None or saved.status == instance.status:
+        return
+    await _tell(ctx, channel, views.status_text(saved))
+    if saved.finished_at is not None:
+        await _record(
+            ctx, saved, f"The workflow {saved.workflow_name} {views.final_word(saved.status)}", "finished"
+        )

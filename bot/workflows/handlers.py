@@ -110,10 +110,13 @@ def register(registry: Registry, ctx: BotContext) -> None:
         workflow_id = _int(input_value(view, views.WORKFLOW))
         choices = {c.id: c for c in await flows.workflow_choices(ctx, found.incident_id)}
         chosen = choices.get(workflow_id or 0)
-        parameters = {
-            p.key: str(input_value(view, views.parameter_block(p.key)) or "").strip()
-            for p in (chosen.parameters if chosen else [])
-        }
+        # A parameter the form did not show (the configuration changed meanwhile) keeps its default.
+        entered = (
+            {p.key: input_value(view, views.parameter_block(chosen.id, p.key)) for p in chosen.parameters}
+            if chosen
+            else {}
+        )
+        parameters = {key: str(value).strip() for key, value in entered.items() if value is not None}
         request = flows.RunRequest(
             request_key=f"view:{view['id']}",
             incident_id=found.incident_id,

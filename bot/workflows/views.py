@@ -35,8 +35,18 @@ def _text(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text[:150]}
 
 
-def parameter_block(key: str) -> str:
-    return PARAMETER_PREFIX + key
+def parameter_block(workflow_id: int, key: str) -> str:
+    """The block of a parameter, distinct per workflow: Slack keeps what was typed in a block whose id
+    survives an update, and another workflow's parameter of the same name must start from its own."""
+    return f"{PARAMETER_PREFIX}{workflow_id}:{key}"
+
+
+def _shown(choices: list[WorkflowChoice], chosen: WorkflowChoice | None) -> list[WorkflowChoice]:
+    """At most Slack's 100 options, the chosen one always among them."""
+    shown = choices[:100]
+    if chosen is not None and chosen not in shown:
+        shown = [*shown[:99], chosen]
+    return shown
 
 
 def run_modal(
@@ -51,7 +61,7 @@ def run_modal(
         "type": "static_select",
         "action_id": WORKFLOW_ACTION,
         "placeholder": _text("Choose a workflow"),
-        "options": [{"text": _text(c.name[:75]), "value": str(c.id)} for c in choices[:100]],
+        "options": [{"text": _text(c.name[:75]), "value": str(c.id)} for c in _shown(choices, chosen)],
     }
     if chosen is not None:
         select["initial_option"] = {"text": _text(chosen.name[:75]), "value": str(chosen.id)}
@@ -87,14 +97,14 @@ def run_modal(
         for parameter in chosen.parameters[:40]:
             element: dict[str, Any] = {
                 "type": "plain_text_input",
-                "action_id": parameter_block(parameter.key),
+                "action_id": parameter_block(chosen.id, parameter.key),
                 "max_length": 2000,
             }
             if parameter.value:
                 element["initial_value"] = parameter.value
             block: dict[str, Any] = {
                 "type": "input",
-                "block_id": parameter_block(parameter.key),
+                "block_id": parameter_block(chosen.id, parameter.key),
                 "optional": True,
                 "label": _text(parameter.key),
                 "element": element,
@@ -140,6 +150,22 @@ def not_started_text(instance: WorkflowInstance) -> str:
     return (
         f"⚠️ Couldn't start the workflow *{escape(instance.workflow_name)}* for <@{instance.creator_id}>: "
         f"{escape(instance.error or 'no reason given')}. Nothing ran; start it again once that is fixed."
+    )
+
+
+def unanswered_text(instance: WorkflowInstance) -> str:
+    return (
+        f"⏳ The workflow *{escape(instance.workflow_name)}* for <@{instance.creator_id}> got no answer "
+        f"({escape(instance.error or 'no reason given')}). It may have started: the bot asks again with the "
+        "same request in a few minutes, which does not start a second run."
+    )
+
+
+def interrupted_text(instance: WorkflowInstance) -> str:
+    return (
+        f"⚠️ The workflow *{escape(instance.workflow_name)}* for <@{instance.creator_id}> never answered "
+        f"({escape(instance.error or 'no reason given')}): the bot no longer asks. "
+        "It may or may not have run; check in its own system before starting it again."
     )
 
 

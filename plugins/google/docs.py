@@ -44,14 +44,31 @@ def _text(document: Mapping[str, Any]) -> str:
 
 
 def _runs(document: Mapping[str, Any]) -> list[tuple[int, str]]:
-    """Each text run of the body: its start index and its text."""
-    runs = []
-    for block in (document.get("body") or {}).get("content") or []:
-        for element in (block.get("paragraph") or {}).get("elements") or []:
-            run = element.get("textRun")
-            if run is not None:
-                runs.append((int(element.get("startIndex", 0)), str(run.get("content", ""))))
+    """Each text run of the body, tables included: its start index and its text."""
+    runs: list[tuple[int, str]] = []
+
+    def walk(content: Iterable[Mapping[str, Any]]) -> None:
+        for block in content:
+            for element in (block.get("paragraph") or {}).get("elements") or []:
+                run = element.get("textRun")
+                if run is not None:
+                    runs.append((int(element.get("startIndex", 0)), str(run.get("content", ""))))
+            for row in (block.get("table") or {}).get("tableRows") or []:
+                for cell in row.get("tableCells") or []:
+                    walk(cell.get("content") or [])
+            walk((block.get("tableOfContents") or {}).get("content") or [])
+
+    walk((document.get("body") or {}).get("content") or [])
     return runs
+
+
+# Docs drops these from inserted text (control characters, the private use area): dropped here first,
+# so the named range covers exactly what was inserted.
+_STRIPPED = re.compile("[\u0000-\u0008\u000c-\u001f\ue000-\uf8ff]")
+
+
+def _clean(value: str) -> str:
+    return _STRIPPED.sub("", value)
 
 
 def _units(text: str) -> int:
@@ -76,7 +93,7 @@ def _write(spots: Iterable[tuple[int, int, str]], values: Mapping[str, str]) -> 
     requests: list[dict[str, Any]] = []
     for start, end, key in sorted(spots, reverse=True):
         requests.append({"deleteContentRange": {"range": {"startIndex": start, "endIndex": end}}})
-        value = values[key]
+        value = _clean(values[key])
         if value:
             requests.append({"insertText": {"location": {"index": start}, "text": value}})
             span = {"startIndex": start, "endIndex": start + _units(value)}
@@ -141,8 +158,9 @@ class GoogleDocument:
     async def update_fields(
         self, document_id: str, previous: Mapping[str, str], current: Mapping[str, str]
     ) -> None:
-        """Each changed field's text replaced where the bot wrote it (its named ranges); a field whose
-        text people deleted from the document stays deleted."""
+        """Each changed field's text replaced where the bot wrote it (its named ranges). A field with
+        no range (written across differently formatted text, or its text deleted by someone) is found
+        by its previous text, as the only trace left of it."""
         changed = {key: value for key, value in current.items() if previous.get(key) != value}
         if not changed:
             return
@@ -156,9 +174,16 @@ class GoogleDocument:
                     stale.append({"deleteNamedRange": {"namedRangeId": named_range["namedRangeId"]}})
                     for span in named_range.get("ranges") or []:
                         spots.append((int(span["startIndex"]), int(span["endIndex"]), key))
-            if spots:
-                body = {"requests": stale + _write(spots, changed)}
-                documents.batchUpdate(documentId=document_id, body=body).execute()
+            # A field written as plain text (a placeholder split across differently formatted runs):
+            # its previous text replaced, as the only way to find it.
+            unranged = {
+                previous[key]: value
+                for key, value in changed.items()
+                if RANGE_PREFIX + key not in named and previous.get(key)
+            }
+            requests = stale + _write(spots, changed) + _replace_all(document_id, unranged)["requests"]
+            if requests:
+                documents.batchUpdate(documentId=document_id, body={"requests": requests}).execute()
 
         await self.workspace.run(update, f"update document {document_id}")
 

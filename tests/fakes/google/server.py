@@ -130,7 +130,7 @@ class FakeGoogle(Misbehaving):
             first, last = named["startIndex"], named["endIndex"]
             if last <= start:  # before the edit (text typed at its end stays outside it)
                 pass
-            elif first >= end:  # after it, text typed at its start included
+            elif first >= end:  # after it (text typed at its start goes before it)
                 first, last = first + delta, last + delta
             elif start <= first and last <= end:
                 continue  # its whole text is gone, and the range with it
