@@ -191,12 +191,13 @@ class SlackGateway:
         await self.update_view(view_id, view)
         return view_id
 
-    async def update_view(self, view_id: str, view: dict[str, Any]) -> bool:
-        """Replace a modal; False when the person already closed it."""
+    async def update_view(self, view_id: str, view: dict[str, Any], view_hash: str | None = None) -> bool:
+        """Replace a modal; False when the person already closed it, or, with `view_hash` (the hash of
+        the modal as the update was decided on), when the modal has changed since."""
         try:
-            await self.client.views_update(view_id=view_id, view=view)
+            await self.client.views_update(view_id=view_id, view=view, hash=view_hash)
         except SlackApiError as error:
-            if error_code(error) == "not_found":
+            if error_code(error) in {"not_found", "hash_conflict"}:
                 return False
             raise
         return True

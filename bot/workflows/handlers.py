@@ -87,8 +87,9 @@ def register(registry: Registry, ctx: BotContext) -> None:
             chosen = next((c for c in choices if c.id == chosen_id), None)
             name = await flows.incident_name(ctx, incident_id)
             reason = input_value(view, views.REASON) or ""
+            # With the hash: a later pick, or the submission's "Starting…", wins over this rebuild.
             await ctx.gateway.update_view(
-                view["id"], views.run_modal(name, choices, chosen, metadata, reason)
+                view["id"], views.run_modal(name, choices, chosen, metadata, reason), view.get("hash")
             )
 
         ctx.tasks.spawn(rebuild(), name="workflow-run-modal-choice")
