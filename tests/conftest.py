@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -121,11 +122,21 @@ def bot_settings(slack: FakeSlack, database_url: str, **overrides: Any) -> Setti
     return Settings(**values)
 
 
+@contextlib.asynccontextmanager
+async def running_bot(slack: FakeSlack, database_url: str, **overrides: Any) -> AsyncIterator[BotProcess]:
+    """The real bot with these settings, started as `dispatch-bot run` starts it and connected to the
+    fake workspace; stopped when the block ends."""
+    process = BotProcess(bot_settings(slack, database_url, **overrides))
+    await process.start()
+    try:
+        await slack.wait_connected()
+        yield process
+    finally:
+        await process.stop()
+
+
 @pytest.fixture
 async def bot(slack: FakeSlack, database_url: str) -> AsyncIterator[BotProcess]:
     """The real bot, started as `dispatch-bot run` starts it, connected to the fake workspace."""
-    process = BotProcess(bot_settings(slack, database_url))
-    await process.start()
-    await slack.wait_connected()
-    yield process
-    await process.stop()
+    async with running_bot(slack, database_url) as process:
+        yield process

@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.incidents import flows
 from bot.runtime import BotProcess
 from storage.models import Resource
-from tests.conftest import bot_settings
+from tests.conftest import running_bot
 from tests.fakes.google import FakeGoogle
 from tests.fakes.jira import FakeJira
 from tests.fakes.pagerduty import FakePagerDuty
@@ -21,7 +21,7 @@ from tests.test_google import private_key, secrets_for  # noqa: F401  (the key f
 from tests.test_incident_documents import use_templates
 from tests.test_incident_report import report
 from tests.test_oncall import commander_policy, configure, pagerduty_settings
-from tests.test_tickets import choose_plugins, settled
+from tests.test_tickets import choose_plugins, jira_settings, settled
 
 EVERYTHING = {
     "storage": {"plugin": "google-drive", "options": {"shared_drive_id": "drive-incidents"}},
@@ -51,21 +51,9 @@ async def bot(
     google, jira, pagerduty = vendors
     secrets = {name.lower(): value for name, value in secrets_for(google, private_key).items()}
     secrets["google_service_account_private_key"] = private_key
-    settings = bot_settings(
-        slack,
-        database_url,
-        plugin_timeout_seconds=10.0,
-        jira_api_url=jira.url,
-        jira_username=jira.username,
-        jira_api_token=jira.api_token,
-        **pagerduty_settings(pagerduty),
-        **secrets,
-    )
-    process = BotProcess(settings)
-    await process.start()
-    await slack.wait_connected()
-    yield process
-    await process.stop()
+    settings = {**jira_settings(jira), **pagerduty_settings(pagerduty), **secrets}
+    async with running_bot(slack, database_url, plugin_timeout_seconds=10.0, **settings) as process:
+        yield process
 
 
 async def test_an_incident_with_every_plugin_on_gets_every_resource_once(

@@ -28,7 +28,7 @@ from plugins.interfaces import (
     StoragePlugin,
 )
 from plugins.registry import Catalog, PluginProvider, PluginSetup, build_project_plugins
-from tests.conftest import bot_settings
+from tests.conftest import running_bot
 from tests.fakes.google import FakeGoogle
 from tests.fakes.slack import FakeSlack
 
@@ -68,13 +68,8 @@ async def bot_with_google(
     """The real bot, its Google credentials pointing at the fake."""
     secrets = {name.lower(): value for name, value in secrets_for(google, private_key).items()}
     secrets["google_service_account_private_key"] = private_key
-    process = BotProcess(bot_settings(slack, database_url, plugin_timeout_seconds=10.0, **secrets))
-    await process.start()
-    await slack.wait_connected()
-    try:
+    async with running_bot(slack, database_url, plugin_timeout_seconds=10.0, **secrets) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 @pytest.fixture

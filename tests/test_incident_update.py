@@ -400,13 +400,10 @@ async def test_an_update_waiting_too_long_on_another_change_says_so_and_saves_no
 ) -> None:
     from storage import incidents as store
     from storage.db import create_engine, session_factory
-    from tests.conftest import bot_settings
+    from tests.conftest import running_bot
 
-    bot = BotProcess(bot_settings(slack, database_url, database_lock_timeout_seconds=1))
-    await bot.start()
-    await slack.wait_connected()
     other_process = create_engine(database_url)
-    try:
+    async with running_bot(slack, database_url, database_lock_timeout_seconds=1) as bot:
         ada = slack.add_user("ada")
         channel = await open_incident(slack, bot, ada, "Checkout errors")
         incident = await the_incident(bot)
@@ -424,6 +421,4 @@ async def test_an_update_waiting_too_long_on_another_change_says_so_and_saves_no
         await open_update_modal(slack, ada, channel)
         await slack.as_user(ada).submit_view({"Priority": "High"})
         await slack.wait_for(lambda: "Saved: priority" in str(slack.open_view_for(ada) or {}), timeout=5)
-    finally:
-        await other_process.dispose()
-        await bot.stop()
+    await other_process.dispose()

@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot.oncall import flows
 from bot.runtime import BotProcess
 from storage.models import Incident, IncidentPriority, Project, Resource, RolePolicy, Service, TimelineEvent
-from tests.conftest import bot_settings
+from tests.conftest import running_bot
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
@@ -42,11 +42,8 @@ def pagerduty_settings(pagerduty: FakePagerDuty) -> dict[str, str]:
 @pytest.fixture
 async def bot(slack: FakeSlack, database_url: str, pagerduty: FakePagerDuty) -> AsyncIterator[BotProcess]:
     """The real bot with PagerDuty credentials pointing at the fake."""
-    process = BotProcess(bot_settings(slack, database_url, **pagerduty_settings(pagerduty)))
-    await process.start()
-    await slack.wait_connected()
-    yield process
-    await process.stop()
+    async with running_bot(slack, database_url, **pagerduty_settings(pagerduty)) as process:
+        yield process
 
 
 async def configure(

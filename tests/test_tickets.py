@@ -17,7 +17,7 @@ from bot.doctor import run_checks
 from bot.incidents import flows
 from bot.runtime import BotProcess
 from storage.models import FlowStep, Project, Resource
-from tests.conftest import bot_settings
+from tests.conftest import running_bot
 from tests.fakes.jira import FakeJira
 from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
@@ -39,19 +39,13 @@ async def jira() -> AsyncIterator[FakeJira]:
 @pytest.fixture
 async def bot(slack: FakeSlack, database_url: str, jira: FakeJira) -> AsyncIterator[BotProcess]:
     """The real bot with Jira credentials pointing at the fake, and a short plugin timeout."""
-    settings = bot_settings(
-        slack,
-        database_url,
-        jira_api_url=jira.url,
-        jira_username=jira.username,
-        jira_api_token=jira.api_token,
-        plugin_timeout_seconds=1.0,
-    )
-    process = BotProcess(settings)
-    await process.start()
-    await slack.wait_connected()
-    yield process
-    await process.stop()
+    async with running_bot(slack, database_url, plugin_timeout_seconds=1.0, **jira_settings(jira)) as process:
+        yield process
+
+
+def jira_settings(jira: FakeJira) -> dict[str, str]:
+    """The bot's Jira credentials, pointing at the fake."""
+    return {"jira_api_url": jira.url, "jira_username": jira.username, "jira_api_token": jira.api_token}
 
 
 async def choose_plugins(bot: BotProcess, plugins: dict[str, Any]) -> None:
