@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -14,39 +13,10 @@ from sqlmodel import col, select
 from bot import timers
 from bot.context import BotContext
 from bot.scheduler import Scheduler
-from bot.settings import Settings
 from storage import scheduling as store
 from storage.models import ScheduledAction
-
-NOW = datetime(2026, 11, 30, 9, 0, 5, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def processes(database_url: str, clock: Clock) -> AsyncIterator[tuple[BotContext, BotContext]]:
-    contexts = []
-    for _ in range(2):
-        ctx = BotContext.from_settings(Settings(database_url=database_url, _env_file=None))
-        ctx.clock = clock
-        contexts.append(ctx)
-    yield contexts[0], contexts[1]
-    for ctx in contexts:
-        await ctx.close()
+from tests.test_scheduler import START as NOW
+from tests.test_scheduler import Clock, clock, processes  # noqa: F401  (the fixtures)
 
 
 async def schedule(ctx: BotContext, kind: str, key: str, due_at: datetime, **payload: object) -> None:
