@@ -271,11 +271,13 @@ async def test_a_changed_field_is_replaced_where_the_bot_wrote_it_and_nowhere_el
 ) -> None:
     template = google.add_document(
         "Template",
-        "{{title}} ({{status}})\nSeverity {{type}}, priority {{priority}}\nSummary: {{description}}\n",
+        "{{title}} ({{status}})\n| Severity | {{type}} | Priority | {{priority}} |\n"
+        "Summary: {{description}}\n",
     )
     folder = await GoogleDriveStorage(workspace).create_folder("INC-8", [])
     document = GoogleDocument(workspace)
-    # Two fields with the same text, and a title Docs counts in UTF-16 (the emoji is two units).
+    # Two fields with the same text (in a table), and a title Docs counts in UTF-16 (the emoji is two
+    # units).
     variables = {"title": "🔥 Checkout down", "status": "Active", "type": "High", "priority": "High"}
     made = await document.create_from_template(
         template, folder.id, "INC-8 doc", {**variables, "description": "🔥 Checkout down"}
@@ -287,7 +289,7 @@ async def test_a_changed_field_is_replaced_where_the_bot_wrote_it_and_nowhere_el
     current = {**variables, "title": "Checkout errors", "status": "Stable", "priority": "Low"}
     await document.update_fields(made.id, variables, current)
     assert google.documents[made.id] == (
-        "Checkout errors (Stable)\nSeverity High, priority Low\n"
+        "Checkout errors (Stable)\n| Severity | High | Priority | Low |\n"
         "Summary: High load while Active; 🔥 Checkout down\n"
     )
     await document.update_fields(made.id, current, {**current, "status": "Closed"})

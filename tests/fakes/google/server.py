@@ -57,6 +57,19 @@ def _slice(text: str, start: int, end: int) -> str:
     return text.encode("utf-16-le")[2 * (start - 1) : 2 * (end - 1)].decode("utf-16-le")
 
 
+def _table_row(line: str, start: int) -> dict[str, Any]:
+    """A line written `| a | b |` as a one-row table, each cell's text a run of its own. (Real Docs
+    gives tables structural indexes of their own; here the runs keep the flat text's indexes.)"""
+    cells, offset = [], 0
+    for part in line.split("|"):
+        if part.strip():
+            at = start + _units(line[:offset])
+            run = {"startIndex": at, "endIndex": at + _units(part), "textRun": {"content": part}}
+            cells.append({"content": [{"paragraph": {"elements": [run]}}]})
+        offset += len(part) + 1
+    return {"rows": 1, "columns": len(cells), "tableRows": [{"tableCells": cells}]}
+
+
 def _jwt_claims(assertion: str) -> dict[str, Any]:
     payload = assertion.split(".")[1]
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
@@ -376,11 +389,13 @@ class FakeGoogle(Misbehaving):
             return self.error(404, "Requested entity was not found.")
         paragraphs, index = [], 1
         for line in self.documents[document_id].splitlines(keepends=True):
-            run = {"startIndex": index, "endIndex": index + _units(line), "textRun": {"content": line}}
-            paragraphs.append(
-                {"startIndex": index, "endIndex": run["endIndex"], "paragraph": {"elements": [run]}}
-            )
-            index = run["endIndex"]
+            end = index + _units(line)
+            if line.startswith("|"):
+                paragraphs.append({"startIndex": index, "endIndex": end, "table": _table_row(line, index)})
+            else:
+                run = {"startIndex": index, "endIndex": end, "textRun": {"content": line}}
+                paragraphs.append({"startIndex": index, "endIndex": end, "paragraph": {"elements": [run]}})
+            index = end
         named: dict[str, dict[str, Any]] = {}
         for r in self.named_ranges.get(document_id, []):
             entry = named.setdefault(r["name"], {"name": r["name"], "namedRanges": []})
