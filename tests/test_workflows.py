@@ -274,3 +274,16 @@ async def test_the_webhook_sends_its_token_and_says_what_went_wrong() -> None:
         fake.slow("POST", "/hooks/", 1.0)
         with pytest.raises(PluginNoAnswer, match="did not answer to start the workflow"):
             await WebhookWorkflow("s3cret", timeout=0.2).run(url, {}, key="k3", context=context)
+
+
+async def test_a_run_is_followed_at_the_status_url_its_system_gave() -> None:
+    from plugins.workflow.webhook import WebhookWorkflow
+
+    async with FakeWorkflows(token="s3cret", status_urls=True) as fake:
+        plugin = WebhookWorkflow("s3cret")
+        run = await plugin.run(fake.hook("restart"), {}, key="k1", context={"workflow": RESTART})
+        assert run.status_url == f"{fake.url}/status/{run.id}"
+        fake.finish(run.id, "failed")
+        read = await plugin.get_instance(fake.hook("restart"), run.id, run.status_url)
+        assert read.status == "failed" and read.status_url == run.status_url
+        assert fake.requests[-1] == ("GET", f"/status/{run.id}")

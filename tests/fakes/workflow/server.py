@@ -32,6 +32,8 @@ class FakeWorkflows(Misbehaving):
     """Start with `async with FakeWorkflows() as workflows:`; a workflow's URL is `workflows.hook(name)`."""
 
     token: str | None = None
+    # Answer with a `status_url` of the fake's own (`/status/<run id>`), to be followed there.
+    status_urls: bool = False
     runs: dict[str, Run] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     injected: Injected = field(default_factory=Injected)
@@ -56,17 +58,21 @@ class FakeWorkflows(Misbehaving):
         run.artifacts = list(artifacts or [])
 
     def _api(self, run: Run) -> dict[str, Any]:
-        return {
+        answer: dict[str, Any] = {
             "id": run.id,
             "status": run.status,
             "weblink": f"{self.url}/runs/{run.id}",
             "artifacts": run.artifacts,
         }
+        if self.status_urls:
+            answer["status_url"] = f"{self.url}/status/{run.id}"
+        return answer
 
     async def __aenter__(self) -> FakeWorkflows:
         app = web.Application(middlewares=[self._middleware])
         app.router.add_post("/hooks/{hook}", self._start)
         app.router.add_get("/hooks/{hook}/{run}", self._read)
+        app.router.add_get("/status/{run}", self._status)
         await self.serve(app)
         return self
 
@@ -98,5 +104,11 @@ class FakeWorkflows(Misbehaving):
     async def _read(self, request: web.Request) -> web.Response:
         run = self.runs.get(request.match_info["run"])
         if run is None or run.hook != request.match_info["hook"]:
+            return web.json_response({"error": "no such run"}, status=404)
+        return web.json_response(self._api(run))
+
+    async def _status(self, request: web.Request) -> web.Response:
+        run = self.runs.get(request.match_info["run"])
+        if run is None:
             return web.json_response({"error": "no such run"}, status=404)
         return web.json_response(self._api(run))
