@@ -55,7 +55,7 @@ def is_lock_timeout(error: BaseException) -> bool:
     original = getattr(error, "orig", None)
     if original is None:
         return False
-    if getattr(original, "sqlstate", None) == "55P03" or "LockNotAvailable" in type(original).__name__:
+    if getattr(original, "sqlstate", None) == "55P03":  # lock_not_available
         return True
     return "database is locked" in str(original)
 

@@ -17,7 +17,13 @@ SENDING_LEASE = timedelta(minutes=5)
 
 
 async def claim_email(
-    session: AsyncSession, incident_id: int, key: str, recipients: Sequence[str], subject: str, now: datetime
+    session: AsyncSession,
+    incident_id: int,
+    key: str,
+    recipients: Sequence[str],
+    subject: str,
+    now: datetime,
+    lease: timedelta = SENDING_LEASE,
 ) -> bool:
     """Take the e-mail `key` of the incident for sending; False when it was sent or is being sent.
 
@@ -34,7 +40,7 @@ async def claim_email(
         )
     ).scalar_one_or_none()
     if inserted is None:
-        abandoned = (col(SentEmail.status) == "sending") & (col(SentEmail.updated_at) < now - SENDING_LEASE)
+        abandoned = (col(SentEmail.status) == "sending") & (col(SentEmail.updated_at) < now - lease)
         retried = await (await session.connection()).execute(
             update(SentEmail)
             .where(col(SentEmail.incident_id) == incident_id, col(SentEmail.key) == key)

@@ -299,9 +299,12 @@ async def mark_step(
 
 
 async def incidents_with_unfinished_flow(session: AsyncSession, flow: str, now: datetime) -> list[int]:
-    """Incidents whose `flow` has a step left pending or failed and due again."""
+    """Open incidents whose `flow` has a step left pending or failed and due again (a closed incident's
+    opening is past finishing: its channel is archived, its people gone)."""
     statement = (
         select(FlowStep.incident_id)
+        .join(Incident, col(Incident.id) == col(FlowStep.incident_id))
+        .where(Incident.status != "closed")
         .where(FlowStep.flow == flow, col(FlowStep.status).in_(["pending", "failed"]))
         .where(sa.or_(col(FlowStep.next_attempt_at).is_(None), col(FlowStep.next_attempt_at) <= now))
         .distinct()

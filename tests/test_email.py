@@ -22,7 +22,7 @@ from tests.test_engagement import channel_of_first_incident
 from tests.test_google import private_key  # noqa: F401  (the key fixture)
 from tests.test_incident_report import incident_project, report, wait_until_opened
 from tests.test_incident_resources import bot, google  # noqa: F401  (the Google-wired bot)
-from tests.test_incident_update import open_incident, open_update_modal
+from tests.test_incident_update import close_and_review, open_incident, open_update_modal
 from tests.test_people import assign, invite
 from tests.test_reports import EXECUTIVE, open_report, reports, result_text, send_tactical
 from tests.test_tickets import choose_plugins, eventually, settled, steps
@@ -342,12 +342,21 @@ async def test_a_mail_server_that_does_not_answer_in_time_fails_the_email_not_th
 ) -> None:
     bot.ctx.settings.plugin_timeout_seconds = 0.3
     google.latency = 1.0
-    await ada_reports(slack, bot, MAIL)
+    ada = await ada_reports(slack, bot, MAIL)
     done = await settled(bot, len(flows.OPEN_STEPS))
     unfinished = {row.step: row.status for row in done.values() if row.status != "done"}
     assert unfinished == {"welcome_emails": "failed"}
     [row] = await sent_rows(bot)
     assert (row.status, row.error) == ("failed", "no answer within 0.3 seconds")
+
+    # Once the incident is closed its opening is past finishing: the e-mail is not tried again.
+    google.latency = 0.0
+    await close_and_review(slack, ada, channel_of_first_incident(slack))
+    later = done["welcome_emails"].next_attempt_at
+    assert later is not None
+    bot.ctx.clock = lambda: later.replace(tzinfo=UTC) + timedelta(hours=2)
+    assert await flows.resume_unfinished(bot.ctx) == 0
+    assert [m for m in google.messages if "Welcome" in str(m["Subject"])] == []
 
 
 async def test_someone_who_joins_the_channel_is_welcomed_by_email_as_an_observer(

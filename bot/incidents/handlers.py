@@ -351,7 +351,14 @@ def register(registry: Registry, ctx: BotContext) -> None:
         user_id = body["user"]["id"]
 
         async def reopen() -> None:
-            changes = await lifecycle.reopen(ctx, incident_id, user_id) if incident_id else None
+            try:
+                changes = await lifecycle.reopen(ctx, incident_id, user_id) if incident_id else None
+            except lifecycle.IncidentBusy:
+                text = (
+                    "Not reopened: another change to the incident was still being saved. Try again shortly."
+                )
+                await respond(text=text, response_type="ephemeral", replace_original=False)
+                return
             if changes is None:
                 text = "Only the incident's last commander or scribe can reopen it."
             elif not changes:

@@ -380,14 +380,21 @@ async def retry_group_syncs(ctx: BotContext) -> int:
             .join(Incident, col(Incident.id) == col(Resource.incident_id))
             .where(Resource.kind == TACTICAL, Incident.status != "closed")
         )
-        due = [
-            incident_id
-            for incident_id, details in rows.all()
-            if details.get(RETRY_AT) and datetime.fromisoformat(details[RETRY_AT]) <= now
-        ]
+        due = [incident_id for incident_id, details in rows.all() if _due(details.get(RETRY_AT), now)]
     for incident_id in due:
-        await sync_tactical_group(ctx, incident_id)
+        try:
+            await sync_tactical_group(ctx, incident_id)
+        except Exception:  # one incident's trouble (a lock, say) leaves the others to their turn
+            logger.exception("group sync retry failed", extra={"incident_id": incident_id})
     return len(due)
+
+
+def _due(retry_at: Any, now: datetime) -> bool:
+    try:
+        when = datetime.fromisoformat(str(retry_at)) if retry_at else None
+    except ValueError:
+        return False
+    return when is not None and when.tzinfo is not None and when <= now
 
 
 # ----- the review document -----

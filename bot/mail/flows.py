@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
@@ -70,7 +71,11 @@ async def send_once(
         return Mailed(recipients, "skipped", "no e-mail address")
     try:
         async with ctx.sessions() as session:
-            claimed = await store.claim_email(session, incident_id, key, recipients, subject, ctx.clock())
+            # A send may outlast its timeout in its worker thread: the lease leaves it well past that.
+            lease = max(store.SENDING_LEASE, timedelta(seconds=4 * ctx.settings.plugin_timeout_seconds))
+            claimed = await store.claim_email(
+                session, incident_id, key, recipients, subject, ctx.clock(), lease
+            )
     except IntegrityError:  # a concurrent delivery of the same e-mail won the claim
         claimed = False
     if not claimed:

@@ -259,15 +259,16 @@ async def _unanswered(
     assert instance.id is not None
     logger.warning("workflow start unanswered", extra={"incident_id": instance.incident_id, "error": reason})
     now = ctx.clock()
-    async with ctx.sessions() as session:
-        if now - instance.created_at >= START_WINDOW:
+    if now - instance.created_at >= START_WINDOW:
+        async with ctx.sessions() as session:
             saved = await store.advance(
                 session, instance.id, from_status=STARTING, unstarted=True, **_failed(reason, now)
             )
-            if saved is not None:
-                await _tell(ctx, channel_id, views.interrupted_text(saved))
-            return saved or instance
-        first = instance.error is None
+        if saved is not None:
+            await _tell(ctx, channel_id, views.interrupted_text(saved))
+        return saved or instance
+    first = instance.error is None
+    async with ctx.sessions() as session:
         saved = await store.advance(
             session, instance.id, from_status=STARTING, unstarted=True, error=reason[:1000], updated_at=now
         )

@@ -40,11 +40,12 @@ RANGE_PREFIX = "dispatch-bot:"
 
 
 def _text(document: Mapping[str, Any]) -> str:
-    return "".join(content for _, content in _runs(document))
+    return "".join(content for _, content in _runs(document, contents_table=True))
 
 
-def _runs(document: Mapping[str, Any]) -> list[tuple[int, str]]:
-    """Each text run of the body, tables included: its start index and its text."""
+def _runs(document: Mapping[str, Any], *, contents_table: bool = False) -> list[tuple[int, str]]:
+    """Each text run of the body, tables included: its start index and its text. The table of
+    contents (which Docs makes from the headings, and never lets anyone edit) only when asked."""
     runs: list[tuple[int, str]] = []
 
     def walk(content: Iterable[Mapping[str, Any]]) -> None:
@@ -56,7 +57,8 @@ def _runs(document: Mapping[str, Any]) -> list[tuple[int, str]]:
             for row in (block.get("table") or {}).get("tableRows") or []:
                 for cell in row.get("tableCells") or []:
                     walk(cell.get("content") or [])
-            walk((block.get("tableOfContents") or {}).get("content") or [])
+            if contents_table:
+                walk((block.get("tableOfContents") or {}).get("content") or [])
 
     walk((document.get("body") or {}).get("content") or [])
     return runs
