@@ -298,6 +298,26 @@ async def test_a_changed_field_is_replaced_where_the_bot_wrote_it_and_nowhere_el
     assert google.ranges_of(made.id, "dispatch-bot:title") == ["Checkout errors"]
 
 
+async def test_two_field_updates_at_once_each_land_where_they_belong(
+    google: FakeGoogle, workspace: GoogleWorkspace
+) -> None:
+    template = google.add_document("Template", "{{title}}: {{status}}, priority {{priority}}\n")
+    folder = await GoogleDriveStorage(workspace).create_folder("INC-9", [])
+    document = GoogleDocument(workspace)
+    variables = {"title": "Slow search", "status": "Active", "priority": "Low"}
+    made = await document.create_from_template(template, folder.id, "INC-9 doc", variables)
+    google.latency = 0.05  # both read the document before either writes
+    await asyncio.gather(
+        document.update_fields(made.id, variables, {**variables, "title": "Search down everywhere"}),
+        document.update_fields(made.id, variables, {**variables, "priority": "High"}),
+    )
+    assert google.documents[made.id] == "Search down everywhere: Active, priority High\n"
+    # Someone typing between the bot's read and its write is not written over either.
+    google.typing_after_read[made.id] = ("Search", " (EU)")
+    await document.update_fields(made.id, variables, {**variables, "status": "Stable"})
+    assert google.documents[made.id] == "Search (EU) down everywhere: Stable, priority High\n"
+
+
 async def test_a_template_key_the_bot_does_not_know_is_reported(
     google: FakeGoogle, workspace: GoogleWorkspace
 ) -> None:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from googleapiclient.errors import HttpError
+
 from plugins.google.client import GoogleWorkspace, workspace_for
 from plugins.google.drive import copy_once
 from plugins.interfaces import ExternalResource
@@ -37,6 +39,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
 RANGE_PREFIX = "dispatch-bot:"
+# How often a field update reads the document again after someone changed it under the update.
+REVISION_ATTEMPTS = 3
 
 
 def _text(document: Mapping[str, Any]) -> str:
@@ -168,8 +172,21 @@ class GoogleDocument:
             return
 
         def update(workspace: GoogleWorkspace) -> None:
+            # The positions hold only for the revision they were read from: written with that
+            # revision required, and read again when someone changed the document in between.
+            for attempt in range(REVISION_ATTEMPTS):
+                try:
+                    return write(workspace)
+                except HttpError as error:
+                    if error.resp.status != 400 or b"revision" not in (error.content or b"").lower():
+                        raise
+                    if attempt == REVISION_ATTEMPTS - 1:
+                        raise
+
+        def write(workspace: GoogleWorkspace) -> None:
             documents = workspace.service("docs", "v1").documents()
-            named = documents.get(documentId=document_id).execute().get("namedRanges") or {}
+            document = documents.get(documentId=document_id).execute()
+            named = document.get("namedRanges") or {}
             stale, spots = [], []
             for key in changed:
                 for named_range in (named.get(RANGE_PREFIX + key) or {}).get("namedRanges") or []:
@@ -185,7 +202,9 @@ class GoogleDocument:
             }
             requests = stale + _write(spots, changed) + _replace_all(document_id, unranged)["requests"]
             if requests:
-                documents.batchUpdate(documentId=document_id, body={"requests": requests}).execute()
+                control = {"requiredRevisionId": document["revisionId"]} if document.get("revisionId") else {}
+                body = {"requests": requests, **({"writeControl": control} if control else {})}
+                documents.batchUpdate(documentId=document_id, body=body).execute()
 
         await self.workspace.run(update, f"update document {document_id}")
 

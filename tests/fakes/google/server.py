@@ -86,6 +86,10 @@ class FakeGoogle(Misbehaving):
     documents: dict[str, str] = field(default_factory=dict)
     # Docs named ranges by document id: {"namedRangeId", "name", "startIndex", "endIndex"} each.
     named_ranges: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Each document's revision, moved on by every change (the bot's or someone typing).
+    revisions: dict[str, int] = field(default_factory=dict)
+    # Typing that happens right after the next read of a document: (after, text) by document id.
+    typing_after_read: dict[str, tuple[str, str]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: list[EmailMessage] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -136,6 +140,7 @@ class FakeGoogle(Misbehaving):
         `new`, moving the named ranges as Docs does: a range whose whole text is deleted goes."""
         text = self.documents[document_id]
         self.documents[document_id] = _slice(text, 1, start) + new + _slice(text, end, _units(text) + 1)
+        self.revisions[document_id] = self.revisions.get(document_id, 0) + 1
         length = _units(new)
         delta = length - (end - start)
         kept = []
@@ -397,6 +402,9 @@ class FakeGoogle(Misbehaving):
                 paragraphs.append({"startIndex": index, "endIndex": end, "paragraph": {"elements": [run]}})
             index = end
         named: dict[str, dict[str, Any]] = {}
+        typing = self.typing_after_read.pop(document_id, None)
+        if typing is not None:  # once the answer below is read, it is out of date
+            asyncio.get_running_loop().call_soon(self.type_in_document, document_id, *typing)
         for r in self.named_ranges.get(document_id, []):
             entry = named.setdefault(r["name"], {"name": r["name"], "namedRanges": []})
             span = {"startIndex": r["startIndex"], "endIndex": r["endIndex"]}
@@ -409,6 +417,7 @@ class FakeGoogle(Misbehaving):
                 "title": self.files[document_id]["name"],
                 "body": {"content": paragraphs},
                 "namedRanges": named,
+                "revisionId": f"rev-{self.revisions.get(document_id, 0)}",
             }
         )
 
@@ -420,11 +429,22 @@ class FakeGoogle(Misbehaving):
             return self.error(404, "Method not found.")
         if document_id not in self.documents:
             return self.error(404, "Requested entity was not found.")
-        before = (self.documents[document_id], [dict(r) for r in self.named_ranges.get(document_id, [])])
+        body = await request.json()
+        required = (body.get("writeControl") or {}).get("requiredRevisionId")
+        latest = f"rev-{self.revisions.get(document_id, 0)}"
+        if required is not None and required != latest:
+            return self.error(
+                400, f"The required revision ID '{required}' does not match the latest revision '{latest}'."
+            )
+        before = (
+            self.documents[document_id],
+            [dict(r) for r in self.named_ranges.get(document_id, [])],
+            self.revisions.get(document_id, 0),
+        )
         try:
-            replies = [self._apply(document_id, item) for item in (await request.json()).get("requests", [])]
+            replies = [self._apply(document_id, item) for item in body.get("requests", [])]
         except ValueError as refused:
-            self.documents[document_id], self.named_ranges[document_id] = before
+            self.documents[document_id], self.named_ranges[document_id], self.revisions[document_id] = before
             return self.error(400, str(refused))
         return web.json_response({"documentId": document_id, "replies": replies})
 
