@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Incident, Resource, Workflow, WorkflowInstance
+from storage.models import Resource, Workflow, WorkflowInstance
 from storage.scheduling import _insert
 
 
@@ -94,16 +94,16 @@ async def runs_of(session: AsyncSession, incident_id: int) -> list[WorkflowInsta
     return list(await session.exec(statement))
 
 
-async def unfinished_runs(session: AsyncSession) -> list[tuple[WorkflowInstance, Incident, str | None]]:
-    """Every run not finished yet, with its incident and the incident's channel (if it has one)."""
+async def unfinished_runs(session: AsyncSession) -> list[tuple[WorkflowInstance, str | None]]:
+    """Every run not finished yet, with its incident's channel (if it has one)."""
     statement = (
-        select(WorkflowInstance, Incident, Resource.external_id)
-        .join(Incident, col(Incident.id) == col(WorkflowInstance.incident_id))
+        select(WorkflowInstance, Resource.external_id)
         .outerjoin(
             Resource,
-            (col(Resource.incident_id) == col(Incident.id)) & (col(Resource.kind) == "conversation"),
+            (col(Resource.incident_id) == col(WorkflowInstance.incident_id))
+            & (col(Resource.kind) == "conversation"),
         )
         .where(col(WorkflowInstance.finished_at).is_(None))
         .order_by(col(WorkflowInstance.id))
     )
-    return [(instance, incident, channel) for instance, incident, channel in await session.exec(statement)]
+    return [(instance, channel) for instance, channel in await session.exec(statement)]

@@ -100,11 +100,10 @@ async def incident_name(ctx: BotContext, incident_id: int) -> str:
     return incident.name if incident is not None else ""
 
 
-async def check_request(ctx: BotContext, request: RunRequest) -> dict[str, str]:
+def check_request(request: RunRequest, choices: list[WorkflowChoice]) -> dict[str, str]:
     """Problems by form field ("workflow", "reason"); empty when the run can start."""
     problems: dict[str, str] = {}
-    choices = {choice.id: choice for choice in await workflow_choices(ctx, request.incident_id)}
-    if request.workflow_id not in choices:
+    if request.workflow_id not in {choice.id for choice in choices}:
         problems["workflow"] = (
             "Choose one of the project's workflows (it may have been turned off meanwhile)."
         )
@@ -157,14 +156,8 @@ async def _start(ctx: BotContext, instance: WorkflowInstance) -> WorkflowInstanc
     """Ask the workflow's system to start the run (again, with the same key, after a lost answer)."""
     assert instance.id is not None
     card = await incident_card(ctx, instance.incident_id)
-    async with ctx.sessions() as session:
-        workflow = await session.get(Workflow, instance.workflow_id) if instance.workflow_id else None
-        incident = await session.get(Incident, instance.incident_id)
-        project = await session.get(Project, incident.project_id) if incident else None
     try:
-        if workflow is None or project is None:
-            raise NotAvailable("The workflow is no longer in the project's configuration.")
-        plugin = _plugin(ctx, project, workflow.plugin)
+        workflow, plugin = await _workflow_plugin(ctx, instance)
         context = {
             "workflow": workflow.name,
             "reason": instance.reason,
@@ -193,10 +186,9 @@ async def _start(ctx: BotContext, instance: WorkflowInstance) -> WorkflowInstanc
     except PluginNoAnswer as error:
         # It may have started: the job asks again with the same key, which the system recognises.
         return await _unanswered(ctx, instance, card.channel_id, failure_text(error))
-    except (PluginError, NotAvailable) as error:
-        return await _not_started(ctx, instance, card.channel_id, failure_text(error))
     except Exception as error:
-        logger.exception("workflow start failed", extra={"incident_id": instance.incident_id})
+        if not isinstance(error, PluginError | NotAvailable):
+            logger.exception("workflow start failed", extra={"incident_id": instance.incident_id})
         return await _not_started(ctx, instance, card.channel_id, failure_text(error))
     async with ctx.sessions() as session:
         saved = await store.advance(
@@ -216,6 +208,20 @@ async def _start(ctx: BotContext, instance: WorkflowInstance) -> WorkflowInstanc
     return saved
 
 
+async def _workflow_plugin(ctx: BotContext, instance: WorkflowInstance) -> tuple[Workflow, WorkflowPlugin]:
+    """The run's workflow as configured now, and the plugin that runs it."""
+    async with ctx.sessions() as session:
+        workflow = await session.get(Workflow, instance.workflow_id) if instance.workflow_id else None
+        project = await session.get(Project, workflow.project_id) if workflow else None
+    if workflow is None or project is None:
+        raise NotAvailable("The workflow is no longer in the project's configuration.")
+    return workflow, _plugin(ctx, project, workflow.plugin)
+
+
+def _artifacts(run: WorkflowRun) -> list[dict[str, Any]]:
+    return [{"name": a.name, "weblink": a.weblink} for a in run.artifacts]
+
+
 def _state(ctx: BotContext, run: WorkflowRun) -> dict[str, Any]:
     """The columns a run's answer sets."""
     now = ctx.clock()
@@ -224,7 +230,7 @@ def _state(ctx: BotContext, run: WorkflowRun) -> dict[str, Any]:
         "status": run.status,
         "weblink": run.weblink,
         "status_url": run.status_url,
-        "artifacts": [{"name": a.name, "weblink": a.weblink} for a in run.artifacts],
+        "artifacts": _artifacts(run),
         "error": None,
         "finished_at": now if run.status in FINAL else None,
         "updated_at": now,
@@ -318,7 +324,7 @@ async def follow_runs(ctx: BotContext) -> str:
     limit = asyncio.Semaphore(CONCURRENT_POLLS)
     now = ctx.clock()
 
-    async def follow(instance: WorkflowInstance, incident: Incident, channel: str | None) -> str:
+    async def follow(instance: WorkflowInstance, channel: str | None) -> str:
         async with limit:
             if instance.external_id is None:
                 assert instance.id is not None
@@ -331,7 +337,7 @@ async def follow_runs(ctx: BotContext) -> str:
             return await _follow(ctx, instance, channel)
 
     outcomes = await asyncio.gather(
-        *(follow(instance, incident, channel) for instance, incident, channel in unfinished),
+        *(follow(instance, channel) for instance, channel in unfinished),
         return_exceptions=True,
     )
     changed = sum(1 for outcome in outcomes if outcome in {"changed", "restarted"})
@@ -347,14 +353,8 @@ async def _follow(ctx: BotContext, instance: WorkflowInstance, channel: str | No
     if instance.created_at < ctx.clock() - FOLLOW_FOR:
         await _changed(ctx, instance, channel, WorkflowRun(id=instance.external_id, status="abandoned"))
         return "changed"
-    async with ctx.sessions() as session:
-        incident = await session.get(Incident, instance.incident_id)
-        project = await session.get(Project, incident.project_id) if incident else None
-        workflow = await session.get(Workflow, instance.workflow_id) if instance.workflow_id else None
-    if project is None or workflow is None:
-        return "unread"
     try:
-        plugin = _plugin(ctx, project, workflow.plugin)
+        workflow, plugin = await _workflow_plugin(ctx, instance)
         run = await plugin_call(
             ctx, plugin.get_instance(workflow.external_id, instance.external_id, instance.status_url)
         )
@@ -365,7 +365,7 @@ async def _follow(ctx: BotContext, instance: WorkflowInstance, channel: str | No
             "workflow run not read", extra={"incident_id": instance.incident_id, "error": str(error)}
         )
         return "unread"
-    artifacts = [{"name": a.name, "weblink": a.weblink} for a in run.artifacts]
+    artifacts = _artifacts(run)
     if run.status == instance.status and (not artifacts or artifacts == instance.artifacts):
         return "same"
     await _changed(ctx, instance, channel, run)

@@ -109,8 +109,8 @@ def register(registry: Registry, ctx: BotContext) -> None:
             await ack(response_action="update", view=views.message_modal(views.TITLE, refusal))
             return
         workflow_id = _int(input_value(view, views.WORKFLOW))
-        choices = {c.id: c for c in await flows.workflow_choices(ctx, found.incident_id)}
-        chosen = choices.get(workflow_id or 0)
+        choices = await flows.workflow_choices(ctx, found.incident_id)
+        chosen = next((c for c in choices if c.id == workflow_id), None)
         # A parameter the form did not show (the configuration changed meanwhile) keeps its default.
         entered = (
             {p.key: input_value(view, views.parameter_block(chosen.id, p.key)) for p in chosen.parameters}
@@ -126,7 +126,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
             reason=str(input_value(view, views.REASON) or ""),
             parameters=parameters,
         )
-        problems = await flows.check_request(ctx, request)
+        problems = flows.check_request(request, choices)
         if problems:
             has_reason = any(b.get("block_id") == views.REASON for b in view.get("blocks", []))
             errors = {views.WORKFLOW: problems["workflow"]} if "workflow" in problems else {}

@@ -107,13 +107,13 @@ def _write(spots: Iterable[tuple[int, int, str]], values: Mapping[str, str]) -> 
     return requests
 
 
-def _replace_all(document_id: str, pairs: Mapping[str, str]) -> dict[str, Any]:
-    requests = [
+def _replace_all(pairs: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Requests replacing every occurrence of each text with its new one."""
+    return [
         {"replaceAllText": {"containsText": {"text": old, "matchCase": True}, "replaceText": new}}
         for old, new in pairs.items()
         if old
     ]
-    return {"requests": requests}
 
 
 class GoogleDocument:
@@ -140,7 +140,7 @@ class GoogleDocument:
             requests = _write(_placeholders(docs.get(documentId=document_id).execute(), values), values)
             # A placeholder split across differently formatted runs is not found above: filled as text.
             pairs = {"{{" + key + "}}": value for key, value in values.items()}
-            requests += _replace_all(document_id, pairs)["requests"]
+            requests += _replace_all(pairs)
             docs.batchUpdate(documentId=document_id, body={"requests": requests}).execute()
             left = sorted(set(PLACEHOLDER.findall(_text(docs.get(documentId=document_id).execute()))))
             return ExternalResource(
@@ -157,7 +157,7 @@ class GoogleDocument:
         def update(workspace: GoogleWorkspace) -> None:
             pairs = {"{{" + key + "}}": value for key, value in replacements.items()}
             documents = workspace.service("docs", "v1").documents()
-            documents.batchUpdate(documentId=document_id, body=_replace_all(document_id, pairs)).execute()
+            documents.batchUpdate(documentId=document_id, body={"requests": _replace_all(pairs)}).execute()
 
         await self.workspace.run(update, f"update document {document_id}")
 
@@ -178,9 +178,8 @@ class GoogleDocument:
                 try:
                     return write(workspace)
                 except HttpError as error:
-                    if error.resp.status != 400 or b"revision" not in (error.content or b"").lower():
-                        raise
-                    if attempt == REVISION_ATTEMPTS - 1:
+                    outdated = error.resp.status == 400 and b"revision" in (error.content or b"").lower()
+                    if not outdated or attempt == REVISION_ATTEMPTS - 1:
                         raise
 
         def write(workspace: GoogleWorkspace) -> None:
@@ -200,11 +199,13 @@ class GoogleDocument:
                 for key, value in changed.items()
                 if RANGE_PREFIX + key not in named and previous.get(key)
             }
-            requests = stale + _write(spots, changed) + _replace_all(document_id, unranged)["requests"]
-            if requests:
-                control = {"requiredRevisionId": document["revisionId"]} if document.get("revisionId") else {}
-                body = {"requests": requests, **({"writeControl": control} if control else {})}
-                documents.batchUpdate(documentId=document_id, body=body).execute()
+            requests = stale + _write(spots, changed) + _replace_all(unranged)
+            if not requests:
+                return
+            body: dict[str, Any] = {"requests": requests}
+            if document.get("revisionId"):
+                body["writeControl"] = {"requiredRevisionId": document["revisionId"]}
+            documents.batchUpdate(documentId=document_id, body=body).execute()
 
         await self.workspace.run(update, f"update document {document_id}")
 
