@@ -24,8 +24,8 @@ from sqlmodel import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config.defaults import seed_defaults_if_empty
-from bot.context import BotContext
 from bot.costs.flows import compute_costs
+from bot.runtime.bot_context import BotContext
 from bot.settings import Settings
 from storage.migrate import upgrade
 from storage.models import (

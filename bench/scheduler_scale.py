@@ -36,13 +36,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from support import REPO  # noqa: F401  (puts the repository on sys.path)
 
 from bot.config.defaults import seed_defaults_if_empty
-from bot.context import BotContext
 from bot.costs.flows import cost_job
 from bot.incidents import views
 from bot.incidents.close_reminders import remind_to_close
 from bot.incidents.daily import send_daily_summaries
 from bot.incidents.listing import current_incidents
 from bot.reports.reminders import remind_overdue_reports
+from bot.runtime.bot_context import BotContext
 from bot.settings import Settings
 from bot.tasks.flows import remind_overdue
 from storage import migrate

@@ -1,5 +1,5 @@
 """Allows `python -m bot`, the same as the `dispatch-bot` console script."""
 
-from bot.cli import main
+from bot.cli.main import main
 
 main()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from bot.settings import Settings
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade

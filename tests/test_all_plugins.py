@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.incidents import flows
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import Resource
 from tests.conftest import running_bot
 from tests.fakes.google import FakeGoogle

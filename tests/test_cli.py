@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli.main import main
 from storage.db import create_engine
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from bot.incidents.close_reminders import remind_to_close
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import Incident, IncidentType, Project
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_update import open_incident, the_incident

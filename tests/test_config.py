@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
+from bot.cli.config import config_group
 from bot.config.apply import apply, plan
-from bot.config.commands import config_group
 from bot.config.defaults import default_config, seed_defaults_if_empty
 from bot.config.loader import parse_config
 from bot.config.schema import ConfigCheckError, WorkspaceConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.config.commands import config_group
+from bot.cli.config import config_group
 from bot.config.defaults import default_config
 from bot.config.loader import parse_config
 from bot.config.schema import check_workspace

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.conversation.flows import is_working_time
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from tests.fakes.slack import FakeSlack
 from tests.test_people import eventually, open_incident, participant
 from tests.test_timeline import settled

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.costs.flows import cost_job
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from tests.fakes.jira import FakeJira
 from tests.fakes.slack import FakeSlack
 from tests.test_costs import activity_count, hold_clock

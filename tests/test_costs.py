@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from bot.costs.flows import ManualCost, add_manual_cost, compute_costs
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import (
     CostModel,
     Incident,

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from bot.incidents import views
 from bot.incidents.daily import send_daily_summaries
 from bot.incidents.facts import IncidentCard
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import DailySummary, Incident, Notification, Project, Subscription
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import incident_project, report, wait_until_opened

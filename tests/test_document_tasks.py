@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from plugins.google.client import GoogleWorkspace
 from plugins.google.tasks import GoogleDocTasks, assignees_of
 from storage import incidents as store

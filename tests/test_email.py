@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.incidents import flows
 from bot.reports import flows as report_flows
 from bot.reports.facts import TACTICAL_REPORT
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage import emails
 from storage import incidents as store
 from storage.models import Incident, Notification, SentEmail, TimelineEvent

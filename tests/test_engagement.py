@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.config.filters import Filter, to_column
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import IndividualContact, Participant, RolePolicy
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import incident_project, report, wait_until_opened

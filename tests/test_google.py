@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from plugins.errors import PluginAuthError, PluginConfigError, PluginError, PluginNotFound, PluginRateLimited
 from plugins.google.calendar import GoogleMeet
 from plugins.google.client import GoogleAccount, GoogleWorkspace
@@ -27,7 +27,8 @@ from plugins.interfaces import (
     ParticipantGroupPlugin,
     StoragePlugin,
 )
-from plugins.registry import Catalog, PluginProvider, PluginSetup, build_project_plugins
+from plugins.registry import Catalog, PluginProvider, build_project_plugins
+from plugins.setup import PluginSetup
 from tests.conftest import running_bot
 from tests.fakes.google import FakeGoogle
 from tests.fakes.slack import FakeSlack

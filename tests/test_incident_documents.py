@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.incidents import flows
 from bot.incidents import resources as incident_resources
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import Document, IncidentType, Project, Resource
 from tests.fakes.google import FakeGoogle
 from tests.fakes.slack import FakeSlack

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.incidents import flows
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import Incident
 from tests.fakes.slack import FakeSlack
 

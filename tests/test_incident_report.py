@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.incidents import flows
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import FlowStep, Incident, Notification, Participant, ParticipantRole, TimelineEvent
 from tests.conftest import bot_settings
 from tests.fakes.slack import FakeSlack

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from bot.incidents import flows
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import FlowStep, Incident, Resource
 from tests.fakes.google import FakeGoogle
 from tests.fakes.slack import FakeSlack

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.groups.flows import parse_addresses
 from bot.groups.views import members_modal
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import TimelineEvent
 from tests.fakes.google import FakeGoogle
 from tests.fakes.slack import FakeSlack

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.oncall import flows
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import Incident, IncidentPriority, Project, Resource, RolePolicy, Service, TimelineEvent
 from tests.conftest import running_bot
 from tests.fakes.pagerduty import FakePagerDuty

@@ -8,7 +8,7 @@ import pytest
 
 from plugins.errors import PluginAuthError, PluginConfigError, PluginNotFound, PluginRateLimited
 from plugins.pagerduty.oncall import PagerDutyOnCall
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 from tests.fakes.pagerduty import FakePagerDuty
 
 

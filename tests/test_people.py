@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import Participant, ParticipantRole, TimelineEvent
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import report, wait_until_opened

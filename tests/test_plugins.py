@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.config.commands import config_group
+from bot.cli.config import config_group
+from bot.cli.main import main
 from bot.settings import Settings
 from plugins.interfaces import OnCallPlugin
 from plugins.registry import Catalog, PluginProvider, build_project_plugins

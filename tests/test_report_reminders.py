@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.context import BotContext
 from bot.reports.reminders import remind_overdue_reports
-from bot.runtime import BotProcess
+from bot.runtime.bot_context import BotContext
+from bot.runtime.process import BotProcess
 from tests.conftest import bot_settings
 from tests.fakes.slack import FakeSlack
 from tests.test_people import open_incident
@@ -74,7 +74,7 @@ async def test_stable_incidents_get_no_report_reminders(slack: FakeSlack, bot: B
 async def test_remind_me_later_reminds_again_then_unless_the_report_came(
     slack: FakeSlack, bot: BotProcess
 ) -> None:
-    from bot import timers
+    from bot.runtime import timers
 
     incident = await open_incident(slack, bot)
     start = bot.ctx.clock()

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.reports import flows
 from bot.reports.facts import TACTICAL_REPORT, SubmittedReport
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import Incident, Participant, ParticipantRole, Report, TimelineEvent
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import report, wait_until_opened

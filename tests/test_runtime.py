@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
-from bot.app import CAPABILITIES
-from bot.context import BotContext
-from bot.manifest import build_manifest
-from bot.registry import CommandSpec, Registry
-from bot.runtime import BotProcess, StartupError
+from bot.cli.manifest import build_manifest
+from bot.runtime.app import CAPABILITIES
+from bot.runtime.bot_context import BotContext
+from bot.runtime.process import BotProcess, StartupError
+from bot.slack.listeners import CommandSpec, Registry
 from storage.migrate import downgrade
 from storage.models import IncidentPriority, Project
 from tests.conftest import bot_settings

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.context import BotContext
-from bot.runtime import BotProcess
-from bot.scheduler import Job, Scheduler, every
+from bot.runtime.bot_context import BotContext
+from bot.runtime.process import BotProcess
+from bot.runtime.scheduler import Job, Scheduler, every
 from bot.settings import Settings
 from storage.models import JobRun
 from tests.conftest import bot_settings
@@ -184,7 +184,7 @@ async def test_a_failing_run_is_logged_with_its_job_counted_and_the_next_slot_ru
 
     job = Job(name="notify", every=every(minutes=1), run=notify)
     first, second = Scheduler(broken, jobs=[job]), Scheduler(healthy, jobs=[job])
-    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="bot.runtime.scheduler"):
         failed = await first.fire("notify")
     assert failed is not None and failed.describe() == "failed: RuntimeError: Slack was down"
     [record] = [r for r in caplog.records if r.getMessage() == "job failed"]
@@ -274,7 +274,7 @@ async def test_a_slot_that_cannot_be_claimed_is_logged_counted_and_not_run(
     ctx = BotContext.from_settings(Settings(database_url=unreachable, _env_file=None))
     try:
         scheduler = Scheduler(ctx, jobs=[Job(name="sweep", every=every(minutes=1), run=sweep)])
-        with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+        with caplog.at_level(logging.ERROR, logger="bot.runtime.scheduler"):
             assert await scheduler.fire("sweep") is None
     finally:
         await ctx.close()

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config.defaults import seed_defaults_if_empty
-from bot.context import BotContext
 from bot.incidents import flows
-from bot.scheduler import JOBS, Scheduler
+from bot.runtime.bot_context import BotContext
+from bot.runtime.scheduler import JOBS, Scheduler
 from bot.settings import Settings
 from storage import scheduling as store
 from storage.models import JobRun

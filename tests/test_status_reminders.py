@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.reports.reminders import STATUS_CHANGED, remind_after_status_change
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import Reminder
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_update import close_and_review, open_incident, open_update_modal, the_incident

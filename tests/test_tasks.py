@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from bot.tasks import flows
 from storage.models import Task, TaskAssignee, TimelineEvent
 from tests.fakes.slack import FakeSlack

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.doctor import run_checks
+from bot.cli.doctor import run_checks
 from bot.incidents import flows
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import FlowStep, Project, Resource
 from tests.conftest import running_bot
 from tests.fakes.jira import FakeJira

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from bot.timeline import flows
 from storage.models import ParticipantRole, TimelineEvent
 from tests.fakes.slack import FakeSlack

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot import timers
-from bot.context import BotContext
-from bot.scheduler import Scheduler
+from bot.runtime import timers
+from bot.runtime.bot_context import BotContext
+from bot.runtime.scheduler import Scheduler
 from storage import scheduling as store
 from storage.models import ScheduledAction
 from tests.test_scheduler import START as NOW
@@ -69,7 +69,7 @@ async def test_due_timers_run_once_and_a_failing_one_is_retried_later_without_st
     await schedule(ctx, "ping", "second", NOW, who="cy")
     await schedule(ctx, "ping", "later", NOW + timedelta(minutes=10), who="dee")
 
-    with caplog.at_level(logging.ERROR, logger="bot.timers"):
+    with caplog.at_level(logging.ERROR, logger="bot.runtime.timers"):
         assert await timers.drain_due_actions(ctx, handlers) == (2, 1)
     assert pinged == ["ada", "cy"]
     rows = await actions(ctx)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.runtime import BotProcess
+from bot.runtime.process import BotProcess
 from storage.models import Project, TimelineEvent, Workflow, WorkflowInstance
 from tests.fakes.slack import FakeSlack
 from tests.fakes.workflow import FakeWorkflows

@@ -12,31 +12,22 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from bot.context import BotContext
+from bot.conversation.facts import AfterHours
 from bot.incidents.context import COMMANDER
 from bot.people.profiles import Profiles
+from bot.runtime.bot_context import BotContext
 from storage import incidents as store
 from storage.models import Incident, IncidentPriority, Participant
 
 logger = logging.getLogger(__name__)
 
 WORKDAY_START, WORKDAY_END = time(9, 0), time(17, 0)
-
-
-@dataclass(frozen=True)
-class AfterHours:
-    """Why answers may be slow: the commander, their time zone and the incident's priority."""
-
-    commander_id: str
-    timezone: str
-    priority: str
 
 
 def is_working_time(moment: datetime, timezone: str) -> bool:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.context import BotContext
 from bot.conversation import flows, views
 from bot.people.messages import ChannelMessage
 from bot.people.profiles import Profiles
-from bot.registry import Registry
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import Registry
 
 
 def register(registry: Registry, ctx: BotContext) -> None:

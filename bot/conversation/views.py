@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation.flows import AfterHours
+from bot.conversation.facts import AfterHours
 from bot.slack.text import escape
 
 

@@ -10,8 +10,8 @@ from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 
-from bot.context import BotContext
 from bot.core.views import error_modal
+from bot.runtime.bot_context import BotContext
 from plugins.errors import PluginError, PluginNoAnswer
 
 logger = logging.getLogger(__name__)

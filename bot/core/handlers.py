@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
-from bot.context import BotContext
 from bot.core import views
-from bot.registry import CommandSpec, Registry
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import CommandSpec, Registry
 
 HELP = CommandSpec(
     key="help",

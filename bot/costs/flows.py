@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.context import BotContext
 from bot.costs.arithmetic import (
     ENGAGEMENT_MULTIPLIER,
     RoleSpan,
@@ -18,6 +17,7 @@ from bot.costs.arithmetic import (
     to_cents,
 )
 from bot.incidents import flows as incident_flows
+from bot.runtime.bot_context import BotContext
 from storage import costs as store
 from storage import incidents as incident_store
 from storage.models import CostModel, Incident, IncidentCostType, ParticipantRole

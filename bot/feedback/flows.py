@@ -6,8 +6,8 @@ import asyncio
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.context import BotContext
 from bot.feedback import views
+from bot.runtime.bot_context import BotContext
 from storage import incidents as store
 from storage.models import Feedback, Incident
 

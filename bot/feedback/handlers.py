@@ -8,9 +8,9 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
 from bot.feedback import flows, views
-from bot.registry import Registry
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import Registry
 from bot.slack.modals import input_value, private_metadata
 
 logger = logging.getLogger(__name__)

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import cast
 
-from bot.context import BotContext
 from bot.core.errors import plugin_call
+from bot.groups.facts import Changed, describe
 from bot.incidents.resources import NOTIFICATIONS, save_details
+from bot.runtime.bot_context import BotContext
 from plugins.interfaces import ParticipantGroupPlugin
 from storage import incidents as store
 from storage.models import Incident, Project
@@ -35,13 +36,6 @@ class Group:
     members: list[str]
 
 
-@dataclass(frozen=True)
-class Changed:
-    address: str
-    added: list[str]
-    removed: list[str]
-
-
 def parse_addresses(text: str) -> tuple[list[str], list[str]]:
     """(addresses, bad ones) from comma-, semicolon- or line-separated text; lower-cased, without repeats."""
     found: dict[str, None] = {}
@@ -54,12 +48,6 @@ def parse_addresses(text: str) -> tuple[list[str], list[str]]:
         else:
             bad.append(part)
     return list(found), bad
-
-
-def describe(added: list[str], removed: list[str]) -> str:
-    """ "added a, b; removed c", or "" when nothing changed."""
-    parts = [f"added {', '.join(added)}" if added else "", f"removed {', '.join(removed)}" if removed else ""]
-    return "; ".join(part for part in parts if part)
 
 
 async def plugin_and_address(ctx: BotContext, incident_id: int) -> tuple[ParticipantGroupPlugin, str]:

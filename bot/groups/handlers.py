@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
 from bot.core.errors import failure_text, with_error_modal
 from bot.groups import flows, views
 from bot.incidents.context import may_lead, require_incident
-from bot.registry import CommandSpec, Registry
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import CommandSpec, Registry
 from bot.slack.modals import input_value, private_metadata
 
 logger = logging.getLogger(__name__)

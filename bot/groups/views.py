@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.groups.flows import Changed, describe
+from bot.groups.facts import Changed, describe
 from bot.slack.text import escape
 
 CALLBACK = "groups_notifications"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.context import BotContext
 from bot.core.local_time import today_at
 from bot.incidents import views
 from bot.incidents.context import COMMANDER
+from bot.runtime.bot_context import BotContext
 from storage import incidents as incident_store
 from storage import reminders as store
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
+from bot.runtime.bot_context import BotContext
 from storage import incidents as store
 from storage.models import Incident
 

@@ -12,11 +12,11 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.config.filters import matches_stored
-from bot.context import BotContext
 from bot.core.local_time import today_at
 from bot.incidents import views
 from bot.incidents.engagement import facts_of
 from bot.incidents.listing import current_incidents
+from bot.runtime.bot_context import BotContext
 from storage import summaries as store
 from storage.models import Project
 from storage.workspace import enabled_notifications, enabled_projects

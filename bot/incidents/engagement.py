@@ -15,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
 from bot.config.filters import IncidentFacts, describe, from_column, matches_stored
-from bot.context import BotContext
 from bot.incidents.facts import IncidentCard
+from bot.runtime.bot_context import BotContext
 from plugins.errors import PluginError
 from storage import incidents as store
 from storage.models import Incident, IndividualContact, Project, RolePolicy, Service

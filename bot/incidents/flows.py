@@ -24,7 +24,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 
 from bot.config.filters import matches_stored
-from bot.context import BotContext
 from bot.core.errors import failure_text, plugin_call
 from bot.incidents import engagement, naming, resources, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
@@ -32,6 +31,7 @@ from bot.incidents.resources import email_of, user_name
 from bot.mail import content
 from bot.mail import flows as mail
 from bot.oncall import paging
+from bot.runtime.bot_context import BotContext
 from plugins.errors import PluginError
 from plugins.interfaces import ConferencePlugin, EmailPlugin, ExternalResource, StoragePlugin, TicketPlugin
 from plugins.registry import ProjectPlugins

@@ -12,11 +12,11 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
 from bot.incidents import flows, lifecycle, listing, self_service, views
 from bot.incidents.context import may_lead, require_incident
 from bot.incidents.facts import IncidentCard
-from bot.registry import CommandSpec, Registry, ShortcutSpec
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import CommandSpec, Registry, ShortcutSpec
 from bot.slack.modals import input_value, private_metadata
 
 logger = logging.getLogger(__name__)

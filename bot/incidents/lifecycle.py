@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from bot.context import BotContext
 from bot.costs import flows as costs
 from bot.feedback import flows as feedback
 from bot.incidents import engagement, flows, resources, self_service, views
@@ -28,6 +27,7 @@ from bot.incidents.facts import Choice, IncidentCard
 from bot.mail import content
 from bot.oncall import flows as oncall
 from bot.reports import reminders as report_reminders
+from bot.runtime.bot_context import BotContext
 from storage import costs as cost_store
 from storage import incidents as store
 from storage.db import is_lock_timeout

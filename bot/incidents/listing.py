@@ -7,8 +7,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import col, or_, select
 
-from bot.context import BotContext
 from bot.incidents.facts import IncidentCard
+from bot.runtime.bot_context import BotContext
 from storage.models import (
     Incident,
     IncidentPriority,

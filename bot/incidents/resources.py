@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
-from bot.context import BotContext
 from bot.core.errors import plugin_call
+from bot.runtime.bot_context import BotContext
 from plugins.errors import PluginError
 from plugins.interfaces import DocumentPlugin, ExternalResource, ParticipantGroupPlugin, StoragePlugin
 from plugins.registry import ProjectPlugins

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.context import BotContext
 from bot.incidents import resources
+from bot.runtime.bot_context import BotContext
 from storage import incidents as store
 from storage.models import Incident, Project, Subscription
 

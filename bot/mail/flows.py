@@ -14,8 +14,8 @@ from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.context import BotContext
 from bot.core.errors import failure_text, plugin_call
+from bot.runtime.bot_context import BotContext
 from plugins.interfaces import EmailPlugin
 from storage import emails as store
 from storage.models import Incident, Project

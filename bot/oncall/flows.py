@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -20,16 +20,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.filters import matches_stored
-from bot.context import BotContext
 from bot.incidents import flows as incident_flows
 from bot.incidents import resources
 from bot.incidents.engagement import facts_of as engagement_facts
 from bot.incidents.engagement import user_for_email
 from bot.incidents.facts import IncidentCard
 from bot.oncall import paging, views
+from bot.oncall.facts import EngageForm, EngageOutcome, ServiceOption
 from bot.people import queries as people_queries
+from bot.runtime.bot_context import BotContext
 from plugins.errors import PluginError
-from plugins.interfaces import OnCallPerson, OnCallPlugin
+from plugins.interfaces import OnCallPlugin
 from storage import incidents as store
 from storage.models import Incident, Project, Resource, Service
 
@@ -46,25 +47,6 @@ SERVICE = "service"
 
 
 @dataclass(frozen=True)
-class ServiceOption:
-    id: int
-    name: str
-    description: str
-    engaged: bool = False
-    engaged_user: str | None = None
-
-
-@dataclass(frozen=True)
-class EngageForm:
-    """What the modal offers: the project's services, or why there is nothing to offer."""
-
-    incident_id: int
-    incident_name: str
-    services: list[ServiceOption]
-    problem: str | None = None
-
-
-@dataclass(frozen=True)
 class Engagement:
     incident_id: int
     channel_id: str
@@ -72,21 +54,6 @@ class Engagement:
     page: bool
     requested_by: str | None
     """Who asked; None when the service's filters matched the incident and the bot engaged it."""
-
-
-@dataclass
-class EngageOutcome:
-    service: str
-    user: str | None = None
-    person: OnCallPerson | None = None
-    error: str | None = None
-    """Why nobody was engaged, in words for the person who asked."""
-    paged: bool = False
-    page_link: str | None = None
-    problems: list[str] = field(default_factory=list)
-    """What went wrong after the person was engaged (invite, announcement, page)."""
-    retryable: bool = False
-    """The on-call plugin could not answer: asking again later may work."""
 
 
 async def _project_services(session: AsyncSession, project_id: int) -> list[Service]:

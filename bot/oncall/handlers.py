@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
 from bot.core.errors import with_error_modal
 from bot.incidents.context import incident_context, require_incident
 from bot.oncall import flows, views
-from bot.registry import CommandSpec, Registry
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import CommandSpec, Registry
 from bot.slack.modals import input_value, private_metadata
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.context import BotContext
+from bot.runtime.bot_context import BotContext
 from plugins.interfaces import OnCallPlugin, Page
 from storage import incidents as store
 from storage.models import Incident, IncidentPriority, Project, Resource, Service

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bot.slack.text import escape
 
 if TYPE_CHECKING:
-    from bot.oncall.flows import EngageForm, EngageOutcome
+    from bot.oncall.facts import EngageForm, EngageOutcome
 
 ENGAGE_CALLBACK = "oncall_engage"
 # Block ids; the submission handler reads the values back by these.

@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.context import BotContext
 from bot.incidents import flows as incident_flows
 from bot.incidents import resources
 from bot.incidents import views as incident_views
@@ -29,6 +28,7 @@ from bot.people import views
 from bot.people.facts import ParticipantLine, ParticipantPage
 from bot.people.messages import ChannelMessage
 from bot.people.profiles import Profile, Profiles
+from bot.runtime.bot_context import BotContext
 from bot.slack.gateway import error_code
 from storage import costs as cost_store
 from storage import incidents as store

@@ -12,14 +12,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
 from bot.core.errors import with_error_modal
 from bot.incidents import views as incident_views
 from bot.incidents.context import may_see, require_incident
 from bot.people import flows, views
 from bot.people.messages import ChannelMessage, MessageDispatcher
 from bot.people.profiles import Profiles
-from bot.registry import CommandSpec, Registry
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import CommandSpec, Registry
 from bot.slack.modals import input_value, private_metadata
 
 logger = logging.getLogger(__name__)

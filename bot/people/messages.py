@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.context import BotContext
+from bot.runtime.bot_context import BotContext
 from storage import incidents as store
 
 logger = logging.getLogger(__name__)

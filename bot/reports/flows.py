@@ -17,7 +17,6 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
-from bot.context import BotContext
 from bot.incidents import flows as incident_flows
 from bot.incidents import resources
 from bot.incidents.context import IncidentContext, incident_context
@@ -35,6 +34,7 @@ from bot.reports.facts import (
     ReportOutcome,
     SubmittedReport,
 )
+from bot.runtime.bot_context import BotContext
 from bot.slack.gateway import error_code
 from storage import incidents as incident_store
 from storage import reports as store

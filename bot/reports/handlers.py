@@ -8,13 +8,13 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
 from bot.core.errors import with_error_modal
 from bot.incidents import views as incident_views
 from bot.incidents.context import may_lead, require_incident
-from bot.registry import CommandSpec, Registry
 from bot.reports import flows, reminders, views
 from bot.reports.facts import EXECUTIVE_REPORT, KINDS, TACTICAL_REPORT, ReportKind, SubmittedReport
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import CommandSpec, Registry
 from bot.slack.modals import input_value, private_metadata
 from storage.models import Incident
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from bot import timers
-from bot.context import BotContext
 from bot.incidents.context import COMMANDER
 from bot.people.flows import command_name
 from bot.reports import views
 from bot.reports.facts import EXECUTIVE, KINDS, TACTICAL
+from bot.runtime import timers
+from bot.runtime.bot_context import BotContext
 from storage import incidents as incident_store
 from storage import reminders as store
 from storage import reports as report_store

@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.metrics import Metrics
+from bot.runtime.metrics import Metrics
 
 
 class InstrumentedWebClient(AsyncWebClient):

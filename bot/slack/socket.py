@@ -25,8 +25,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.background import begin_envelope_scope, end_envelope_scope
-from bot.metrics import Metrics
+from bot.runtime.background import begin_envelope_scope, end_envelope_scope
+from bot.runtime.metrics import Metrics
 
 logger = logging.getLogger("dispatch_bot.envelopes")
 

@@ -14,10 +14,10 @@ from typing import cast
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from bot.context import BotContext
 from bot.core.errors import failure_text
 from bot.incidents.context import COMMANDER
 from bot.incidents.engagement import user_for_email
+from bot.runtime.bot_context import BotContext
 from bot.tasks import flows
 from bot.tasks.facts import TaskDraft
 from plugins.interfaces import ExternalTask, TaskPlugin

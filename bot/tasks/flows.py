@@ -10,10 +10,10 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.context import BotContext
 from bot.incidents.context import COMMANDER
 from bot.people import queries as people
 from bot.people.flows import in_transaction
+from bot.runtime.bot_context import BotContext
 from bot.tasks import views
 from bot.tasks.facts import TaskCard, TaskDraft
 from storage import incidents as store

@@ -9,9 +9,9 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
 from bot.incidents.context import require_incident
-from bot.registry import CommandSpec, Registry
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import CommandSpec, Registry
 from bot.slack.modals import input_value, private_metadata
 from bot.tasks import flows, views
 from bot.tasks.facts import TaskDraft

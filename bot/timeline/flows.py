@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
-from bot.context import BotContext
 from bot.incidents.context import incident_context
+from bot.runtime.bot_context import BotContext
 from bot.slack.gateway import error_code
 from bot.timeline import reader, store, views
 from bot.timeline.facts import (

@@ -11,11 +11,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
 from bot.core.views import error_text
 from bot.incidents import views as incident_views
 from bot.incidents.context import incident_context, may_see, require_incident
-from bot.registry import CommandSpec, Registry
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import CommandSpec, Registry
 from bot.slack.modals import input_value, private_metadata
 from bot.timeline import flows, views
 from bot.timeline.facts import ManualEntry, Reaction

@@ -12,14 +12,15 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from bot.context import BotContext
 from bot.core.errors import failure_text, plugin_call
 from bot.incidents.flows import incident_card
+from bot.runtime.bot_context import BotContext
 from bot.workflows import views
+from bot.workflows.facts import Parameter, WorkflowChoice
 from plugins.errors import PluginError, PluginNoAnswer, PluginNotFound
 from plugins.interfaces import WorkflowPlugin, WorkflowRun
 from storage import incidents as incident_store
@@ -40,21 +41,6 @@ FOLLOW_FOR = timedelta(days=7)
 START_LEASE = timedelta(minutes=2)
 START_WINDOW = timedelta(minutes=10)
 CONCURRENT_POLLS = 8
-
-
-@dataclass(frozen=True)
-class Parameter:
-    key: str
-    value: str = ""
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class WorkflowChoice:
-    id: int
-    name: str
-    description: str
-    parameters: list[Parameter] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from bot.incidents.views import message_modal
 from bot.slack.text import escape
 
 if TYPE_CHECKING:
-    from bot.workflows.flows import WorkflowChoice
+    from bot.workflows.facts import WorkflowChoice
     from storage.models import WorkflowInstance
 
 RUN_CALLBACK = "workflow_run"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 
 
 def plugin_for(name: str, setup: PluginSetup) -> object:

@@ -25,7 +25,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from plugins.errors import PluginAuthError, PluginConfigError, PluginError, PluginNotFound, PluginRateLimited
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from googleapiclient.errors import HttpError
 from plugins.google.client import GoogleWorkspace, workspace_for
 from plugins.google.drive import copy_once
 from plugins.interfaces import ExternalResource
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 
 # The incident template's variables (the seeds' templates.mdx); a key with no value is emptied, so a
 # reader never sees a `{{...}}` the bot knew about.

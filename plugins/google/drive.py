@@ -8,7 +8,7 @@ from typing import Any
 
 from plugins.google.client import GoogleWorkspace, workspace_for
 from plugins.interfaces import ExternalResource
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 
 FOLDER = "application/vnd.google-apps.folder"
 FIELDS = "id, name, mimeType, webViewLink, parents, driveId"

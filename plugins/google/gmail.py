@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from plugins.google.client import GoogleWorkspace, workspace_for
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 from templates import render_email
 
 

@@ -9,7 +9,7 @@ from googleapiclient.errors import HttpError
 
 from plugins.google.client import GoogleWorkspace, workspace_for
 from plugins.interfaces import ExternalResource
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 
 
 class GoogleGroups:

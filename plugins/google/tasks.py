@@ -9,7 +9,7 @@ from typing import Any
 
 from plugins.google.client import GoogleWorkspace, workspace_for
 from plugins.interfaces import ExternalTask
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 
 FIELDS = (
     "nextPageToken, comments(id, content, resolved, deleted, author(displayName, emailAddress), "

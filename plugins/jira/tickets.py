@@ -16,7 +16,7 @@ import aiohttp
 
 from plugins.errors import PluginAuthError, PluginConfigError, PluginError, PluginNotFound, PluginRateLimited
 from plugins.interfaces import ExternalResource
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 
 API = "/rest/api/3"
 # Incident status → the Jira status (or transition) name it moves the issue to, unless the options say.

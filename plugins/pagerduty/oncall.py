@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from plugins.errors import PluginAuthError, PluginError, PluginNotFound, PluginRateLimited
 from plugins.interfaces import OnCallPerson, Page
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 
 with warnings.catch_warnings():
     # pdpyras announces its deprecation on import; it stays behind this module until we switch.

@@ -22,7 +22,7 @@ from yarl import URL
 
 from plugins.errors import PluginAuthError, PluginError, PluginNoAnswer, PluginNotFound, PluginRateLimited
 from plugins.interfaces import ExternalResource, WorkflowRun
-from plugins.registry import PluginSetup
+from plugins.setup import PluginSetup
 
 RETRIED = {500, 502, 503, 504}
 # What the bot keeps of an answer (the run's table columns).

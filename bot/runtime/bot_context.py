@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.background import TaskTracker
-from bot.metrics import Metrics
+from bot.runtime.background import TaskTracker
+from bot.runtime.metrics import Metrics
 from bot.settings import Settings
 from bot.slack.client import InstrumentedWebClient, build_web_client
 from bot.slack.gateway import SlackGateway

@@ -14,9 +14,9 @@ from alembic import command as alembic_command
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from bot.config.commands import config_group
-from bot.plugin_commands import plugins_group
-from bot.scheduler_commands import scheduler_group
+from bot.cli.config import config_group
+from bot.cli.plugins import plugins_group
+from bot.cli.scheduler import scheduler_group
 from bot.settings import Settings
 from storage.db import create_engine
 from storage.migrate import alembic_config, downgrade, schema_drift, upgrade
@@ -49,8 +49,8 @@ def main(ctx: click.Context) -> None:
 @click.pass_obj
 def run(settings: Settings, migrate: bool) -> None:
     """Run the bot: Socket Mode, scheduler and health server, until SIGTERM or Ctrl-C."""
-    from bot.logs import configure_logging
-    from bot.runtime import StartupError, run_until_signalled
+    from bot.runtime.logs import configure_logging
+    from bot.runtime.process import StartupError, run_until_signalled
 
     configure_logging(settings.log_level, settings.log_format)
     try:
@@ -65,9 +65,9 @@ def run(settings: Settings, migrate: bool) -> None:
 @click.pass_obj
 def manifest(settings: Settings, fmt: str) -> None:
     """Print the Slack app manifest (paste it into "Create an app → From a manifest")."""
-    from bot.app import build_registry
-    from bot.context import BotContext
-    from bot.manifest import build_manifest
+    from bot.cli.manifest import build_manifest
+    from bot.runtime.app import build_registry
+    from bot.runtime.bot_context import BotContext
 
     ctx = BotContext.from_settings(settings)
     document = build_manifest(build_registry(ctx))
@@ -89,7 +89,7 @@ def show_settings(settings: Settings) -> None:
 @click.pass_obj
 def doctor(settings: Settings) -> None:
     """Check the database, the migrations and the Slack tokens; exit 1 if anything is wrong."""
-    from bot.doctor import run_checks
+    from bot.cli.doctor import run_checks
 
     results = asyncio.run(run_checks(settings))
     for check in results:

@@ -11,7 +11,6 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.context import BotContext
 from bot.conversation import handlers as conversation
 from bot.core import handlers as core
 from bot.core.views import error_text
@@ -21,8 +20,9 @@ from bot.groups import handlers as groups
 from bot.incidents import handlers as incidents
 from bot.oncall import handlers as oncall
 from bot.people import handlers as people
-from bot.registry import Registry
 from bot.reports import handlers as reports
+from bot.runtime.bot_context import BotContext
+from bot.slack.listeners import Registry
 from bot.tasks import handlers as tasks
 from bot.timeline import handlers as timeline
 from bot.workflows import handlers as workflows

@@ -10,12 +10,12 @@ import aiohttp
 import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 
-from bot.app import CAPABILITIES, Capability, build_app, build_registry
 from bot.config.defaults import seed_defaults_if_empty
 from bot.config.loader import load_config
-from bot.context import BotContext
-from bot.health import HealthServer
-from bot.scheduler import Scheduler
+from bot.runtime.app import CAPABILITIES, Capability, build_app, build_registry
+from bot.runtime.bot_context import BotContext
+from bot.runtime.health import HealthServer
+from bot.runtime.scheduler import Scheduler
 from bot.settings import Settings, mask_url_password
 from bot.slack.socket import SocketModeRunner
 from storage.migrate import is_at_head, upgrade

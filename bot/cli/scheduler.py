@@ -8,8 +8,8 @@ from datetime import datetime
 
 import click
 
-from bot.context import BotContext
-from bot.scheduler import JOBS, Job, JobResult, Scheduler
+from bot.runtime.bot_context import BotContext
+from bot.runtime.scheduler import JOBS, Job, JobResult, Scheduler
 from bot.settings import Settings, mask_url_password
 from storage import scheduling as store
 from storage.migrate import is_at_head
@@ -86,7 +86,7 @@ async def _list(settings: Settings) -> list[str]:
 
 
 async def _run(settings: Settings, name: str) -> JobResult:
-    from bot.runtime import StartupError, check_slack_token
+    from bot.runtime.process import StartupError, check_slack_token
 
     if not settings.slack_bot_token or not settings.slack_bot_token.get_secret_value():
         raise NotReady("Missing SLACK_BOT_TOKEN: jobs talk to Slack; set it in the environment or in .env.")
@@ -133,7 +133,7 @@ def run_job(ctx: click.Context, job: str) -> None:
         click.echo(f"Unknown job {job!r}. The jobs are: {', '.join(names)}.", err=True)
         sys.exit(1)
     settings = _settings(ctx)
-    from bot.logs import configure_logging
+    from bot.runtime.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     try:

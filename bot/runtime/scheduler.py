@@ -23,14 +23,14 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import timers
-from bot.context import BotContext
 from bot.costs import flows as cost_flows
 from bot.incidents import close_reminders, daily, resources
 from bot.incidents import flows as incident_flows
 from bot.people import flows as people_flows
 from bot.reports import flows as report_flows
 from bot.reports import reminders as report_reminders
+from bot.runtime import timers
+from bot.runtime.bot_context import BotContext
 from bot.tasks import documents as document_tasks
 from bot.tasks import flows as task_flows
 from bot.workflows import flows as workflow_flows

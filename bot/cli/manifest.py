@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.registry import Registry
+from bot.slack.listeners import Registry
 
 MAX_COMMAND_DESCRIPTION = 100
 MAX_USAGE_HINT = 100

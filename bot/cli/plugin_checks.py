@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
 
-from bot.context import BotContext
+from bot.runtime.bot_context import BotContext
 from plugins.errors import PluginError
 from storage.workspace import enabled_projects
 

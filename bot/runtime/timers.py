@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.context import BotContext
+from bot.runtime.bot_context import BotContext
 from storage import scheduling as store
 from storage.models import ScheduledAction
 

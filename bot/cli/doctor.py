@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import build_registry
-from bot.context import BotContext
-from bot.plugin_checks import check_plugins
+from bot.cli.plugin_checks import check_plugins
+from bot.runtime.app import build_registry
+from bot.runtime.bot_context import BotContext
 from bot.settings import Settings, mask_url_password
 from storage.migrate import current_revisions, head_revisions
 

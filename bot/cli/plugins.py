@@ -8,7 +8,7 @@ import click
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config.commands import _settings, _with_database
+from bot.cli.config import _settings, _with_database
 from plugins.registry import Catalog, PluginProvider
 from storage.models import Project
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.context import BotContext
-from bot.plugin_checks import check_plugins
+from bot.cli.plugin_checks import check_plugins
+from bot.runtime.bot_context import BotContext
 from storage.migrate import is_at_head
 
 CHECK_TIMEOUT = 2.0

@@ -1,0 +1,1 @@
+"""The operator's command line: run, db, config, scheduler, plugins, doctor, manifest."""
