@@ -133,6 +133,14 @@ async def set_status(
     return bool(result.rowcount)
 
 
+async def keep_message_ts(session: AsyncSession, task_id: int, ts: str) -> str | None:
+    """Save `ts` as the task's message unless one is saved already; the one saved now."""
+    await (await session.connection()).execute(
+        sa.update(Task).where(col(Task.id) == task_id, col(Task.message_ts).is_(None)).values(message_ts=ts)
+    )
+    return (await session.exec(select(Task.message_ts).where(Task.id == task_id))).first()
+
+
 async def overdue_tasks(session: AsyncSession, now: datetime, every: timedelta) -> list[TaskRow]:
     """Open overdue tasks of active incidents whose type allows reminders, not reminded within `every`."""
     statement = (

@@ -10,6 +10,7 @@ from bot.runtime.process import BotProcess
 from storage.models import Incident, IncidentPriority, ParticipantRole, TimelineEvent
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import report, wait_until_opened
+from tests.test_people import active_roles, eventually, invite, timeline
 
 
 async def open_incident(slack: FakeSlack, bot: BotProcess, user: str, title: str) -> str:
@@ -147,6 +148,32 @@ async def test_the_commander_reopens_a_closed_incident_from_the_review_message(
     assert sorted(active) == ["Incident Commander", "Reporter"]
     reopened = [m for m in slack.messages(channel) if "INC-1 updated" in m.text][-1]
     assert "Closed → Active" in str(reopened.blocks)
+
+
+async def test_reopening_invites_back_only_the_people_taking_part_at_the_close(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    ada, bob, cleo = slack.add_user("ada"), slack.add_user("bob"), slack.add_user("cleo")
+    channel = await open_incident(slack, bot, ada, "Queue stuck")
+    await invite(slack, ada, bob, channel)
+    await invite(slack, ada, cleo, channel)
+    await eventually(lambda: active_roles(bot, bob))
+    await eventually(lambda: active_roles(bot, cleo))
+    await slack.as_user(bob).leave_channel(channel)
+    await eventually(lambda: timeline(bot, "participant_left"))
+    review = await close_and_review(slack, ada, channel)
+    invited_before = len(slack.calls_to("conversations.invite"))
+
+    await slack.as_user(ada).click_button(review.channel, review.ts, "Reopen incident")
+    await slack.wait_for(lambda: any("Closed → Active" in str(m.blocks) for m in slack.messages(channel)))
+    invited = {
+        user
+        for call in slack.calls_to("conversations.invite")[invited_before:]
+        for user in str(call.args["users"]).split(",")
+    }
+    assert invited == {ada, cleo}
+    assert bob not in slack.members(channel) and await active_roles(bot, bob) == []
+    assert await active_roles(bot, cleo) == ["Observer"]
 
 
 async def test_the_pinned_summary_buttons_open_the_right_forms(slack: FakeSlack, bot: BotProcess) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import select, update
 
 from bot.runtime.process import BotProcess
 from bot.tasks import flows
@@ -74,6 +74,26 @@ async def test_a_task_is_created_with_its_people_and_resolved_from_its_message(
     async with bot.ctx.sessions() as session:
         kinds = [e.kind for e in (await session.exec(select(TimelineEvent).order_by(TimelineEvent.id))).all()]
     assert [k for k in kinds if k.startswith("task_")] == ["task_created", "task_resolved", "task_reopened"]
+
+
+async def test_resolve_clicked_before_the_message_ts_is_saved_still_redraws_it(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    incident = await open_incident(slack, bot)
+    await create(slack, incident.commander, incident.channel, **{"What needs doing": "Drain the queue"})
+    [message] = await slack.wait_for(lambda: task_messages(slack, incident.channel))
+
+    async def saved_ts() -> str | None:
+        return (await tasks(bot))[0].message_ts
+
+    await eventually(saved_ts)
+    # As if the click came between posting the message and saving its ts.
+    async with bot.ctx.sessions() as session, session.begin():
+        await session.exec(update(Task).values(message_ts=None))
+
+    await slack.as_user(incident.commander).click_button(incident.channel, message.ts, "Resolve")
+    await slack.wait_for(lambda: "Re-open" in str(message_at(slack, incident.channel, message.ts).blocks))
+    assert (await tasks(bot))[0].status == "resolved" and await saved_ts() == message.ts
 
 
 async def test_a_redelivered_submission_makes_one_task(slack: FakeSlack, bot: BotProcess) -> None:

@@ -361,7 +361,10 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     reopening = status is not None and status.old == "Closed"
     if reopening and card.channel_id:
         await _unarchive(ctx, card.channel_id)
-        await ctx.gateway.invite(card.channel_id, [person.user_id for person in card.participants])
+        # Those whose roles the reopen gave back: not people who had left before it closed.
+        await ctx.gateway.invite(
+            card.channel_id, [person.user_id for person in card.participants if person.roles]
+        )
     text, blocks = views.update_notification(card, changes, actor)
     # A correction to a closed incident (from the review DM) finds its channel archived: nothing to post.
     archived = card.status == "closed" and not closing and ctx.settings.archive_closed_channels

@@ -185,21 +185,43 @@ async def task_card(ctx: BotContext, task_id: int) -> TaskCard:
 
 
 async def change_status(
-    ctx: BotContext, task_id: int, status: str, user_id: str, leads_only: bool
+    ctx: BotContext,
+    task_id: int,
+    status: str,
+    user_id: str,
+    leads_only: bool,
+    *,
+    clicked: tuple[str, str] | None = None,
 ) -> tuple[TaskCard | None, str]:
     """Resolve or re-open the task; the card as it now stands (None if gone) and a word on the outcome:
-    "changed", "unchanged" (it was there already) or "refused" (not one of the incident's people)."""
+    "changed", "unchanged" (it was there already) or "refused" (not one of the incident's people).
+
+    `clicked` is the message (channel, ts) whose button was clicked, if it was one."""
     async with ctx.sessions() as session:
         task = await session.get(Task, task_id)
     if task is None or status not in STATUSES:
         return None, "refused"
     if not await may_work_on(ctx, task.incident_id, user_id, leads_only):
         return await task_card(ctx, task_id), "refused"
+    if clicked is not None and not task.message_ts:
+        # The button can be clicked before the message's ts is saved (right after it is posted).
+        task.message_ts = await _keep_clicked_message(ctx, task, *clicked)
     verb = "resolved" if status == "resolved" else "re-opened"
     changed = await set_status(
         ctx, task, status, user_id, f"<@{user_id}> {verb} the task: {task.description}"
     )
     return await task_card(ctx, task_id), "changed" if changed else "unchanged"
+
+
+async def _keep_clicked_message(ctx: BotContext, task: Task, channel_id: str, ts: str) -> str | None:
+    """Save `ts` as the task's message if none is saved yet and it is in the incident's channel;
+    the task's message ts as it now stands (None when the click was elsewhere)."""
+    assert task.id is not None
+    async with ctx.sessions() as session, session.begin():
+        channel = (await store.resources(session, task.incident_id)).get("conversation")
+        if channel is None or channel.external_id != channel_id:
+            return None  # the reminder DM, say
+        return await task_store.keep_message_ts(session, task.id, ts)
 
 
 async def set_status(ctx: BotContext, task: Task, status: str, actor: str | None, event: str) -> bool:

@@ -148,9 +148,15 @@ def register(registry: Registry, ctx: BotContext) -> None:
             logger.warning("task button without a task id", extra={"value": action.get("value")})
             return
         user_id = body["user"]["id"]
+        view = body.get("view")
+        channel_id = (body.get("channel") or {}).get("id", "")
+        message_ts = (body.get("container") or {}).get("message_ts")
+        clicked = (channel_id, str(message_ts)) if not view and message_ts else None
 
         async def change() -> None:
-            card, outcome = await flows.change_status(ctx, int(task_id), status, user_id, leads_only)
+            card, outcome = await flows.change_status(
+                ctx, int(task_id), status, user_id, leads_only, clicked=clicked
+            )
             if card is None:
                 await respond(
                     text="This task no longer exists.", response_type="ephemeral", replace_original=False
@@ -160,10 +166,9 @@ def register(registry: Registry, ctx: BotContext) -> None:
                 text = views.status_refused(card.incident_name)
                 await respond(text=text, response_type="ephemeral", replace_original=False)
                 return
-            view = body.get("view")
             if view:  # a task list: redraw it where it is
                 await ctx.gateway.update_view(view["id"], await _list_view(private_metadata(view), user_id))
-            elif (body.get("channel") or {}).get("id", "").startswith("D"):
+            elif channel_id.startswith("D"):
                 # The reminder DM: the channel's own task message was edited by the flow already.
                 text, blocks = views.task_message(card)
                 await respond(text=text, blocks=blocks, replace_original=True)
