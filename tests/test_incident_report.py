@@ -10,7 +10,15 @@ from sqlmodel import select
 
 from bot.incidents import flows
 from bot.runtime.process import BotProcess
-from storage.models import FlowStep, Incident, Notification, Participant, ParticipantRole, TimelineEvent
+from storage.models import (
+    FlowStep,
+    Incident,
+    Notification,
+    Participant,
+    ParticipantRole,
+    Project,
+    TimelineEvent,
+)
 from tests.conftest import bot_settings
 from tests.fakes.slack import FakeSlack
 
@@ -171,6 +179,24 @@ async def test_matching_notification_channels_get_the_announcement_and_restricte
     await wait_until_opened(slack, bot, count=2)
     posted = [message.text for message in slack.messages(announcements)]
     assert len(posted) == 1 and "Login broken" in posted[0] and "Leaked key" not in str(posted)
+
+
+async def test_a_restricted_incident_gets_a_private_channel_in_a_project_of_public_ones(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    gil = slack.add_user("gil")
+    async with bot.ctx.sessions() as session:
+        project = (await session.exec(select(Project))).one()
+        project.private_channels = False
+        session.add(project)
+        await session.commit()
+    await report(slack, gil, "Login broken")
+    await report(slack, gil, "Leaked key", Visibility="Restricted")
+    await wait_until_opened(slack, bot, count=2)
+    public = slack.channel_by_name("inc-1-login-broken")
+    restricted = slack.channel_by_name("inc-2-leaked-key")
+    assert public is not None and not public.is_private
+    assert restricted is not None and restricted.is_private
 
 
 async def incident_project(bot: BotProcess) -> int:

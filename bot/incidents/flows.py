@@ -541,7 +541,8 @@ async def create_channel(opening: Opening) -> dict[str, Any]:
             name=incident.name,
             project=project.name,
         )
-        private = project.private_channels
+        # A restricted incident is for its participants only, whatever the project says.
+        private = project.private_channels or incident.visibility == "restricted"
     # After a crash, the channel the interrupted run made (but did not record) may exist already.
     adopted = await _unrecorded_channel(ctx, name) if opening.resuming else None
     if adopted:
