@@ -15,9 +15,10 @@ from sqlmodel import col, select
 
 from bot.cli.config import config_group
 from bot.config.apply import apply, plan
+from bot.config.checks import ConfigCheckError
 from bot.config.defaults import default_config, seed_defaults_if_empty
 from bot.config.loader import parse_config
-from bot.config.schema import ConfigCheckError, WorkspaceConfig
+from bot.config.schema import WorkspaceConfig
 from bot.settings import Settings
 from storage.db import SessionFactory, create_engine, is_sqlite, session_factory
 from storage.models import (

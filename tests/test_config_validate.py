@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli.config import config_group
+from bot.config.checks import check_workspace
 from bot.config.defaults import default_config
 from bot.config.loader import parse_config
-from bot.config.schema import check_workspace
 from bot.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "config.yaml"

@@ -16,14 +16,9 @@ from typing import Any, Literal, TypeVar
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config.checks import ConfigCheckError, check_workspace
 from bot.config.filters import from_column, to_column
-from bot.config.schema import (
-    ConfigCheckError,
-    ProjectConfig,
-    WorkspaceConfig,
-    builtin_roles,
-    check_workspace,
-)
+from bot.config.schema import ProjectConfig, WorkspaceConfig, builtin_roles
 from storage.models import (
     CostModel,
     Document,

@@ -16,16 +16,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.config.schema import (
-    Issue,
-    Loc,
-    ProjectConfig,
-    RoleConfig,
-    WorkspaceConfig,
-    check_parts,
-    check_workspace,
-    format_loc,
-)
+from bot.config.checks import check_parts, check_workspace, format_loc
+from bot.config.schema import Issue, Loc, ProjectConfig, RoleConfig, WorkspaceConfig
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
