@@ -451,14 +451,14 @@ async def _equals(value: Awaitable[int], expected: int) -> bool:
 async def test_the_hourly_sync_brings_in_members_whose_join_was_missed(
     slack: FakeSlack, bot: BotProcess
 ) -> None:
-    from bot.people import flows as people_flows
+    from bot.people import membership
 
     incident = await open_incident(slack, bot)
     jade = slack.add_user("jade")
     slack.channel(incident.channel).members.add(jade)  # joined while the bot was down: no event
     assert await active_roles(bot, jade) == []
 
-    assert await people_flows.sync_members(bot.ctx) == "added 1 member(s) the bot had missed"
+    assert await membership.sync_members(bot.ctx) == "added 1 member(s) the bot had missed"
     assert await active_roles(bot, jade) == ["Observer"]
     assert [e for e in await timeline(bot, "participant_joined") if f"<@{jade}>" in e.description]
-    assert await people_flows.sync_members(bot.ctx) == "added 0 member(s) the bot had missed"
+    assert await membership.sync_members(bot.ctx) == "added 0 member(s) the bot had missed"

@@ -15,7 +15,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.core.errors import with_error_modal
 from bot.incidents import views as incident_views
 from bot.incidents.context import may_see, require_incident
-from bot.people import flows, views
+from bot.people import flows, membership, roles, views
 from bot.people.messages import ChannelMessage, MessageDispatcher
 from bot.people.profiles import Profiles
 from bot.runtime.bot_context import BotContext
@@ -81,7 +81,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
     @registry.on_message
     async def activity(message: ChannelMessage) -> None:
-        await flows.count_activity(ctx, profiles, message)
+        await membership.count_activity(ctx, profiles, message)
 
     messages = MessageDispatcher(ctx, registry.message_hooks)
 
@@ -138,7 +138,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
         view, user = body["view"], body["user"]["id"]
         metadata = private_metadata(view)
         incident_id, channel_id = metadata.get("incident_id"), str(metadata.get("channel_id") or "")
-        if not isinstance(incident_id, int) or not await flows.may_assign(ctx, channel_id, incident_id, user):
+        if not isinstance(incident_id, int) or not await roles.may_assign(ctx, channel_id, incident_id, user):
             await ack(
                 response_action="update",
                 view=views.message_modal(
@@ -148,21 +148,21 @@ def register(registry: Registry, ctx: BotContext) -> None:
                 ),
             )
             return
-        assignment = flows.Assignment(
+        assignment = roles.Assignment(
             incident_id=incident_id,
             channel_id=channel_id,
             user_id=input_value(view, views.PERSON) or "",
             role=input_value(view, views.ROLE) or "",
             assigned_by=user,
         )
-        errors = await flows.check_assignment(ctx, profiles, assignment)
+        errors = await roles.check_assignment(ctx, profiles, assignment)
         if errors:
             await ack(response_action="errors", errors={FIELD_BLOCKS[k]: v for k, v in errors.items()})
             return
         await ack(response_action="update", view=views.assigning_modal())
 
         async def assign() -> None:
-            outcome = await flows.assign_role(ctx, profiles, assignment)
+            outcome = await roles.assign_role(ctx, profiles, assignment)
             card_name = await flows.incident_name(ctx, incident_id)
             await ctx.gateway.update_view(
                 view["id"],
@@ -303,7 +303,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
         inviter = event.get("inviter")
         human_inviter = inviter if inviter and inviter != context.bot_user_id else None
         ctx.tasks.spawn(
-            flows.member_joined(
+            membership.member_joined(
                 ctx, profiles, event["channel"], user, human_inviter, _event_key(body, event)
             ),
             name="member-joined",
@@ -315,7 +315,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
         if not user or user == context.bot_user_id:
             return
         ctx.tasks.spawn(
-            flows.member_left(ctx, event["channel"], user, _event_key(body, event)), name="member-left"
+            membership.member_left(ctx, event["channel"], user, _event_key(body, event)), name="member-left"
         )
 
     @registry.event("message")

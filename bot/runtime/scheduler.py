@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.costs import flows as cost_flows
 from bot.incidents import close_reminders, daily, resources
 from bot.incidents import flows as incident_flows
-from bot.people import flows as people_flows
+from bot.people import membership
 from bot.reports import flows as report_flows
 from bot.reports import reminders as report_reminders
 from bot.runtime import timers
@@ -133,7 +133,7 @@ JOBS: list[Job] = [
     Job(
         name="member-sync",
         every=every(hours=1),
-        run=people_flows.sync_members,
+        run=membership.sync_members,
         description="Make channel members the bot never heard join Observers of their incident.",
     ),
     Job(
