@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "storage", "plugins")
 
 KNOWN_CIRCLES: set[frozenset[str]] = {
-    # The opening calls on-call engagement, which reads the incident card and records resources.
-    frozenset({"bot.incidents.flows", "bot.incidents.resources", "bot.oncall.flows"}),
+    # The opening engages matching on-call services; engaging one reads the incident card and welcomes.
+    frozenset({"bot.incidents.flows", "bot.oncall.flows"}),
 }
 
 

@@ -27,6 +27,7 @@ from bot.config.filters import matches_stored
 from bot.core.errors import failure_text, plugin_call
 from bot.incidents import engagement, naming, resources, views
 from bot.incidents.facts import Choice, IncidentCard, PersonCard, ReportForm
+from bot.incidents.opening import Opening
 from bot.incidents.resources import email_of, user_name
 from bot.mail import content
 from bot.mail import flows as mail
@@ -287,26 +288,6 @@ async def incident_card(ctx: BotContext, incident_id: int) -> IncidentCard:
 
 
 StepRunner = Callable[["Opening"], Awaitable[dict[str, Any] | None]]
-
-
-@dataclass
-class Opening:
-    """One run of the opening flow: what it knows of the incident, and the step results so far."""
-
-    ctx: BotContext
-    incident_id: int
-    card: IncidentCard
-    results: dict[str, dict[str, Any]]
-    # A resumed run may meet what an interrupted run did but did not record.
-    resuming: bool = False
-    plugins: ProjectPlugins | None = None
-
-    @property
-    def channel_id(self) -> str:
-        channel = self.card.channel_id or self.results.get("channel", {}).get("channel_id")
-        if not channel:
-            raise RuntimeError("the incident channel does not exist yet")
-        return str(channel)
 
 
 async def claim_steps(ctx: BotContext, incident_id: int, lease: timedelta = CLAIM) -> bool:

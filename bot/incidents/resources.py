@@ -27,7 +27,7 @@ from storage import incidents as store
 from storage.models import Document, Incident, IncidentPriority, IncidentType, Project, Resource
 
 if TYPE_CHECKING:
-    from bot.incidents.flows import Opening
+    from bot.incidents.opening import Opening
 
 logger = logging.getLogger(__name__)
 
