@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.cli.doctor import run_checks
 from bot.incidents import flows
 from bot.runtime.process import BotProcess
 from storage.models import (
@@ -434,3 +435,65 @@ async def test_a_failed_step_does_not_let_another_process_rerun_steps_still_runn
             break
         await asyncio.sleep(0.02)
     assert len(slack.calls_to("pins.add")) == 1
+
+
+async def test_a_notification_channel_the_bot_is_not_in_is_told_to_the_commander_once(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    hana = slack.add_user("hana")
+    reached = slack.add_channel("incidents", members=[slack.bot_user_id])
+    private = slack.add_channel("leadership", members=[hana], is_private=True)
+    async with bot.ctx.sessions() as session:
+        project_id = await incident_project(bot)
+        session.add(Notification(project_id=project_id, name="all", target=reached))
+        session.add(Notification(project_id=project_id, name="leads", target="leadership"))
+        await session.commit()
+    await report(slack, hana, "Login broken")
+    await wait_until_opened(slack, bot)
+    assert [incident.status for incident in await incident_rows(bot)] == ["active"]
+    assert slack.channel_by_name("inc-1-login-broken") is not None
+    assert ["Login broken" in message.text for message in slack.messages(reached)] == [True]
+    assert slack.messages(private) == []
+
+    def told() -> list[str]:
+        return [m.text for m in slack.dms_to(hana) if "could not be posted in #leadership" in m.text]
+
+    [dm] = told()
+    assert "not a member" in dm and f"/invite <@{slack.bot_user_id}>" in dm
+
+    # The step run again (a resumed opening) posts again but tells no one twice.
+    async with bot.ctx.sessions() as session:
+        step = (await session.exec(select(FlowStep).where(FlowStep.step == "notifications"))).one()
+        step.status, step.next_attempt_at = "failed", bot.ctx.clock() - timedelta(minutes=1)
+        session.add(step)
+        await session.commit()
+    assert await flows.resume_unfinished(bot.ctx) == 1
+    await wait_until_opened(slack, bot)
+    assert len(slack.messages(reached)) == 2
+    assert len(told()) == 1
+
+
+async def test_doctor_has_a_line_per_notification_channel(slack: FakeSlack, bot: BotProcess) -> None:
+    joined = slack.add_channel("incidents", members=[slack.bot_user_id])
+    slack.add_channel("leadership", members=[slack.add_user("ines")])
+    slack.add_channel("old-incidents", members=[slack.bot_user_id], is_archived=True)
+    async with bot.ctx.sessions() as session:
+        project_id = await incident_project(bot)
+        for name, target in (("all", joined), ("leads", "leadership"), ("old", "old-incidents")):
+            session.add(Notification(project_id=project_id, name=name, target=target))
+        session.add(Notification(project_id=project_id, name="gone", target="no-such-channel"))
+        session.add(Notification(project_id=project_id, name="mail", kind="email", target="ops@example.com"))
+        await session.commit()
+    checks = {check.name: check for check in await run_checks(bot.settings)}
+    lines = {name: check for name, check in checks.items() if name.startswith("notification ")}
+    assert len(lines) == 4
+    ok = next(check for name, check in lines.items() if name.startswith(f"notification #{joined}"))
+    assert ok.ok and "member of #incidents" in ok.detail
+    leads = next(check for name, check in lines.items() if "#leadership" in name)
+    assert not leads.ok and leads.detail.endswith(
+        "invite @" + slack.user(slack.bot_user_id).name + " to #leadership"
+    )
+    old = next(check for name, check in lines.items() if "#old-incidents" in name)
+    assert not old.ok and "archived" in old.detail
+    gone = next(check for name, check in lines.items() if "#no-such-channel" in name)
+    assert not gone.ok and "no channel #no-such-channel" in gone.detail

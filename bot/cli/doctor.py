@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cli.notification_checks import check_notification_channels
 from bot.cli.plugin_checks import check_plugins
 from bot.runtime.app import build_registry
 from bot.runtime.bot_context import BotContext
@@ -97,10 +98,26 @@ async def _plugin_checks(ctx: BotContext, database: list[Check]) -> list[Check]:
     return [Check(check.name, check.ok, check.detail) for check in found]
 
 
+async def _notification_checks(ctx: BotContext, database: list[Check], slack: list[Check]) -> list[Check]:
+    token_works = any(check.name == "bot token" and check.ok for check in slack)
+    if not all(check.ok for check in database) or not token_works:
+        return []  # the notifications live in the database; Slack answers whether the bot can post
+    try:
+        found = await check_notification_channels(ctx)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as error:
+        return [Check("notifications", False, f"could not check the notification channels: {error}")]
+    return [Check(check.name, check.ok, check.detail) for check in found]
+
+
 async def run_checks(settings: Settings) -> list[Check]:
     ctx = BotContext.from_settings(settings)
     try:
         database, slack = await asyncio.gather(_database_checks(ctx), _slack_checks(ctx))
-        return [*database, *slack, *await _plugin_checks(ctx, database)]
+        return [
+            *database,
+            *slack,
+            *await _plugin_checks(ctx, database),
+            *await _notification_checks(ctx, database, slack),
+        ]
     finally:
         await ctx.close()

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
@@ -644,6 +644,8 @@ async def notification_addresses(ctx: BotContext, card: IncidentCard) -> list[st
 class Announced:
     sent: list[str]
     failed: dict[str, str]
+    # The notification channels among `failed`, with Slack's error code.
+    unreachable: dict[str, str] = field(default_factory=dict)
 
 
 # What an e-mail announcement says, given the commander's name and the channel's link:
@@ -676,7 +678,7 @@ async def announce_to_targets(
             await ctx.gateway.post(target, text, blocks)
             result.sent.append(target)
         except SlackApiError as error:
-            result.failed[target] = str(error.response.get("error"))
+            result.failed[target] = result.unreachable[target] = str(error.response.get("error"))
             logger.warning("could not notify %s about %s: %s", target, card.name, result.failed[target])
 
     channels = [target.target for target in matching if target.kind == "conversation"]
@@ -729,7 +731,38 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
                 occurred_at=ctx.clock(),
                 details={"sent": sent, "failed": failed},
             )
-    return {"sent": sent, "failed": failed}
+    told = await _tell_unreachable(opening, announced.unreachable)
+    return {"sent": sent, "failed": failed, "told": told}
+
+
+async def _tell_unreachable(opening: Opening, unreachable: dict[str, str]) -> list[str]:
+    """DM the commander about each notification channel the announcement could not reach, once per
+    incident and channel: who was told is kept in the step's result, so a rerun tells no one twice.
+    Returns every channel told so far."""
+    ctx, card = opening.ctx, opening.card
+    earlier = await _step_row(ctx, opening.incident_id, "notifications")
+    told = list((earlier.result or {}).get("told", [])) if earlier is not None else []
+    bot_user = str(ctx.identity.get("user_id") or "") if ctx.identity is not None else ""
+    bot = f"<@{bot_user}>" if bot_user else "the bot"
+    for target, error in unreachable.items():
+        if target in told:
+            continue
+        try:
+            await ctx.gateway.direct_message(
+                card.commander_id, views.unreachable_notification(card, target, error, bot)
+            )
+        except SlackApiError as failure:
+            logger.warning("could not tell the commander about %s: %s", target, failure.response.get("error"))
+            continue
+        told.append(target)
+        async with ctx.sessions() as session, session.begin():
+            await (await session.connection()).execute(
+                update(FlowStep)
+                .where(col(FlowStep.incident_id) == opening.incident_id, col(FlowStep.flow) == OPEN_FLOW)
+                .where(col(FlowStep.step) == "notifications")
+                .values(result={**((earlier.result or {}) if earlier is not None else {}), "told": told})
+            )
+    return told
 
 
 async def email_welcomes(opening: Opening) -> dict[str, Any]:

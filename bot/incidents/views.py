@@ -427,6 +427,38 @@ def notification(incident: IncidentCard, allow_join: bool) -> tuple[str, list[di
     return f"New incident {text}", blocks
 
 
+def channel_reference(target: str) -> str:
+    """A notification target as Slack shows it: a link for a channel id, `#name` for a name."""
+    return f"<#{target}>" if target[:1] in ("C", "G") and target.isupper() else f"#{escape(target)}"
+
+
+# Why Slack refused a post, in plain words, and what to do about it; `{bot}` and `{channel}` are filled in.
+UNREACHABLE_REASONS = {
+    "not_in_channel": (
+        "the bot is not a member of it. Invite it there (`/invite {bot}` in {channel}), "
+        "or point the notification at another channel in the project's configuration."
+    ),
+    "channel_not_found": (
+        "there is no such channel, or it is private and the bot is not in it. Fix the notification's "
+        "target in the project's configuration, or invite {bot} if the channel is private."
+    ),
+    "is_archived": (
+        "the channel is archived. Unarchive it, or point the notification at another channel "
+        "in the project's configuration."
+    ),
+}
+
+
+def unreachable_notification(incident: IncidentCard, target: str, error: str, bot: str) -> str:
+    """The commander's DM saying a notification channel did not get the incident's announcement."""
+    channel = channel_reference(target)
+    reason = UNREACHABLE_REASONS.get(
+        error,
+        "Slack refused the post (`{error}`). Check the channel and the project's configuration.",
+    ).format(bot=bot, channel=channel, error=escape(error))
+    return f"The announcement of {incident.name} could not be posted in {channel}: {reason}"
+
+
 UPDATE_CALLBACK = "incident_update"
 COST_LINE = "incident_cost"
 STATUS, RESOLUTION = "status", "resolution"
