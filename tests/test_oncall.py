@@ -232,6 +232,22 @@ async def test_paging_creates_one_pagerduty_incident_even_when_retried(
     assert submitted.response_action == "update"
 
 
+async def test_a_pagerduty_answering_503_once_still_engages_the_on_call(
+    slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty
+) -> None:
+    dana = slack.add_user("dana", email="dana@example.com")
+    pd_dana = pagerduty.add_user("Dana Scully", "dana@example.com")
+    await configure(bot, {"Payments API": pagerduty.add_service("Payments API", on_call=[pd_dana])})
+    incident = await open_incident(slack, bot)
+    pagerduty.fail("GET", "/oncalls", 503)
+
+    await engage(slack, incident.commander, incident.channel, "Payments API")
+    await slack.wait_for(lambda: "is engaged as the on-call" in modal_text(slack, incident.commander))
+
+    assert dana in slack.members(incident.channel)
+    assert [r.status for r in pagerduty.requests_to("GET", "/oncalls")] == [503, 200]
+
+
 async def payments_engagement(
     slack: FakeSlack, bot: BotProcess, pagerduty: FakePagerDuty, *, page: bool
 ) -> flows.Engagement:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
-from plugins.errors import PluginAuthError, PluginConfigError, PluginNotFound, PluginRateLimited
+from plugins.errors import PluginAuthError, PluginConfigError, PluginError, PluginNotFound, PluginRateLimited
 from plugins.pagerduty.oncall import PagerDutyOnCall
 from plugins.setup import PluginSetup
 from tests.fakes.pagerduty import FakePagerDuty
@@ -111,3 +112,42 @@ async def test_the_live_check_accepts_the_key_and_names_a_wrong_one(pagerduty: F
     assert "API key accepted" in await plugin_for(pagerduty).check()
     with pytest.raises(PluginAuthError, match="PAGERDUTY_API_KEY"):
         await plugin_for(pagerduty, api_key="wrong").check()
+
+
+async def test_pagerduty_5xx_answers_are_tried_again(pagerduty: FakePagerDuty) -> None:
+    dana = pagerduty.add_user("Dana", "dana@example.com")
+    service = pagerduty.add_service("Payments API", on_call=[dana])
+    pagerduty.fail("GET", "/services", 503)
+    pagerduty.fail("GET", "/oncalls", 502, times=2)
+    person = await plugin_for(pagerduty).oncall(service)
+    assert person is not None and person.email == "dana@example.com"
+    assert [r.status for r in pagerduty.requests_to("GET", "/services")] == [503, 200]
+    assert [r.status for r in pagerduty.requests_to("GET", "/oncalls")] == [502, 502, 200]
+
+
+async def test_a_pagerduty_always_failing_is_reported_after_three_attempts(pagerduty: FakePagerDuty) -> None:
+    service = pagerduty.add_service("Payments API")
+    pagerduty.fail("GET", "/services", 500, times=100)
+    with pytest.raises(PluginError, match="PagerDuty answered 500"):
+        await asyncio.wait_for(plugin_for(pagerduty).oncall(service), 5)
+    assert len(pagerduty.requests_to("GET", "/services")) == 3
+
+
+async def test_a_page_pagerduty_made_but_answered_502_stays_one_page(pagerduty: FakePagerDuty) -> None:
+    service = pagerduty.add_service("Payments API")
+    pagerduty.fail("POST", "/incidents", 502, applied=True)
+    page = await plugin_for(pagerduty).page(service, "dispatch-bot/INC-8/" + service, "INC-8: Down", "d")
+    [incident] = pagerduty.incidents
+    assert page.id == incident.id and not page.created  # the retry met "Incident Already Exists"
+    assert [r.status for r in pagerduty.requests_to("POST", "/incidents")] == [502, 400]
+
+
+def test_the_default_retries_end_inside_the_plugin_timeout() -> None:
+    plugin = PagerDutyOnCall("k", "bot@example.com")
+    session = plugin._session()
+    assert all(session.retry[status] == 2 for status in (500, 502, 503, 504))
+    assert session.retry[429] == 4
+    # Doubling from sleep_seconds: the longest run of retries sleeps 1 + 2 + 4 + 8 seconds.
+    retries = session.max_http_attempts + 1
+    slept = sum(plugin.sleep_timer * session.sleep_timer_base**n for n in range(1, retries + 1))
+    assert slept <= 15

@@ -1,6 +1,8 @@
 """Tickets at report time and after updates, through the real bot, the fake Slack and the fake Jira, on
 SQLite and PostgreSQL: the issue, its Resource row and bookmark; a refusal said once and retried; a
-Jira that does not answer; updates carried to Jira; the built-in ticket; no plugins, no ticket step."""
+Jira that does not answer; updates carried to Jira; the built-in ticket; no plugins, no ticket step. And
+the plugin alone against the fake: 5xx answers, timeouts and short rate limits tried again, a bounded
+number of times."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from sqlmodel import select
 from bot.cli.doctor import run_checks
 from bot.incidents import flows
 from bot.runtime.process import BotProcess
+from plugins.errors import PluginError, PluginRateLimited
+from plugins.jira.tickets import JiraTickets
 from storage.models import FlowStep, Project, Resource
 from tests.conftest import running_bot
 from tests.fakes.jira import FakeJira
@@ -196,7 +200,7 @@ async def test_a_failed_ticket_update_is_told_to_the_commander_and_stops_nothing
     await report(slack, eve, "Disk full")
     await settled(bot, ALL)
     channel = channel_of_first_incident(slack)
-    jira.fail("PUT", "/issue/", 500)
+    jira.fail("PUT", "/issue/", 500, times=3)  # every attempt
     await open_update_modal(slack, eve, channel)
     await slack.as_user(eve).submit_view({"Title": "Disk full on db-3"})
     await slack.wait_for(
@@ -267,3 +271,78 @@ async def test_a_new_commander_is_assigned_the_jira_issue(
     channel = channel_of_first_incident(slack)
     await assign(slack, hal, channel, ivy, "Incident Commander")
     await eventually(lambda: jira.issues[0].assignee == account)
+
+
+async def test_a_jira_answering_503_once_gets_the_issue_made_at_the_first_try(
+    slack: FakeSlack, bot: BotProcess, jira: FakeJira
+) -> None:
+    jay = slack.add_user("jay")
+    await choose_plugins(bot, JIRA)
+    jira.fail("POST", "/issue", 503)
+    await report(slack, jay, "Flaky gateway")
+    found = await settled(bot, ALL)
+    assert found["ticket"].status == "done"
+    assert [issue.key for issue in jira.issues] == ["OPS-1"]
+    assert [r.status for r in jira.requests_to("POST", "/issue")] == [503, 201]
+    assert len(await tickets(bot)) == 1
+    assert not any("Couldn't" in text for text in texts(slack, channel_of_first_incident(slack)))
+
+
+def plugin_for(jira: FakeJira, timeout: float = 15.0) -> JiraTickets:
+    return JiraTickets(jira.url, jira.username, jira.api_token, "OPS", timeout=timeout, first_delay=0.01)
+
+
+async def create(plugin: JiraTickets) -> str:
+    made = await plugin.create("INC-9", "Checkout errors", "Default", "High", "", "")
+    return made.id
+
+
+async def test_jira_5xx_answers_are_tried_again(jira: FakeJira) -> None:
+    jira.fail("POST", "/search/jql", 503, times=2)
+    assert await create(plugin_for(jira)) == "OPS-1"
+    assert [r.status for r in jira.requests_to("POST", "/search/jql")] == [503, 503, 200]
+    assert len(jira.issues) == 1
+
+
+async def test_a_creation_jira_made_but_answered_502_is_found_not_made_again(jira: FakeJira) -> None:
+    jira.fail("POST", "/issue", 502, applied=True)
+    assert await create(plugin_for(jira)) == "OPS-1"
+    assert [issue.key for issue in jira.issues] == ["OPS-1"]
+    assert len(jira.requests_to("POST", "/issue")) == 1  # the retry searched and found it
+    assert len(jira.requests_to("POST", "/search/jql")) == 2
+
+
+async def test_a_jira_always_failing_is_reported_after_three_attempts(jira: FakeJira) -> None:
+    jira.fail("POST", "/search/jql", 500, times=100)
+    with pytest.raises(PluginError, match="Jira answered 500 Internal Server Error"):
+        await asyncio.wait_for(create(plugin_for(jira)), 5)
+    assert len(jira.requests_to("POST", "/search/jql")) == 3
+    assert jira.issues == []
+
+
+async def test_a_jira_search_timing_out_once_is_tried_again(jira: FakeJira) -> None:
+    jira.slow("POST", "/search/jql", 1.0, times=1)
+    assert await create(plugin_for(jira, timeout=1.5)) == "OPS-1"  # 0.5 s an attempt
+    assert len(jira.requests_to("POST", "/search/jql")) == 2
+    assert len(jira.issues) == 1
+
+
+async def test_a_jira_never_answering_is_reported_within_the_timeout(jira: FakeJira) -> None:
+    jira.slow("PUT", "/issue/", 1.0)
+    start = asyncio.get_running_loop().time()
+    with pytest.raises(PluginError, match="did not answer PUT /issue/OPS-1 in time"):
+        await plugin_for(jira, timeout=0.6).update("OPS-1", {"title": "New"})
+    assert asyncio.get_running_loop().time() - start < 2
+    assert len(jira.requests_to("PUT", "/issue/OPS-1")) == 3
+
+
+async def test_a_short_jira_rate_limit_is_waited_out_and_a_long_one_reported(jira: FakeJira) -> None:
+    jira.fail("POST", "/search/jql", 429, retry_after=0.1)
+    assert await create(plugin_for(jira)) == "OPS-1"
+    assert len(jira.requests_to("POST", "/search/jql")) == 2
+
+    jira.fail("POST", "/search/jql", 429, retry_after=60)
+    with pytest.raises(PluginRateLimited) as raised:
+        await create(plugin_for(jira))
+    assert raised.value.retry_after == 60
+    assert len(jira.requests_to("POST", "/search/jql")) == 3

@@ -3,6 +3,11 @@
 pdpyras is synchronous and its `requests` session is not meant to be shared between threads, so each
 worker thread gets its own session. Every page carries an incident key: PagerDuty refuses a second open
 incident with the same key, which is how a retried page stays one page.
+
+pdpyras tries a request again itself: after a 429 (`rate_limit_attempts` times), after a 500, 502, 503
+or 504 (`server_error_attempts` times) and after a network error, sleeping `sleep_seconds` doubled
+before each try (1 s, 2 s, 4 s... by default), so a request with its retries ends well inside the
+plugin timeout.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ T = TypeVar("T")
 
 DEFAULT_API_URL = "https://api.pagerduty.com"
 ALREADY_EXISTS = "Incident Already Exists"
+SERVER_ERRORS = (500, 502, 503, 504)
 
 
 def _error_of(response: Any) -> dict[str, Any]:
@@ -55,19 +61,22 @@ class PagerDutyOnCall:
         *,
         timeout: float = 15.0,
         rate_limit_attempts: int = 4,
-        sleep_timer: float = 1.5,
+        server_error_attempts: int = 2,
+        sleep_timer: float = 0.5,
     ) -> None:
         self.api_key = api_key
         self.from_email = from_email
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.rate_limit_attempts = rate_limit_attempts
+        self.server_error_attempts = server_error_attempts
         self.sleep_timer = sleep_timer
         self._local = threading.local()
 
     @classmethod
     def from_setup(cls, setup: PluginSetup) -> PagerDutyOnCall:
-        """Options (api_url, timeout_seconds, rate_limit_attempts, sleep_seconds) with env credentials."""
+        """Options (api_url, timeout_seconds, rate_limit_attempts, server_error_attempts, sleep_seconds)
+        with env credentials."""
         options = setup.options
         return cls(
             api_key=setup.required_secret("PAGERDUTY_API_KEY"),
@@ -75,7 +84,8 @@ class PagerDutyOnCall:
             api_url=setup.setting("api_url", "PAGERDUTY_API_URL", DEFAULT_API_URL) or DEFAULT_API_URL,
             timeout=float(options.get("timeout_seconds", 15.0)),
             rate_limit_attempts=int(options.get("rate_limit_attempts", 4)),
-            sleep_timer=float(options.get("sleep_seconds", 1.5)),
+            server_error_attempts=int(options.get("server_error_attempts", 2)),
+            sleep_timer=float(options.get("sleep_seconds", 0.5)),
         )
 
     def _session(self) -> pdpyras.APISession:
@@ -85,9 +95,15 @@ class PagerDutyOnCall:
             session.url = self.api_url
             session.timeout = self.timeout
             session.sleep_timer = self.sleep_timer
+            session.sleep_timer_base = 2
             session.max_network_attempts = 2
             # pdpyras retries 429 forever by default; a responder waiting on a modal needs an answer.
             session.retry[429] = self.rate_limit_attempts
+            for status in SERVER_ERRORS:
+                session.retry[status] = self.server_error_attempts
+            # pdpyras stops once more than max_http_attempts retries were made, whatever the statuses:
+            # a mix of 429s and 5xx answers gets no more retries in all than a run of 429s.
+            session.max_http_attempts = max(self.rate_limit_attempts, self.server_error_attempts) - 1
             self._local.session = session
         return session
 

@@ -13,13 +13,15 @@ from aiohttp import web
 
 @dataclass
 class Fault:
-    """The next `remaining` requests `method path…` get `status` (with Retry-After when given)."""
+    """The next `remaining` requests `method path…` get `status` (with Retry-After when given); when
+    `applied`, each request takes effect first, as when a vendor commits and then fails to answer."""
 
     method: str
     path: str
     status: int
     remaining: int
     retry_after: float | None = None
+    applied: bool = False
 
 
 @dataclass
@@ -28,16 +30,27 @@ class Injected:
 
     faults: list[Fault] = field(default_factory=list)
     delays: dict[tuple[str, str], float] = field(default_factory=dict)
+    # How many more answers a delay applies to, for delays given `times`; the others never run out.
+    delays_left: dict[tuple[str, str], int] = field(default_factory=dict)
     holds: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def fail(
-        self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        applied: bool = False,
     ) -> None:
-        self.faults.append(Fault(method.upper(), path, status, times, retry_after))
+        self.faults.append(Fault(method.upper(), path, status, times, retry_after, applied))
 
-    def slow(self, method: str, path: str, seconds: float) -> None:
-        """Delay every answer to `method path…` ("*" for any method) by `seconds`."""
+    def slow(self, method: str, path: str, seconds: float, *, times: int | None = None) -> None:
+        """Delay every answer (or the next `times`) to `method path…` ("*" for any method) by `seconds`."""
         self.delays[(method.upper(), path)] = seconds
+        if times is not None:
+            self.delays_left[(method.upper(), path)] = times
 
     def hold(self, path: str) -> asyncio.Event:
         """Keep requests under `path` waiting until the returned event is set."""
@@ -45,8 +58,14 @@ class Injected:
 
     async def wait(self, method: str, path: str) -> None:
         """Sleep the delays and wait the holds that apply to this request."""
-        for (slowed, prefix), seconds in self.delays.items():
+        for (slowed, prefix), seconds in list(self.delays.items()):
             if slowed in ("*", method) and path.startswith(prefix):
+                left = self.delays_left.get((slowed, prefix))
+                if left is not None:
+                    if left <= 1:
+                        del self.delays[(slowed, prefix)], self.delays_left[(slowed, prefix)]
+                    else:
+                        self.delays_left[(slowed, prefix)] = left - 1
                 await asyncio.sleep(seconds)
         for prefix, released in self.holds.items():
             if path.startswith(prefix):
@@ -83,14 +102,22 @@ class Misbehaving:
             await self._runner.cleanup()
 
     def fail(
-        self, method: str, path: str, status: int, *, times: int = 1, retry_after: float | None = None
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        applied: bool = False,
     ) -> None:
-        """Answer the next `times` requests `method path…` with `status`."""
-        self.injected.fail(method, path, status, times=times, retry_after=retry_after)
+        """Answer the next `times` requests `method path…` with `status` (after doing what they asked,
+        when `applied`; only the fakes saying so in their docstring honour it)."""
+        self.injected.fail(method, path, status, times=times, retry_after=retry_after, applied=applied)
 
-    def slow(self, method: str, path: str, seconds: float) -> None:
-        """Delay every answer to `method path…` ("*" for any method) by `seconds`."""
-        self.injected.slow(method, path, seconds)
+    def slow(self, method: str, path: str, seconds: float, *, times: int | None = None) -> None:
+        """Delay every answer (or the next `times`) to `method path…` ("*" for any method) by `seconds`."""
+        self.injected.slow(method, path, seconds, times=times)
 
     def hold(self, path: str) -> asyncio.Event:
         """Keep requests under `path` waiting until the returned event is set."""

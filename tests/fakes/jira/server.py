@@ -3,7 +3,8 @@
 Issues live in projects; `POST /search/jql` understands the `project = "X" AND labels = "y"` queries the
 plugin sends; transitions follow a small workflow (To Do → In Progress → Done, and back). Every request
 needs basic auth with the configured e-mail and API token (else 401). Faults (any status, with an
-optional Retry-After) and latency can be injected per method and path prefix.
+optional Retry-After, before or after the request takes effect) and latency can be injected per method
+and path prefix.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ REASONS = {
     404: "Not Found",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
@@ -143,6 +147,8 @@ class FakeJira(Misbehaving):
             )
         fault = self.injected.take(request.method, record.path)
         if fault is not None:
+            if fault.applied:
+                await handler(request)
             response = self._error(fault.status, REASONS.get(fault.status, "Error"))
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = f"{fault.retry_after:g}"

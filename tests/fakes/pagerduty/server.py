@@ -3,7 +3,8 @@
 Services point at escalation policies; on-call entries put users on a policy's levels; incidents are
 created with `POST /incidents` (a `From` header is required, an open incident with the same
 incident_key is refused with 400 "Incident Already Exists", as PagerDuty does). Every request needs
-`Authorization: Token token=<api_key>` (else 401). Faults (429 with Retry-After, 5xx) can be queued.
+`Authorization: Token token=<api_key>` (else 401). Faults (429 with Retry-After, 5xx, before or after
+the request takes effect) can be queued.
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ class FakePagerDuty(Misbehaving):
         await self.injected.wait(request.method, request.path)
         fault = self.injected.take(request.method, request.path)
         if fault is not None:
+            if fault.applied:
+                await handler(request)
             response = self._error(
                 fault.status, "Rate Limit Exceeded" if fault.status == 429 else "Error", 2020
             )
