@@ -116,19 +116,21 @@ class JobIncomplete(Exception):
 
 async def reconcile(ctx: BotContext) -> str:
     """Finish what a crash or a failed call left undone: incidents whose opening is incomplete,
-    reports not yet delivered, tactical groups whose sync failed. A resumed step failing again
-    makes the run fail, naming it: the run does not report success for work still undone.
+    reports not yet delivered, tactical groups whose sync failed. A resumed step or a group sync
+    failing again makes the run fail, naming it: the run does not report success for work undone.
 
     Unique: one process per minute. If it dies mid-run, the incidents it had claimed are taken up
     again in a later minute, once their step claims lapse.
     """
     openings = await incident_flows.resume_openings(ctx)
     reports = await report_flows.resume_undelivered(ctx)
-    groups = await resources.retry_group_syncs(ctx)
+    groups, groups_failing = await resources.retry_group_syncs(ctx)
     outcome = f"resumed {openings.taken} incident(s), {reports} report(s), {groups} group sync(s)"
-    if openings.failing:
-        failing = "; ".join(f"{name}: {', '.join(steps)}" for name, steps in openings.failing.items())
-        raise JobIncomplete(f"{outcome}; still failing: {failing}")
+    failing = [f"{name}: {', '.join(steps)}" for name, steps in openings.failing.items()]
+    if groups_failing:
+        failing.append(f"{groups_failing} group sync(s)")
+    if failing:
+        raise JobIncomplete(f"{outcome}; still failing: {'; '.join(failing)}")
     return outcome
 
 
