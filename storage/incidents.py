@@ -254,6 +254,16 @@ async def done_steps(session: AsyncSession, incident_id: int, flow: str) -> dict
     return {row.step: row for row in rows if row.status == "done"}
 
 
+async def failed_steps(session: AsyncSession, incident_id: int, flow: str) -> list[str]:
+    """The steps of the incident's `flow` whose last attempt failed, in name order."""
+    rows = await session.exec(
+        select(FlowStep.step)
+        .where(FlowStep.incident_id == incident_id, FlowStep.flow == flow, FlowStep.status == "failed")
+        .order_by(col(FlowStep.step))
+    )
+    return list(rows)
+
+
 async def mark_step(
     session: AsyncSession,
     incident_id: int,

@@ -128,6 +128,27 @@ async def test_a_retried_folder_creation_finds_the_first_one(
     assert [f["name"] for f in google.files.values()] == ["INC-8 Login slow", "Evidence"]
 
 
+async def test_a_drive_whose_creation_answer_was_lost_is_found_and_holds_the_folder(
+    google: FakeGoogle, workspace: GoogleWorkspace
+) -> None:
+    """Google makes the drive but its answer is lost; the retry's request id is refused with 409, as
+    Google does, and the bot finds the drive it made rather than failing or making a second one."""
+    storage = GoogleDriveStorage(workspace, folders=["Evidence"])
+    google.lose_answer("POST", "/drive/v3/drives", 503)
+
+    folder = await storage.create_folder("INC-5 Payments down", [])
+
+    assert [c.status for c in google.calls_to("POST", "/drive/v3/drives")] == [503, 409]
+    [drive] = google.drives.values()
+    assert drive["name"] == "INC-5 Payments down" and folder.details["drive_id"] == drive["id"]
+    assert google.files[folder.id]["parents"] == [drive["id"]]
+    assert [f["name"] for f in google.children(folder.id)] == ["Evidence"]
+
+    # A later retry of the whole step (the reconcile job's) meets the 409 too and finds the same folder.
+    again = await storage.create_folder("INC-5 Payments down", [])
+    assert again.id == folder.id and len(google.drives) == 1 and len(google.files) == 2
+
+
 async def test_a_configured_shared_drive_holds_the_folders(
     google: FakeGoogle, workspace: GoogleWorkspace
 ) -> None:

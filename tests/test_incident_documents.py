@@ -268,7 +268,7 @@ async def test_a_failed_group_sync_is_retried_by_the_reconcile_job(
     hal = slack.add_user("hal", email="hal@example.com")
     channel = await opened(slack, bot, google, gus, "Broker down", templates=False)
     members = google.groups["inc-1@example.com"]["members"]
-    google.fail("POST", "/admin/directory/v1/groups/inc-1@example.com/members", 403)
+    google.fail("POST", "/admin/directory/v1/groups/inc-1@example.com/members", 403, times=2)
     await assign(slack, gus, channel, hal, "Scribe")
 
     async def retry_recorded() -> bool:
@@ -277,17 +277,23 @@ async def test_a_failed_group_sync_is_retried_by_the_reconcile_job(
     await people_eventually(retry_recorded)
     assert list(members) == ["gus@example.com"]
     now = bot.ctx.clock()
-    assert await incident_resources.retry_group_syncs(bot.ctx) == 0  # not due yet
+    assert await incident_resources.retry_group_syncs(bot.ctx) == (0, 0)  # not due yet
 
+    # The first retry is refused too: the run says so rather than counting it as a sync.
     bot.ctx.clock = lambda: now + incident_resources.GROUP_SYNC_RETRY + timedelta(seconds=1)
     assert bot.scheduler is not None
     run = await bot.scheduler.run_now("reconcile")
-    assert run.outcome.endswith(", 1 group sync(s)")
+    assert not run.ok and run.outcome.endswith(", 0 group sync(s); still failing: 1 group sync(s)")
+    assert list(members) == ["gus@example.com"]
+
+    bot.ctx.clock = lambda: now + 2 * incident_resources.GROUP_SYNC_RETRY + timedelta(seconds=2)
+    run = await bot.scheduler.run_now("reconcile")
+    assert run.ok and run.outcome.endswith(", 1 group sync(s)")
     assert sorted(members) == ["gus@example.com", "hal@example.com"]
     group = (await recorded(bot))["tactical_group"]
     assert group.details["members"] == ["gus@example.com", "hal@example.com"]
     assert group.details[incident_resources.RETRY_AT] is None
-    assert await incident_resources.retry_group_syncs(bot.ctx) == 0
+    assert await incident_resources.retry_group_syncs(bot.ctx) == (0, 0)
 
 
 async def test_a_conference_that_lands_after_the_document_is_linked_in_it(

@@ -4,6 +4,7 @@ against the fake Google, recorded and bookmarked in the incident channel."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -149,3 +150,49 @@ async def test_a_restricted_incident_folder_stays_closed_and_a_failure_is_told_t
     assert "INC-1 to the organisation" in told and "does not allow" in told
     assert domain_permissions(google, "INC-1 Checkout errors") == []
     assert slack.channel(checkout.id).is_archived
+
+
+OWN_DRIVE = {"storage": {"plugin": "google-drive"}}
+
+
+async def test_a_drive_made_though_its_answer_was_lost_still_gets_the_folder(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    """Google makes the incident's drive, the answer is lost; the retry's 409 leads to that drive."""
+    ada = slack.add_user("ada", email="ada@example.com")
+    await choose_plugins(bot, OWN_DRIVE)
+    google.lose_answer("POST", "/drive/v3/drives")
+    await report(slack, ada, "Checkout errors")
+    done = await settled(bot, len(flows.OPEN_STEPS) + 1)
+    assert {row.step: row.status for row in done.values() if row.status != "done"} == {}
+
+    assert [c.status for c in google.calls_to("POST", "/drive/v3/drives")] == [503, 409]
+    [drive] = [d for d in google.drives.values() if d["id"] != "drive-incidents"]
+    [folder] = [f for f in google.files.values() if f["name"] == "INC-1 Checkout errors"]
+    assert folder["parents"] == [drive["id"]] and drive["name"] == "INC-1 Checkout errors"
+    assert any(folder["id"] in b["link"] for b in slack.bookmarks(channel_of_first_incident(slack)))
+
+
+async def test_a_reconcile_run_whose_step_fails_again_is_not_a_success(
+    slack: FakeSlack, bot: BotProcess, google: FakeGoogle
+) -> None:
+    ben = slack.add_user("ben", email="ben@example.com")
+    await choose_plugins(bot, OWN_DRIVE)
+    google.fail("POST", "/drive/v3/drives", 403, times=2)
+    await report(slack, ben, "Queue backlog")
+    assert (await settled(bot, len(flows.OPEN_STEPS) + 1))["storage"].status == "failed"
+    assert bot.scheduler is not None
+
+    start = bot.ctx.clock()
+    bot.ctx.clock = lambda: start + timedelta(minutes=2)
+    run = await bot.scheduler.run_now("reconcile")
+    assert not run.ok
+    assert run.outcome == (
+        "resumed 1 incident(s), 0 report(s), 0 group sync(s); still failing: INC-1: storage"
+    )
+
+    bot.ctx.clock = lambda: start + timedelta(minutes=10)
+    run = await bot.scheduler.run_now("reconcile")
+    assert run.ok and run.outcome == "resumed 1 incident(s), 0 report(s), 0 group sync(s)"
+    assert (await settled(bot, len(flows.OPEN_STEPS) + 1))["storage"].status == "done"
+    assert len(google.drives) == 2  # the configured one the fixture made, and the incident's own

@@ -1062,15 +1062,33 @@ STEPS: dict[str, StepRunner] = {
 }
 
 
-async def resume_unfinished(ctx: BotContext) -> int:
-    """Finish the opening of incidents a crash or a failure left incomplete; how many were taken up."""
+@dataclass(frozen=True)
+class Resumed:
+    """What resuming unfinished openings did: how many incidents were taken up, and the steps that
+    failed again in them, by incident name (those the next reconcile run tries once they are due)."""
+
+    taken: int = 0
+    failing: dict[str, list[str]] = field(default_factory=dict)
+
+
+async def resume_openings(ctx: BotContext) -> Resumed:
+    """Finish the opening of incidents a crash or a failure left incomplete."""
     async with ctx.sessions() as session:
         due = await store.incidents_with_unfinished_flow(session, OPEN_FLOW, ctx.clock())
-    resumed = 0
+    taken, failing = 0, {}
     for incident_id in due:
         if incident_id in ctx.openings:  # still being opened here, however slowly
             continue
         if await claim_steps(ctx, incident_id):
-            resumed += 1
-            await open_incident(ctx, incident_id, resuming=True)
-    return resumed
+            taken += 1
+            card = await open_incident(ctx, incident_id, resuming=True)
+            async with ctx.sessions() as session:
+                failed = await store.failed_steps(session, incident_id, OPEN_FLOW)
+            if failed:
+                failing[card.name] = failed
+    return Resumed(taken, failing)
+
+
+async def resume_unfinished(ctx: BotContext) -> int:
+    """Finish the opening of incidents a crash or a failure left incomplete; how many were taken up."""
+    return (await resume_openings(ctx)).taken

@@ -342,15 +342,16 @@ async def make_groups(opening: Opening, plugin: object) -> ExternalResource:
     return ExternalResource(tactical.id, tactical.weblink, tactical.name, details)
 
 
-async def sync_tactical_group(ctx: BotContext, incident_id: int) -> None:
+async def sync_tactical_group(ctx: BotContext, incident_id: int) -> bool:
     """Put the tactical group in step with who holds a role: newcomers added, those whose roles all
-    ended removed. Only addresses the bot added are ever removed; a closed incident is left as it was."""
+    ended removed. Only addresses the bot added are ever removed; a closed incident is left as it was.
+    False when the group's plugin failed and the sync is put off to a retry."""
     setting = await _setting(ctx, incident_id)
     if setting is None or setting.incident.status == "closed":
-        return
+        return True
     group, plugin = setting.recorded.get(TACTICAL), setting.plugins.get("participant_group")
     if group is None or plugin is None:
-        return
+        return True
     groups = cast(ParticipantGroupPlugin, plugin)
     had = set(group.details.get("members") or [])
     wanted = set(await participant_emails(ctx, incident_id))
@@ -366,13 +367,15 @@ async def sync_tactical_group(ctx: BotContext, incident_id: int) -> None:
         logger.warning("group sync failed", extra={"incident_id": incident_id, "error": _text(error)})
         retry_at = ctx.clock() + GROUP_SYNC_RETRY
         await save_details(ctx, incident_id, TACTICAL, {RETRY_AT: retry_at.isoformat()})
-        return
+        return False
     if wanted != had or group.details.get(RETRY_AT):
         await save_details(ctx, incident_id, TACTICAL, {"members": sorted(wanted), RETRY_AT: None})
+    return True
 
 
-async def retry_group_syncs(ctx: BotContext) -> int:
-    """Sync the tactical groups of open incidents whose last sync failed and is due a retry; how many."""
+async def retry_group_syncs(ctx: BotContext) -> tuple[int, int]:
+    """Sync the tactical groups of open incidents whose last sync failed and is due a retry: how many
+    are in step now, and how many failed again (put off to a later retry)."""
     now = ctx.clock()
     async with ctx.sessions() as session:
         rows = await session.exec(
@@ -381,12 +384,14 @@ async def retry_group_syncs(ctx: BotContext) -> int:
             .where(Resource.kind == TACTICAL, Incident.status != "closed")
         )
         due = [incident_id for incident_id, details in rows.all() if _due(details.get(RETRY_AT), now)]
+    synced = 0
     for incident_id in due:
         try:
-            await sync_tactical_group(ctx, incident_id)
+            if await sync_tactical_group(ctx, incident_id):
+                synced += 1
         except Exception:  # one incident's trouble (a lock, say) leaves the others to their turn
             logger.exception("group sync retry failed", extra={"incident_id": incident_id})
-    return len(due)
+    return synced, len(due) - synced
 
 
 def _due(retry_at: Any, now: datetime) -> bool:

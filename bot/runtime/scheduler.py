@@ -109,17 +109,29 @@ class JobResult:
         return f"ok: {self.outcome}" if self.ok else f"failed: {self.outcome}"
 
 
+class JobIncomplete(Exception):
+    """A job ran to its end but left work failing: the run is recorded as failed, its message the
+    outcome (what was done and what still fails), without a traceback."""
+
+
 async def reconcile(ctx: BotContext) -> str:
     """Finish what a crash or a failed call left undone: incidents whose opening is incomplete,
-    reports not yet delivered, tactical groups whose sync failed.
+    reports not yet delivered, tactical groups whose sync failed. A resumed step or a group sync
+    failing again makes the run fail, naming it: the run does not report success for work undone.
 
     Unique: one process per minute. If it dies mid-run, the incidents it had claimed are taken up
     again in a later minute, once their step claims lapse.
     """
-    resumed = await incident_flows.resume_unfinished(ctx)
+    openings = await incident_flows.resume_openings(ctx)
     reports = await report_flows.resume_undelivered(ctx)
-    groups = await resources.retry_group_syncs(ctx)
-    return f"resumed {resumed} incident(s), {reports} report(s), {groups} group sync(s)"
+    groups, groups_failing = await resources.retry_group_syncs(ctx)
+    outcome = f"resumed {openings.taken} incident(s), {reports} report(s), {groups} group sync(s)"
+    failing = [f"{name}: {', '.join(steps)}" for name, steps in openings.failing.items()]
+    if groups_failing:
+        failing.append(f"{groups_failing} group sync(s)")
+    if failing:
+        raise JobIncomplete(f"{outcome}; still failing: {'; '.join(failing)}")
+    return outcome
 
 
 JOBS: list[Job] = [
@@ -269,6 +281,11 @@ class Scheduler:
         try:
             outcome = await self.ctx.tasks.spawn(job.run(self.ctx), name=f"job:{job.name}")
             ok = True
+        except JobIncomplete as incomplete:
+            ok = False
+            outcome = str(incomplete)
+            self.ctx.metrics.job_failures.labels(job.name).inc()
+            logger.warning("job left work failing", extra={"job": job.name, "slot": slot, "outcome": outcome})
         except Exception as error:
             ok = False
             outcome = f"{type(error).__name__}: {error}"

@@ -6,6 +6,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from googleapiclient.errors import HttpError
+
+from plugins.errors import PluginError
 from plugins.google.client import GoogleWorkspace, workspace_for
 from plugins.interfaces import ExternalResource
 from plugins.setup import PluginSetup
@@ -96,6 +99,25 @@ class GoogleDriveStorage:
     def _drive(workspace: GoogleWorkspace) -> Any:
         return workspace.service("drive", "v3")
 
+    def _find_or_create_drive(self, workspace: GoogleWorkspace, name: str) -> str:
+        """The id of the shared drive called `name` this bot made: a new one, or the one an earlier
+        attempt made (its answer lost), which Google tells by refusing the request id again with 409."""
+        drives = self._drive(workspace).drives()
+        # One request id per name: Google makes one drive for it, however often the creation is retried.
+        request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dispatch-bot/drive/{name}"))
+        try:
+            return str(drives.create(requestId=request_id, body={"name": name}).execute()["id"])
+        except HttpError as error:
+            if error.resp.status != 409:
+                raise
+        listed = drives.list(q=f"name = {_quoted(name)}", pageSize=100, fields="drives(id, name)").execute()
+        found = listed.get("drives", [])
+        if not found:
+            raise PluginError(
+                f"Google says the shared drive {name!r} exists (409) but does not list it yet; try again"
+            )
+        return str(found[0]["id"])
+
     def _find_or_create_folder(self, workspace: GoogleWorkspace, name: str, parent: str, drive: str) -> dict:
         files = self._drive(workspace).files()
         found = _named(files, name, parent, FIELDS, mime_type=FOLDER, corpora="drive", driveId=drive)
@@ -123,10 +145,7 @@ class GoogleDriveStorage:
         def create(workspace: GoogleWorkspace) -> ExternalResource:
             drive_id = self.shared_drive_id
             if drive_id is None:
-                # The request id makes a retried creation return the drive the first attempt made.
-                request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dispatch-bot/drive/{name}"))
-                drive = self._drive(workspace).drives().create(requestId=request_id, body={"name": name})
-                drive_id = str(drive.execute()["id"])
+                drive_id = self._find_or_create_drive(workspace, name)
             folder = self._find_or_create_folder(workspace, name, drive_id, drive_id)
             children = {
                 sub: self._find_or_create_folder(workspace, sub, folder["id"], drive_id)["id"]

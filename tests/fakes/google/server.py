@@ -4,7 +4,8 @@ The token endpoint takes the service account's signed JWT (grant type jwt-bearer
 token bound to the delegated subject; every API call needs one (else 401). Paths are those of the static
 discovery documents: `/drive/v3/...`, `/calendar/v3/...` (service path), `/v1/documents/...`,
 `/admin/directory/v1/...`, `/gmail/v1/...` (bare root). Faults (403/404/429/5xx, with Retry-After) can be
-queued per method and path prefix, and `latency` delays every answer.
+queued per method and path prefix, answers can be lost after the request was carried out (`lose_answer`),
+and `latency` delays every answer.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class FakeGoogle(Misbehaving):
     tokens: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     injected: Injected = field(default_factory=Injected)
+    # Requests carried out whose answer is then replaced by an error (lost on the way back).
+    lost: Injected = field(default_factory=Injected)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -180,6 +183,11 @@ class FakeGoogle(Misbehaving):
     def children(self, parent: str) -> list[dict[str, Any]]:
         return [f for f in self.files.values() if parent in f["parents"]]
 
+    def lose_answer(self, method: str, path: str, status: int = 503, *, times: int = 1) -> None:
+        """Carry out the next `times` requests `method path…`, then answer `status` instead: the caller
+        does not learn that it worked, and its retry meets what the first attempt did."""
+        self.lost.fail(method, path, status, times=times)
+
     def calls_to(self, method: str, path: str) -> list[Call]:
         return [c for c in self.calls if c.method == method.upper() and c.path.startswith(path)]
 
@@ -198,6 +206,7 @@ class FakeGoogle(Misbehaving):
         routes = [
             ("POST", "/token", self._token),
             ("POST", "/drive/v3/drives", self._create_drive),
+            ("GET", "/drive/v3/drives", self._list_drives),
             ("POST", "/drive/v3/files", self._create_file),
             ("GET", "/drive/v3/files", self._list_files),
             ("GET", "/drive/v3/files/{id}", self._get_file),
@@ -261,6 +270,9 @@ class FakeGoogle(Misbehaving):
         if request.path != "/token" and not subject:
             return self.error(401, "Request had invalid authentication credentials.")
         result: web.StreamResponse = await handler(request)
+        lost = self.lost.take(request.method, request.path)
+        if lost is not None:
+            return self.error(lost.status, "Backend Error")
         return result
 
     # ----- OAuth -----
@@ -297,14 +309,36 @@ class FakeGoogle(Misbehaving):
         return str(self.files[parent].get("driveId", "")) if parent in self.files else ""
 
     async def _create_drive(self, request: web.Request) -> web.Response:
+        """As Google: a request id already used by the same user answers 409, whatever the body."""
         request_id = request.query.get("requestId", "")
-        for drive in self.drives.values():
-            if request_id and drive["requestId"] == request_id:
-                return web.json_response({"id": drive["id"], "name": drive["name"]})
+        if not request_id:
+            return self.error(400, "Required parameter: requestId")
+        subject = self.tokens.get(request.headers.get("Authorization", "").removeprefix("Bearer "), "")
+        if any(
+            d.get("requestId") == request_id and d.get("creator") == subject for d in self.drives.values()
+        ):
+            return self.error(409, "A shared drive with this request ID already exists.")
         body = await request.json()
         drive_id = self._id("drive")
-        self.drives[drive_id] = {"id": drive_id, "name": body["name"], "requestId": request_id}
+        self.drives[drive_id] = {
+            "id": drive_id,
+            "name": body["name"],
+            "requestId": request_id,
+            "creator": subject,
+        }
         return web.json_response({"id": drive_id, "name": body["name"], "kind": "drive#drive"})
+
+    async def _list_drives(self, request: web.Request) -> web.Response:
+        """The shared drives, filtered by a `name = '…'` query (the only term the fake knows)."""
+        query = request.query.get("q", "")
+        found = list(self.drives.values())
+        if query:
+            m = re.fullmatch(r"name = '((?:[^'\\]|\\.)*)'", query)
+            if m is None:
+                return self.error(400, f"Invalid Value: {query}")
+            found = [d for d in found if d["name"] == re.sub(r"\\(.)", r"\1", m[1])]
+        shown = [{"kind": "drive#drive", "id": d["id"], "name": d["name"]} for d in found]
+        return web.json_response({"kind": "drive#driveList", "drives": shown})
 
     async def _create_file(self, request: web.Request) -> web.Response:
         body = await request.json()
