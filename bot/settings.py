@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     jira_api_token: SecretStr | None = None
     # Sent as a bearer token to the webhook workflows' URLs, when set.
     webhook_token: SecretStr | None = None
+    # Origins besides a workflow URL's own where a run's status_url is followed (comma-separated).
+    webhook_status_origins: str | None = None
     # Longest a plugin call may take before the step counts as failed (and is retried later).
     plugin_timeout_seconds: float = 30.0
 

@@ -134,7 +134,7 @@ def builtin_plugins() -> list[PluginSpec]:
             roles=("workflow",),
             build=_webhook,
             description="A workflow started with an HTTP POST to its URL and followed by polling it.",
-            secrets=("WEBHOOK_TOKEN",),
+            secrets=("WEBHOOK_TOKEN", "WEBHOOK_STATUS_ORIGINS"),
             label="the workflow",
         ),
         PluginSpec(

@@ -3,6 +3,7 @@ automation service, the workflow-runs job following each run, /dispatch-list-wor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -287,3 +288,126 @@ async def test_a_run_is_followed_at_the_status_url_its_system_gave() -> None:
         read = await plugin.get_instance(fake.hook("restart"), run.id, run.status_url)
         assert read.status == "failed" and read.status_url == run.status_url
         assert fake.requests[-1] == ("GET", f"/status/{run.id}")
+
+
+SECRET = "s3cret"
+
+
+def shown_anywhere(slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> str:
+    """Everything the bot sent Slack (messages, modals) and logged at INFO or above."""
+    sent = " ".join(str(call.args) for call in slack.calls)
+    logged = " ".join(
+        f"{record.getMessage()} {record.__dict__} {record.exc_text or ''}"
+        for record in caplog.records
+        if record.levelno >= logging.INFO
+    )
+    return sent + " " + logged
+
+
+async def test_a_workflow_url_with_a_secret_never_reaches_slack_nor_the_logs(
+    slack: FakeSlack, bot: BotProcess, workflows: FakeWorkflows, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Checkout errors")
+    await add_workflows(bot, workflows, RESTART, "Flush cache")
+    async with bot.ctx.sessions() as session:
+        for workflow in (await session.exec(select(Workflow))).all():
+            workflow.external_id += f"?token={SECRET}"
+            session.add(workflow)
+        await session.commit()
+
+    # A start, then its run followed at the workflow URL (with its query).
+    await run_form(slack, ada, channel)
+    await slack.as_user(ada).select_in_view("workflow_chosen", RESTART)
+    await slack.wait_for(lambda: "Reason" in str(open_modal(slack, ada)))
+    await slack.as_user(ada).submit_view({"Reason": "Stuck pods"})
+    await slack.wait_for(lambda: "started, status" in str(open_modal(slack, ada)), timeout=5)
+    [run] = workflows.runs.values()
+    workflows.finish(run.id, "completed")
+    assert bot.scheduler is not None
+    assert (await bot.scheduler.run_now("workflow-runs")).outcome.endswith(": 1 changed, 0 could not be read")
+    assert ("GET", f"/hooks/restart-service/{run.id}") in workflows.requests
+
+    # A start the system refuses with 500 (after the retries), and one it never answers in time.
+    workflows.fail("POST", "/hooks/flush-cache", 500, times=10)
+    await run_form(slack, ada, channel)
+    await slack.as_user(ada).select_in_view("workflow_chosen", "Flush cache")
+    await slack.wait_for(lambda: "Reason" in str(open_modal(slack, ada)))
+    await slack.as_user(ada).submit_view({"Reason": "Stale cache"})
+    await slack.wait_for(lambda: said(slack, channel, "Couldn't start the workflow"), timeout=10)
+    [refused] = said(slack, channel, "Couldn't start the workflow")
+    assert f"The workflow at {workflows.url} answered 500" in refused  # still says where and what
+
+    workflows.injected.faults.clear()
+    workflows.slow("POST", "/hooks/flush-cache", 1.0)
+    from plugins.errors import PluginNoAnswer
+    from plugins.workflow.webhook import WebhookWorkflow
+
+    with pytest.raises(PluginNoAnswer) as unanswered:
+        await WebhookWorkflow(timeout=0.2).run(
+            workflows.hook("flush-cache") + f"?token={SECRET}", {}, key="k", context={}
+        )
+    assert SECRET not in str(unanswered.value) and "/hooks/" not in str(unanswered.value)
+    assert workflows.url in str(unanswered.value)
+
+    await slack.as_user(ada).slash_command("/dispatch-list-workflows", channel=channel)
+    await slack.wait_for(lambda: "Workflows run for" in str(open_modal(slack, ada)))
+    assert "answered 500" in str(open_modal(slack, ada))
+
+    everything = shown_anywhere(slack, caplog)
+    assert SECRET not in everything
+    assert "/hooks/" not in everything
+
+
+@pytest.mark.parametrize(
+    "status_base",
+    [
+        "https://203.0.113.7",  # another host, not allowed
+        "http://198.51.100.7",  # plain http to another host
+        "https://169.254.169.254",  # link-local (cloud metadata)
+        "https://10.1.2.3:8443",  # private
+    ],
+)
+async def test_a_status_url_elsewhere_is_not_followed(status_base: str) -> None:
+    from plugins.workflow.webhook import WebhookWorkflow
+
+    # The addresses are refused before any connection; were one requested, the read would fail.
+    async with FakeWorkflows(status_base=status_base) as fake:
+        plugin = WebhookWorkflow(timeout=0.5, retries=0)
+        run = await plugin.run(fake.hook("restart"), {}, key="k1", context={"workflow": RESTART})
+        assert run.status_url is None
+        fake.finish(run.id, "failed")
+        read = await plugin.get_instance(fake.hook("restart"), run.id, f"{status_base}/status/{run.id}")
+        assert read.status == "failed" and read.status_url is None
+        assert fake.requests[-1] == ("GET", f"/hooks/restart/{run.id}")
+
+
+async def test_a_status_url_on_an_allowed_origin_is_followed_and_plain_http_elsewhere_never() -> None:
+    from plugins.workflow.webhook import WebhookWorkflow
+
+    async with FakeWorkflows() as status_service, FakeWorkflows() as fake:
+        fake.status_base = status_service.url
+        # Not allowed: the other local service is never asked.
+        run = await WebhookWorkflow().run(fake.hook("restart"), {}, key="k1", context={})
+        assert run.status_url is None
+        status_service.runs[run.id] = fake.runs[run.id]
+        fake.finish(run.id, "failed")
+        plain = await WebhookWorkflow().get_instance(
+            fake.hook("restart"), run.id, f"{status_service.url}/status/{run.id}"
+        )
+        assert plain.status == "failed" and status_service.requests == []
+
+        # Allowed (the same host, another port): followed there.
+        allowed = WebhookWorkflow(status_origins=f" {status_service.url} , https://status.example")
+        again = await allowed.run(fake.hook("restart"), {}, key="k1", context={})
+        assert again.status_url == f"{status_service.url}/status/{run.id}"
+        read = await allowed.get_instance(fake.hook("restart"), run.id, again.status_url)
+        assert read.status == "failed" and status_service.requests == [("GET", f"/status/{run.id}")]
+
+        # Plain http to another host is refused even when listed.
+        listed_http = WebhookWorkflow(status_origins="http://192.0.2.1")
+        refused = await listed_http.get_instance(
+            fake.hook("restart"), run.id, f"http://192.0.2.1/status/{run.id}"
+        )
+        assert refused.status == "failed" and fake.requests[-1] == ("GET", f"/hooks/restart/{run.id}")

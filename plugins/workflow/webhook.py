@@ -9,11 +9,20 @@ the run, as JSON: `{"id", "status", "weblink", "status_url", "artifacts": [{"nam
 every field optional but the id. Its state is read later with `GET <status_url>`, or `GET <url>/<id>`
 when the answer gave none; the same JSON comes back. With WEBHOOK_TOKEN set, requests to the
 workflow URL's own origin carry `Authorization: Bearer <token>` (a status URL elsewhere gets none).
+
+The workflow URL often carries a secret (in its path or query), so what the plugin says about it, in
+errors and logs, names only its scheme and host. A `status_url` is followed only on the workflow URL's
+own origin or on an origin of WEBHOOK_STATUS_ORIGINS (comma-separated, e.g.
+`https://status.example.com`), and never over plain http to another host; any other one (another
+host, a loopback, link-local or private address) is refused before any connection, and the run is
+followed through the workflow URL as if the answer had named none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +33,8 @@ from plugins.errors import PluginAuthError, PluginError, PluginNoAnswer, PluginN
 from plugins.interfaces import ExternalResource, WorkflowRun
 from plugins.setup import PluginSetup
 
+logger = logging.getLogger(__name__)
+
 RETRIED = {500, 502, 503, 504}
 # What the bot keeps of an answer (the run's table columns).
 MAX_ID, MAX_STATUS = 200, 50
@@ -33,21 +44,33 @@ class WebhookWorkflow:
     """The `workflow` role over plain HTTP: any automation that can take a POST and answer JSON."""
 
     def __init__(
-        self, token: str | None = None, *, timeout: float = 8.0, retries: int = 2, backoff: float = 0.5
+        self,
+        token: str | None = None,
+        *,
+        timeout: float = 8.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        status_origins: str = "",
     ) -> None:
         self.token = token
+        # Origins besides the workflow URL's own where a run's status_url may be followed.
+        self.status_origins = {
+            str(URL(origin.strip()).origin()) for origin in status_origins.split(",") if origin.strip()
+        }
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.retries = retries
         self.backoff = backoff
 
     @classmethod
     def from_setup(cls, setup: PluginSetup) -> WebhookWorkflow:
-        """Options timeout_seconds, retries; the token from WEBHOOK_TOKEN (optional)."""
+        """Options timeout_seconds, retries, status_origins (else WEBHOOK_STATUS_ORIGINS); the token from
+        WEBHOOK_TOKEN (optional)."""
         options = setup.options
         return cls(
             setup.secrets.get("WEBHOOK_TOKEN"),
             timeout=float(options.get("timeout_seconds", 8.0)),
             retries=int(options.get("retries", 2)),
+            status_origins=setup.setting("status_origins", "WEBHOOK_STATUS_ORIGINS") or "",
         )
 
     async def run(
@@ -62,14 +85,43 @@ class WebhookWorkflow:
         answer = await self._call(
             "POST", workflow_id, body, {"Idempotency-Key": key}, what="start the workflow", home=workflow_id
         )
-        return _run_of(answer, default_id=key)
+        return self._followable(_run_of(answer, default_id=key), workflow_id)
 
     async def get_instance(
         self, workflow_id: str, instance_id: str, status_url: str | None = None
     ) -> WorkflowRun:
-        url = status_url or f"{workflow_id.rstrip('/')}/{instance_id}"
+        if status_url and not self._may_follow(status_url, workflow_id):
+            status_url = None
+        # The run's own URL keeps the workflow URL's query (where its secret may be).
+        base, mark, query = workflow_id.partition("?")
+        url = status_url or f"{base.rstrip('/')}/{instance_id}{mark}{query}"
         answer = await self._call("GET", url, None, {}, what=f"read the run {instance_id}", home=workflow_id)
-        return _run_of(answer, default_id=instance_id, status_url=status_url)
+        return self._followable(_run_of(answer, default_id=instance_id, status_url=status_url), workflow_id)
+
+    def _may_follow(self, status_url: str, workflow_url: str) -> bool:
+        """Whether a status_url an answer named may be requested (see the module's notes)."""
+        try:
+            target, home = URL(status_url), URL(workflow_url)
+            if target.origin() == home.origin():
+                return True
+            # Plain http is followed only on the workflow URL's own host.
+            secure = target.scheme == "https" or target.host == home.host
+            if secure and str(target.origin()) in self.status_origins:
+                return True
+        except ValueError:
+            pass  # not an absolute URL the bot could follow
+        logger.warning(
+            "a workflow's status_url is not followed: its origin is neither the workflow's nor allowed "
+            "in WEBHOOK_STATUS_ORIGINS (plain http to another host never is)",
+            extra={"status_origin": _where(status_url), "workflow_origin": _where(workflow_url)},
+        )
+        return False
+
+    def _followable(self, run: WorkflowRun, workflow_url: str) -> WorkflowRun:
+        """The run without its status_url when that may not be followed, so it is read at the workflow URL."""
+        if run.status_url and not self._may_follow(run.status_url, workflow_url):
+            return dataclasses.replace(run, status_url=None)
+        return run
 
     async def _call(
         self, method: str, url: str, body: Any, headers: Mapping[str, str], *, what: str, home: str
@@ -94,23 +146,51 @@ class WebhookWorkflow:
                             answer = await response.json(content_type=None)
                         except ValueError:
                             raise PluginError(
-                                f"The workflow at {url} answered something other than JSON"
+                                f"The workflow at {_where(url)} answered something other than JSON"
                             ) from None
                         if not isinstance(answer, dict):
-                            raise PluginError(f"The workflow at {url} answered JSON that is not an object")
+                            raise PluginError(
+                                f"The workflow at {_where(url)} answered JSON that is not an object"
+                            )
                         return answer
+                except aiohttp.InvalidURL:
+                    raise PluginError(
+                        f"The workflow's URL (at {_where(url)}) is not a URL the bot can call"
+                    ) from None
                 except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as error:
                     # The request may have reached the service before the connection was lost.
-                    reason = str(error) or type(error).__name__
                     raise PluginNoAnswer(
-                        f"The workflow at {url} did not answer to {what}: {reason}"
+                        f"The workflow at {_where(url)} did not answer to {what}: {_reason(error, url)}"
                     ) from None
-                except aiohttp.InvalidURL:
-                    raise PluginError(f"The workflow's URL {url!r} is not a URL the bot can call") from None
+                except aiohttp.ClientError as error:  # too many redirects, a malformed answer...
+                    raise PluginError(
+                        f"The workflow at {_where(url)} could not be asked to {what}: {_reason(error, url)}"
+                    ) from None
+
+
+def _where(url: str) -> str:
+    """Only the scheme and host (and port) of a URL: its path and query may carry a secret."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return "an unreadable URL"
+    return str(parsed.origin()) if parsed.absolute and parsed.host else "an unreadable URL"
+
+
+def _reason(error: BaseException, url: str) -> str:
+    """What went wrong, without the URL that aiohttp's errors often repeat."""
+    text = str(error)
+    try:
+        spellings = {url, str(URL(url)), repr(URL(url))}
+    except ValueError:
+        spellings = {url}
+    for spelled in spellings:
+        text = text.replace(spelled, _where(url))
+    return text or type(error).__name__
 
 
 def _refusal(status: int, text: str, url: str, what: str, headers: Mapping[str, str]) -> PluginError:
-    said = f"The workflow at {url} answered {status} to {what}"
+    said = f"The workflow at {_where(url)} answered {status} to {what}"
     detail = text.strip().splitlines()[0][:200] if text.strip() else ""
     said += f" ({detail})" if detail else ""
     if status in (401, 403):

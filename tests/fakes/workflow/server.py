@@ -34,6 +34,8 @@ class FakeWorkflows(Misbehaving):
     token: str | None = None
     # Answer with a `status_url` of the fake's own (`/status/<run id>`), to be followed there.
     status_urls: bool = False
+    # Or answer with a `status_url` elsewhere: `<status_base>/status/<run id>`.
+    status_base: str | None = None
     runs: dict[str, Run] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     injected: Injected = field(default_factory=Injected)
@@ -64,7 +66,9 @@ class FakeWorkflows(Misbehaving):
             "weblink": f"{self.url}/runs/{run.id}",
             "artifacts": run.artifacts,
         }
-        if self.status_urls:
+        if self.status_base is not None:
+            answer["status_url"] = f"{self.status_base}/status/{run.id}"
+        elif self.status_urls:
             answer["status_url"] = f"{self.url}/status/{run.id}"
         return answer
 
