@@ -158,6 +158,33 @@ async def test_handing_over_command_moves_the_topic_the_tips_and_the_history(
     assert f"<@{carol}>" in refusal[0].text
 
 
+async def test_two_leads_giving_command_to_two_people_at_once_leave_one_commander(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    incident = await open_incident(slack, bot)
+    alice = incident.commander
+    bob, carol, dave = slack.add_user("bob"), slack.add_user("carol"), slack.add_user("dave")
+    await assign(slack, alice, incident.channel, bob, "Scribe")
+    await eventually(lambda: active_roles(bot, bob))
+    for lead in (alice, bob):
+        await slack.as_user(lead).slash_command("/dispatch-assign-role", channel=incident.channel)
+        await slack.wait_for(lambda lead=lead: open_modal(slack, lead, "people_assign_role"))
+
+    # Both forms are checked before either assignment is saved: both leads still lead.
+    await asyncio.gather(
+        slack.as_user(alice).submit_view({"Person": carol, "Role": "Incident Commander"}),
+        slack.as_user(bob).submit_view({"Person": dave, "Role": "Incident Commander"}),
+    )
+    for lead in (alice, bob):
+        await slack.wait_for(lambda lead=lead: "is now" in str(slack.open_view_for(lead)), timeout=5)
+
+    roles = {person: await active_roles(bot, person) for person in (carol, dave)}
+    assert sorted(roles.values()) == [["Incident Commander"], ["Participant"]]
+    assert await active_roles(bot, alice) == ["Participant", "Reporter"]
+    first, second = (await timeline(bot, "role_assigned"))[-2:]
+    assert first.details["user"] in second.details["previous"]  # the second took over from the first
+
+
 async def test_only_leads_may_assign_roles(slack: FakeSlack, bot: BotProcess) -> None:
     incident = await open_incident(slack, bot)
     mallory = slack.add_user("mallory")

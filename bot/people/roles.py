@@ -98,6 +98,9 @@ async def assign_role(ctx: BotContext, profiles: Profiles, assignment: Assignmen
     role = assignment.role
 
     async def save(session: AsyncSession) -> AssignOutcome:
+        # Other assignments (and updates, reopens) of this incident wait until this one is saved,
+        # so a second assignment of a single-holder role sees, and takes over from, the first.
+        await store.lock_incident(session, assignment.incident_id)
         participant, created = await ensure_participant(
             session,
             assignment.incident_id,
