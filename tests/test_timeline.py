@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from bot.timeline import flows
 from storage.models import ParticipantRole, TimelineEvent
 from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import report, wait_until_opened
+from tests.test_process import cli, environment
 
 
 async def open_incident(slack: FakeSlack, bot: BotProcess, commander: str, *others: str) -> str:
@@ -189,6 +192,46 @@ async def test_adding_and_removing_at_once_leaves_no_stale_event(slack: FakeSlac
     await removed.acked(timeout=3)
     await settled(bot)
     assert await events(bot, "slack_message") == []
+
+
+async def test_a_removal_on_another_replica_during_a_slow_capture_leaves_no_event(
+    slack: FakeSlack, bot: BotProcess, database_url: str, tmp_path: Path
+) -> None:
+    alice = slack.add_user("alice")
+    channel = await open_incident(slack, bot, alice)
+    message = await slack.as_user(alice).post_message(channel, "flapping")
+    await settled(bot)
+    # A second replica in its own process, so nothing in this process can order the two.
+    replica = await cli("run", env=environment(slack, database_url), cwd=tmp_path)
+    try:
+        await slack.wait_connected(timeout=30, count=2)
+        actor = slack.as_user(alice)
+        # The capture reads the message (the reaction still on it), then waits on its permalink.
+        slack.faults.latency("chat.getPermalink", 1.5)
+        added = await actor.add_reaction(channel, message.ts, "stopwatch")
+        await added.acked(timeout=3)
+        await eventually(lambda: _async(bool(slack.calls_to("chat.getPermalink"))))
+        # Deliveries alternate between the two connections: the removal goes to the other replica,
+        # which has the time the capture still waits to finish it.
+        removed = await actor.remove_reaction(channel, message.ts, "stopwatch")
+        await removed.acked(timeout=3)
+        await eventually(lambda: _async(slack.calls_to("chat.getPermalink")[0].response is not None))
+        await asyncio.sleep(1)
+        await settled(bot)
+        assert await events(bot, "slack_message") == []
+    finally:
+        slack.faults.latency("chat.getPermalink", 0)
+        replica.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(replica.communicate(), timeout=30)
+        finally:
+            if replica.returncode is None:
+                replica.kill()
+                await replica.wait()
+
+
+async def _async(value: Any) -> Any:
+    return value
 
 
 # ----- /dispatch-add-timeline-event -----

@@ -1,18 +1,16 @@
 """The incident timeline: messages captured with a reaction, events added by hand, paging and export.
 
 Every write is keyed (the reacted message, the submitted modal), so Slack's redeliveries and two
-people reacting at once still give one event. Reactions on one message are handled one at a time
-in this process, so "added then removed at once" cannot leave a stale event behind.
+people reacting at once still give one event. A capture claims the message in the database before
+reading it from Slack and writes its event only while its claim is there; a removal deletes the
+claims, so "added then removed at once" leaves no stale event, whichever replicas handle the two.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,30 +57,6 @@ class BotIdentity:
     bot_id: str | None
 
 
-class _KeyedLocks:
-    """One asyncio lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
-_message_locks = _KeyedLocks()
-
-
 async def _incident_id(ctx: BotContext, channel_id: str) -> int | None:
     async with ctx.sessions() as session:
         incident = await incident_store.incident_by_channel(session, channel_id)
@@ -109,10 +83,12 @@ async def capture_message(ctx: BotContext, reaction: Reaction, bot: BotIdentity)
     if bot.user_id and reaction.item_user == bot.user_id:
         return "the bot's own message"
     key = message_key(reaction.channel_id, reaction.ts)
-    async with _message_locks.hold(key):
-        async with ctx.sessions() as session:
-            if await store.event_by_key(session, incident_id, key) is not None:
-                return "already on the timeline"
+    async with ctx.sessions() as session:
+        if await store.event_by_key(session, incident_id, key) is not None:
+            return "already on the timeline"
+    # Claimed before Slack is read: a removal from now on, on any replica, cancels this capture.
+    claim_id = await store.claim(ctx.sessions, incident_id, key)
+    try:
         message = await reader.fetch_message(ctx.slack, reaction.channel_id, reaction.ts)
         if message is None:
             return "message not found"
@@ -140,8 +116,11 @@ async def capture_message(ctx: BotContext, reaction: Reaction, bot: BotIdentity)
                 "files": captured.files,
                 "links": captured.links,
             },
+            claim_id=claim_id,
         )
-    return "added" if event is not None else "already on the timeline"
+    finally:
+        await store.drop_claim(ctx.sessions, claim_id)
+    return "added" if event is not None else "already on the timeline, or removed meanwhile"
 
 
 async def read_message(ctx: BotContext, channel_id: str, message: dict[str, Any]) -> CapturedMessage:
@@ -193,20 +172,25 @@ async def release_message(ctx: BotContext, reaction: Reaction) -> str:
     if incident_id is None:
         return "not an incident channel"
     key = message_key(reaction.channel_id, reaction.ts)
-    async with _message_locks.hold(key):
-        async with ctx.sessions() as session:
-            if await store.event_by_key(session, incident_id, key) is None:
-                return "not on the timeline"
-        remaining = await reader.current_reaction_count(
-            ctx.slack, reaction.channel_id, reaction.ts, TIMELINE_REACTION
-        )
-        if remaining is None:
-            return "reactions unknown, kept"
-        if remaining > 0:
-            return "still reacted, kept"
-        async with ctx.sessions() as session, session.begin():
-            removed = await store.remove_event(session, incident_id, key)
-    return "removed" if removed else "not on the timeline"
+    async with ctx.sessions() as session:
+        event = await store.event_by_key(session, incident_id, key)
+        if event is None and not await store.has_claim(session, incident_id, key):
+            return "not on the timeline"
+    remaining = await reader.current_reaction_count(
+        ctx.slack, reaction.channel_id, reaction.ts, TIMELINE_REACTION
+    )
+    if remaining is None:
+        return "reactions unknown, kept"
+    if remaining > 0:
+        return "still reacted, kept"
+    async with ctx.sessions() as session, session.begin():
+        # Claims first: a capture committing its event meanwhile holds its claim's row until it
+        # commits, so once this is past the claims that event is there to delete.
+        cancelled = await store.remove_claims(session, incident_id, key)
+        removed = await store.remove_event(session, incident_id, key)
+    if removed:
+        return "removed"
+    return "capture in progress cancelled" if cancelled else "not on the timeline"
 
 
 # ----- events added by hand -----

@@ -34,6 +34,7 @@ from storage.models.incident import (
     ParticipantRole,
     Resource,
     Subscription,
+    TimelineClaim,
     TimelineEvent,
 )
 from storage.models.reminder import Reminder
@@ -78,6 +79,7 @@ __all__ = [
     "Task",
     "TaskAssignee",
     "TeamContact",
+    "TimelineClaim",
     "TimelineEvent",
     "Workflow",
     "WorkflowInstance",

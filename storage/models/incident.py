@@ -100,6 +100,23 @@ class TimelineEvent(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+class TimelineClaim(SQLModel, table=True):
+    """A reaction capture in progress: the capture writes its event only if the claim is still there.
+
+    Removing the reaction deletes the message's claims, so an add and a remove racing on different
+    replicas are ordered by the database: whichever deletes the claim row first decides.
+    """
+
+    __tablename__ = "timeline_claim"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE")
+    dedupe_key: str = Field(max_length=200)
+    created_at: datetime = created_at_field()
+
+    __table_args__ = (sa.Index("ix_timeline_claim_incident_key", "incident_id", "dedupe_key"),)
+
+
 class Resource(Timestamped, table=True):
     """Something external the incident owns: its channel, document, folder, ticket, conference, group."""
 
