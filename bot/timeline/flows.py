@@ -88,6 +88,7 @@ async def capture_message(ctx: BotContext, reaction: Reaction, bot: BotIdentity)
             return "already on the timeline"
     # Claimed before Slack is read: a removal from now on, on any replica, cancels this capture.
     claim_id = await store.claim(ctx.sessions, incident_id, key)
+    event = None
     try:
         message = await reader.fetch_message(ctx.slack, reaction.channel_id, reaction.ts)
         if message is None:
@@ -119,7 +120,8 @@ async def capture_message(ctx: BotContext, reaction: Reaction, bot: BotIdentity)
             claim_id=claim_id,
         )
     finally:
-        await store.drop_claim(ctx.sessions, claim_id)
+        if event is None:  # a written event took its claim with it, in the same transaction
+            await store.drop_claim(ctx.sessions, claim_id)
     return "added" if event is not None else "already on the timeline, or removed meanwhile"
 
 
