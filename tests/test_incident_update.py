@@ -121,7 +121,10 @@ async def test_closing_ends_roles_archives_the_channel_and_asks_the_commander_to
             await session.exec(select(ParticipantRole).where(col(ParticipantRole.renounced_at).is_(None)))
         ).all()
     assert active == []
-    assert any("Thanks for closing INC-1" in str(message.blocks) for message in slack.dms_to(ada))
+    await slack.wait_for(
+        lambda: any("Thanks for closing INC-1" in str(message.blocks) for message in slack.dms_to(ada)),
+        timeout=5,
+    )
     closing = [m for m in slack.messages(channel) if "INC-1 updated" in m.text][-1]
     assert "Active → Closed" in str(closing.blocks)
 
@@ -146,8 +149,9 @@ async def test_the_commander_reopens_a_closed_incident_from_the_review_message(
             )
         ).all()
     assert sorted(active) == ["Incident Commander", "Reporter"]
-    reopened = [m for m in slack.messages(channel) if "INC-1 updated" in m.text][-1]
-    assert "Closed → Active" in str(reopened.blocks)
+    await slack.wait_for(
+        lambda: any("Closed → Active" in str(m.blocks) for m in slack.messages(channel)), timeout=5
+    )
 
 
 async def test_reopening_invites_back_only_the_people_taking_part_at_the_close(

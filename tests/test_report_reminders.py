@@ -74,7 +74,7 @@ async def test_stable_incidents_get_no_report_reminders(slack: FakeSlack, bot: B
 async def test_remind_me_later_reminds_again_then_unless_the_report_came(
     slack: FakeSlack, bot: BotProcess
 ) -> None:
-    from bot.runtime import timers
+    from bot.runtime import effects
 
     incident = await open_incident(slack, bot)
     start = bot.ctx.clock()
@@ -88,9 +88,9 @@ async def test_remind_me_later_reminds_again_then_unless_the_report_came(
     await slack.wait_for(
         lambda: any("I will remind you" in str(m.text) for m in slack.dms_to(incident.commander)), timeout=5
     )
-    assert await timers.drain_due_actions(bot.ctx, timers.ACTIONS) == (0, 0)  # not due yet
+    assert await effects.drain(bot.ctx) == (0, 0)  # not due yet
     bot.ctx.clock = lambda: start + timedelta(hours=6, minutes=40)
-    assert await timers.drain_due_actions(bot.ctx, timers.ACTIONS) == (1, 0)
+    assert await effects.drain(bot.ctx) == (1, 0)
     assert (
         len([m for m in slack.dms_to(incident.commander) if "no tactical report yet" in str(m.blocks)]) == 1
     )
@@ -107,7 +107,7 @@ async def test_remind_me_later_reminds_again_then_unless_the_report_came(
     await send_tactical(slack, incident.commander, incident.channel)
     dms = len(slack.dms_to(incident.commander))
     bot.ctx.clock = lambda: start + timedelta(hours=8)
-    assert await timers.drain_due_actions(bot.ctx, timers.ACTIONS) == (1, 0)  # done: nothing to say
+    assert await effects.drain(bot.ctx) == (1, 0)  # done: nothing to say
     assert len(slack.dms_to(incident.commander)) == dms
 
 

@@ -68,7 +68,7 @@ async def test_list_shows_each_job_with_its_last_run_by_any_process_and_its_next
     other = context(database_url, datetime(2026, 11, 30, 10, 0, 7, tzinfo=UTC))
     try:
         assert await Scheduler(one).fire("reconcile") is not None
-        assert await Scheduler(other).fire("scheduled-actions") is not None
+        assert await Scheduler(other).fire("effects") is not None
         # Then a process claims the next minute and dies before finishing it.
         async with other.sessions() as session:
             died = {"hostname": "bot-7", "pid": 1, "instance": "dead0001"}
@@ -88,13 +88,13 @@ async def test_list_shows_each_job_with_its_last_run_by_any_process_and_its_next
         "2026-11-30 10:01:02 UTC",
         "unfinished: running, or bot-7 (pid 1) died",
     ]
-    actions = columns(output, "scheduled-actions")
+    actions = columns(output, "effects")
     assert actions[:5] == [
-        "scheduled-actions",
+        "effects",
         "every 1 min",
         "no",
         "2026-11-30 10:00:07 UTC",
-        "ok: 0 action(s) done, 0 failed",
+        "ok: 0 effect(s) done, 0 failed",
     ]
     # Next runs are on the minute, the same in every process.
     for row in (reconcile, actions):

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy.exc import IntegrityError
 
-from bot.feedback import views
 from bot.runtime.bot_context import BotContext
 from storage import incidents as store
 from storage.models import Feedback, Incident
-
-
-async def request_feedback(ctx: BotContext, incident_id: int, name: str, title: str) -> None:
-    """DM every participant of the incident (roles ended or not) a request for feedback."""
-    async with ctx.sessions() as session:
-        people = await store.participant_user_ids(session, incident_id)
-    text, blocks = views.request_message(incident_id, name, title)
-    await asyncio.gather(*(ctx.gateway.direct_message(user, text, blocks) for user in people))
 
 
 async def feedback_target(ctx: BotContext, incident_id: int, user_id: str) -> str | None:

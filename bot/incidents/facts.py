@@ -61,3 +61,14 @@ class IncidentCard:
     type_description: str = ""
     # The incident's resources that have a link, by role ("conference", "storage", "document", "ticket"...).
     resources: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed field of an incident, by its display name; `direction` is +1/-1 for a priority or
+    severity moving."""
+
+    field: str
+    old: str
+    new: str
+    direction: int = 0

@@ -214,7 +214,7 @@ async def open_review_modal(
 
 async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -> None:
     try:
-        changes = await lifecycle.apply_update(ctx, update)
+        saved = await lifecycle.apply_update(ctx, update)
     except lifecycle.UpdateRefused as refused:
         await ctx.gateway.update_view(
             view_id,
@@ -246,12 +246,17 @@ async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -
             ),
         )
         return
-    summary = ", ".join(change.field.lower() for change in changes)
+    # Saved with its effects: they run now, whatever becomes of the modal (a failed views.update
+    # must not leave a close without its archive and feedback requests).
+    running = ctx.tasks.spawn(saved.run_effects(ctx), name=f"update-effects:{update.incident_id}")
+    summary = ", ".join(change.field.lower() for change in saved.changes)
     await ctx.gateway.update_view(
         view_id,
-        views.message_modal("Update incident", f"✅ Saved: {summary}." if changes else "Nothing changed."),
+        views.message_modal(
+            "Update incident", f"✅ Saved: {summary}." if saved.changes else "Nothing changed."
+        ),
     )
-    await lifecycle.after_update(ctx, update.incident_id, changes, update.user_id)
+    await running
 
 
 def register(registry: Registry, ctx: BotContext) -> None:

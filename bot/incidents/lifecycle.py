@@ -1,32 +1,26 @@
 """Changing an incident: its fields and its status (Active → Stable → Closed, and reopening).
 
-`apply_update` saves the changes and one timeline event per changed field in one transaction;
-`after_update` then does what people see: the update posted in the channel and to matching
-notification channels, the topic and pinned summary refreshed, and the status effects (closing
-ends every role and archives the channel; reopening unarchives it and gives people their roles back).
+`apply_update` saves the changes, one timeline event per changed field, and the effects people
+must see of them (`update_effects`: the update posted in the channel and to matching notification
+channels, the topic and pinned summary refreshed, the archive at a close…) in one transaction.
+Closing ends every role; reopening gives back the roles the close ended.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from bot.costs import flows as costs
-from bot.feedback import flows as feedback
-from bot.incidents import engagement, flows, resources, self_service, views
+from bot.incidents import flows, update_effects, views
 from bot.incidents.context import may_lead
-from bot.incidents.facts import Choice, IncidentCard
-from bot.mail import content
-from bot.oncall import flows as oncall
-from bot.reports import reminders as report_reminders
+from bot.incidents.facts import Change, Choice, IncidentCard
+from bot.runtime import effects
 from bot.runtime.bot_context import BotContext
 from storage import costs as cost_store
 from storage import incidents as store
@@ -45,8 +39,6 @@ from storage.workspace import project_choices
 logger = logging.getLogger(__name__)
 
 STATUSES = ("active", "stable", "closed")
-# Changes that can make more people's filters match the incident.
-ENGAGING_FIELDS = {"Title", "Description", "Type", "Severity", "Priority", "Visibility", "Tags"}
 
 
 @dataclass(frozen=True)
@@ -107,16 +99,6 @@ def _rebase(update: Update, incident: Incident) -> Update:
     current = Update.of(incident, update.user_id)
     kept = {name: getattr(current, name) for name in EDITABLE if submitted[name] == update.shown.get(name)}
     return replace(update, **kept)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One changed field, by its display name; `direction` is +1/-1 for a priority or severity moving."""
-
-    field: str
-    old: str
-    new: str
-    direction: int = 0
 
 
 @dataclass(frozen=True)
@@ -219,8 +201,20 @@ class IncidentBusy(Exception):
     """Another change held the incident for longer than the database lock timeout; nothing was saved."""
 
 
-async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
-    """Save the update; returns what changed (nothing saved, and [] returned, when nothing did)."""
+@dataclass(frozen=True)
+class Saved:
+    """What an update changed (nothing saved when nothing did), and the keys of the effects it
+    recorded, by stage, for `update_effects`' run right after."""
+
+    changes: list[Change]
+    effects: list[list[str]] = field(default_factory=list)
+
+    async def run_effects(self, ctx: BotContext) -> None:
+        await effects.run_stages(ctx, *self.effects)
+
+
+async def apply_update(ctx: BotContext, update: Update) -> Saved:
+    """Save the update and record what people must see of it (see update_effects)."""
     try:
         return await _apply_update(ctx, update)
     except DBAPIError as error:
@@ -229,7 +223,7 @@ async def apply_update(ctx: BotContext, update: Update) -> list[Change]:
         raise
 
 
-async def _apply_update(ctx: BotContext, update: Update) -> list[Change]:
+async def _apply_update(ctx: BotContext, update: Update) -> Saved:
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         incident = await store.lock_incident(session, update.incident_id)
@@ -261,7 +255,7 @@ async def _apply_update(ctx: BotContext, update: Update) -> list[Change]:
         compare("Visibility", incident.visibility.capitalize(), update.visibility.capitalize())
         compare("Tags", ", ".join(sorted(incident.tags)) or "none", ", ".join(sorted(update.tags)) or "none")
         if not changes:
-            return []
+            return Saved([])
         previous_status = incident.status
         incident.title = update.title.strip()
         incident.description = update.description.strip()
@@ -300,7 +294,10 @@ async def _apply_update(ctx: BotContext, update: Update) -> list[Change]:
         elif previous_status == "closed" and update.status != "closed":
             await _restore_roles(session, update.incident_id, incident.closed_at)
             incident.closed_at = None
-    return changes
+        stages = await update_effects.record(
+            session, ctx, update.incident_id, incident.name, incident.status, changes, update.user_id
+        )
+    return Saved(changes, stages)
 
 
 async def reopen(ctx: BotContext, incident_id: int, user_id: str) -> list[Change] | None:
@@ -314,9 +311,9 @@ async def reopen(ctx: BotContext, incident_id: int, user_id: str) -> list[Change
         return []
     # Only the status is shown as changed, so the fields keep what the incident holds when it is saved.
     unchanged = Update.of(incident, user_id)
-    changes = await apply_update(ctx, replace(unchanged, status="active", shown=shown_digest(unchanged)))
-    await after_update(ctx, incident_id, changes, user_id)
-    return changes
+    saved = await apply_update(ctx, replace(unchanged, status="active", shown=shown_digest(unchanged)))
+    await saved.run_effects(ctx)
+    return saved.changes
 
 
 async def _get(session: Any, model: Any, row_id: int | None) -> Any:
@@ -349,152 +346,3 @@ async def _restore_roles(session: Any, incident_id: int, closed_at: Any) -> None
     )
     for role, participant in ended:
         await store.add_participant(session, incident_id, participant.user_id, [role.role])
-
-
-async def after_update(ctx: BotContext, incident_id: int, changes: list[Change], actor: str) -> None:
-    """What people see after an update: messages, topic, summary, and the status effects."""
-    if not changes:
-        return
-    card = await flows.incident_card(ctx, incident_id)
-    status = next((change for change in changes if change.field == "Status"), None)
-    closing = status is not None and status.new == "Closed"
-    reopening = status is not None and status.old == "Closed"
-    if reopening and card.channel_id:
-        await _unarchive(ctx, card.channel_id)
-        # Those whose roles the reopen gave back: not people who had left before it closed.
-        await ctx.gateway.invite(
-            card.channel_id, [person.user_id for person in card.participants if person.roles]
-        )
-    text, blocks = views.update_notification(card, changes, actor)
-    # A correction to a closed incident (from the review DM) finds its channel archived: nothing to post.
-    archived = card.status == "closed" and not closing and ctx.settings.archive_closed_channels
-    if card.channel_id and not archived:
-        await ctx.gateway.post(card.channel_id, text, blocks)
-    engaging = (
-        bool(card.channel_id)
-        and card.status == "active"
-        and any(change.field in ENGAGING_FIELDS for change in changes)
-    )
-    followers = await self_service.subscribers(ctx, incident_id)
-    if card.visibility == "restricted":  # a restricted incident tells no one outside the response
-        inside = {person.user_id for person in card.participants}
-        followers = [user for user in followers if user in inside]
-    # Independent effects: one failing (Slack refusing a message, say) must not stop the others.
-    outcomes = await asyncio.gather(
-        _notify_targets(ctx, card, text, blocks, changes, actor),
-        *([] if archived else [_refresh_channel(ctx, incident_id, card, closing)]),
-        *([_engage_newly_matching(ctx, card)] if engaging and not archived else []),
-        *(ctx.gateway.direct_message(user, text, blocks) for user in followers),
-        flows.update_ticket(ctx, incident_id, ticket_fields(card, changes)),
-        # Into Active or Stable (a reopen included): the commander is asked where things stand now.
-        *([report_reminders.remind_after_status_change(ctx, incident_id)] if status and not closing else []),
-        resources.update_document(ctx, incident_id),
-        *([resources.make_review_document(ctx, incident_id)] if status and status.new == "Stable" else []),
-        return_exceptions=True,
-    )
-    for outcome in outcomes:
-        if isinstance(outcome, Exception):
-            logger.warning("an update effect failed for incident %s", incident_id, exc_info=outcome)
-    # A new type may bring another cost model; becoming stable ends role time and adds the review.
-    if any(change.field in {"Type", "Status"} for change in changes):
-        try:
-            await costs.recompute(ctx, [incident_id])
-        except Exception:
-            logger.warning("recomputing the cost failed for incident %s", incident_id, exc_info=True)
-    if closing:
-        await _close_effects(ctx, card)
-
-
-# The changes a ticket keeps in step with, by the ticket plugin's field name.
-TICKET_FIELDS = {"Title": "title", "Status": "status", "Priority": "priority"}
-
-
-def ticket_fields(card: IncidentCard, changes: list[Change]) -> dict[str, str]:
-    fields = {TICKET_FIELDS[c.field]: c.new for c in changes if c.field in TICKET_FIELDS}
-    return {**fields, "name": card.name} if fields else {}
-
-
-async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
-    """While active, people and on-call services whose filters now match are brought in, as at the start."""
-    assert card.channel_id
-    _services, added = await asyncio.gather(
-        oncall.engage_matching_services(ctx, card, card.channel_id),
-        engagement.engage_matching_individuals(ctx, card),
-    )
-    if not added or not card.channel_id:
-        return
-    await resources.sync_tactical_group(ctx, card.id)
-    refreshed = await flows.incident_card(ctx, card.id)
-    newcomers = [person for person in refreshed.participants if person.user_id in added]
-    refused = await ctx.gateway.invite(card.channel_id, added)
-    present = [person for person in newcomers if person.user_id not in refused]
-    if present:
-        text, blocks = views.participants_announcement(present)
-        await asyncio.gather(
-            ctx.gateway.post(card.channel_id, text, blocks),
-            *(flows.welcome_person(ctx, refreshed, card.channel_id, p.user_id, p.roles) for p in present),
-        )
-
-
-async def _refresh_channel(ctx: BotContext, incident_id: int, card: IncidentCard, closing: bool) -> None:
-    if not card.channel_id:
-        return
-    if not closing:
-        await flows.refresh_topic(ctx, incident_id)
-    async with ctx.sessions() as session:
-        summary = (await store.resources(session, incident_id)).get("summary_message")
-    if summary is not None:
-        text, blocks = views.summary_message(card)
-        await ctx.gateway.update_message(card.channel_id, summary.external_id, text, blocks)
-
-
-async def _notify_targets(
-    ctx: BotContext,
-    card: IncidentCard,
-    text: str,
-    blocks: list[dict[str, Any]],
-    changes: list[Change],
-    actor: str,
-) -> None:
-    def with_buttons(allow_join: bool) -> tuple[str, list[dict[str, Any]]]:
-        if card.status == "closed":
-            return text, blocks
-        return text, [*blocks, views.self_service_buttons(card, allow_join)]
-
-    actor_name = await flows.user_name(ctx, actor)
-
-    def update_email(commander: str, channel: str | None) -> content.Email:
-        return content.update(card, changes, actor_name, commander, channel)
-
-    # One e-mail per update and address: the update is named by what changed and when.
-    digest = hashlib.sha256(repr([(c.field, c.old, c.new) for c in changes]).encode()).hexdigest()[:12]
-    key = f"update:{ctx.clock():%Y%m%d%H%M%S}:{digest}"
-    await flows.announce_to_targets(ctx, card.id, card, with_buttons, update_email, key)
-
-
-async def _close_effects(ctx: BotContext, card: IncidentCard) -> None:
-    """Closing: the channel is archived, then the IC is asked to review the facts and everyone for
-    feedback, and the incident's folder is opened to the organisation.
-
-    Archiving comes first so that whatever the DMs lead to (a reopen, say) happens after it.
-    """
-    if card.channel_id and ctx.settings.archive_closed_channels:
-        try:
-            await ctx.slack.conversations_archive(channel=card.channel_id)
-        except SlackApiError as error:
-            if error.response.get("error") != "already_archived":
-                raise
-    text, blocks = views.closed_review_reminder(card)
-    await asyncio.gather(
-        ctx.gateway.direct_message(card.commander_id, text, blocks),
-        feedback.request_feedback(ctx, card.id, card.name, card.title),
-        flows.open_folder_to_domain(ctx, card),
-    )
-
-
-async def _unarchive(ctx: BotContext, channel_id: str) -> None:
-    try:
-        await ctx.slack.conversations_unarchive(channel=channel_id)
-    except SlackApiError as error:
-        if error.response.get("error") != "not_archived":
-            raise

@@ -9,13 +9,13 @@ from bot.incidents.context import COMMANDER
 from bot.people.flows import command_name
 from bot.reports import views
 from bot.reports.facts import EXECUTIVE, KINDS, TACTICAL
-from bot.runtime import timers
+from bot.runtime import effects
 from bot.runtime.bot_context import BotContext
 from storage import incidents as incident_store
 from storage import reminders as store
 from storage import reports as report_store
-from storage import scheduling
-from storage.models import Incident, Resource, ScheduledAction
+from storage.effects import NewEffect
+from storage.models import Effect, Incident, Resource
 
 logger = logging.getLogger(__name__)
 
@@ -128,19 +128,20 @@ async def remind_later(ctx: BotContext, incident_id: int, kind: str, minutes: in
     """Schedule the reminder again in `minutes` (a timer, so it survives restarts); when it comes due."""
     now = ctx.clock()
     due_at = now + timedelta(minutes=minutes)
+    timer = NewEffect(
+        REMIND_AGAIN,
+        f"{REMIND_AGAIN}:{incident_id}:{kind}:{due_at.isoformat()}",
+        due_at,
+        {"incident_id": incident_id, "kind": kind, "asked_at": now.isoformat(), "user_id": user_id},
+        incident_id,
+    )
     async with ctx.sessions() as session, session.begin():
-        await scheduling.schedule(
-            session,
-            REMIND_AGAIN,
-            f"{REMIND_AGAIN}:{incident_id}:{kind}:{due_at.isoformat()}",
-            due_at,
-            {"incident_id": incident_id, "kind": kind, "asked_at": now.isoformat(), "user_id": user_id},
-            incident_id=incident_id,
-        )
+        await effects.record(session, ctx, [timer])
     return due_at
 
 
-async def remind_again(ctx: BotContext, action: ScheduledAction) -> str:
+@effects.effect(REMIND_AGAIN, "remind the commander again about a report")
+async def remind_again(ctx: BotContext, action: Effect) -> str:
     """The timer of "remind me in…": remind again, unless the report came meanwhile or the incident
     closed (a stable incident's commander may have snoozed the reminder its status change brought)."""
     incident_id, kind = int(action.payload["incident_id"]), str(action.payload["kind"])
@@ -156,6 +157,3 @@ async def remind_again(ctx: BotContext, action: ScheduledAction) -> str:
         return "not needed: the report was made"
     await _send(ctx, commander, incident, kind, None, _id(channel))
     return "reminded again"
-
-
-timers.ACTIONS[REMIND_AGAIN] = remind_again

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +26,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def process_identity() -> dict[str, str | int]:
+    """Who this process is: its claims and job runs name it; `instance` tells apart processes that
+    share a host and a pid (every container's bot is pid 1)."""
+    return {"hostname": socket.gethostname(), "pid": os.getpid(), "instance": uuid.uuid4().hex[:8]}
+
+
 @dataclass
 class BotContext:
     settings: Settings
@@ -37,6 +46,7 @@ class BotContext:
     # Incidents whose opening runs in this process right now: its reconcile runs leave them alone.
     openings: set[int] = field(default_factory=set)
     plugins: PluginProvider = field(default_factory=lambda: PluginProvider({}))
+    process: dict[str, str | int] = field(default_factory=process_identity)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BotContext:

@@ -51,15 +51,15 @@ class Metrics:
             ["job"],
             registry=self.registry,
         )
-        self.action_runs = Counter(
-            "dispatch_bot_scheduled_actions",
-            "Scheduled actions run to completion, by kind.",
+        self.effect_runs = Counter(
+            "dispatch_bot_effects",
+            "Recorded effects run to completion, by kind.",
             ["kind"],
             registry=self.registry,
         )
-        self.action_failures = Counter(
-            "dispatch_bot_scheduled_action_failures",
-            "Scheduled action attempts that failed (retried later), by kind.",
+        self.effect_failures = Counter(
+            "dispatch_bot_effect_failures",
+            "Recorded effect attempts that failed (retried later, or abandoned after the last), by kind.",
             ["kind"],
             registry=self.registry,
         )

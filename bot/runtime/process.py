@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config.defaults import seed_defaults_if_empty
 from bot.config.loader import load_config
+from bot.runtime import effects
 from bot.runtime.app import CAPABILITIES, Capability, build_app, build_registry
 from bot.runtime.bot_context import BotContext
 from bot.runtime.health import HealthServer
@@ -109,6 +110,7 @@ class BotProcess:
         self.runner: SocketModeRunner | None = None
         self.health = HealthServer(self.ctx, self._socket_connected)
         self.scheduler: Scheduler | None = None
+        self.pump = effects.Pump(self.ctx)
         self._http: aiohttp.ClientSession | None = None
 
     async def _socket_connected(self) -> bool:
@@ -140,6 +142,7 @@ class BotProcess:
         self.scheduler = Scheduler(self.ctx)
         if self.settings.scheduled_jobs:
             self.scheduler.start()
+            self.pump.start()
         app_token = self.settings.slack_app_token.get_secret_value() if self.settings.slack_app_token else ""
         self.runner = SocketModeRunner(self.app, app_token, self.ctx.slack, self.ctx.metrics)
         try:
@@ -160,6 +163,7 @@ class BotProcess:
         self.health.shutting_down = True
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        await self.pump.stop_taking()
         if self.runner is not None:
             self.runner.stop_accepting()
             if not await self.runner.wait_acked(max(0.0, deadline - loop.time())):
@@ -168,6 +172,8 @@ class BotProcess:
         cancelled = await self.ctx.tasks.drain(max(0.0, deadline - loop.time()))
         if cancelled:
             logger.warning("shutdown: cancelled %d background task(s) still running", cancelled)
+        # Said last: what the grace period cut short is free for the other replicas at once.
+        await self.pump.stop()
         await self.health.stop()
         if self._http is not None:
             await self._http.close()

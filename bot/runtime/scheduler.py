@@ -11,10 +11,7 @@ single process and the claim always succeeds: the same code runs there.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,7 +26,7 @@ from bot.incidents import flows as incident_flows
 from bot.people import membership
 from bot.reports import flows as report_flows
 from bot.reports import reminders as report_reminders
-from bot.runtime import timers
+from bot.runtime import effects
 from bot.runtime.bot_context import BotContext
 from bot.tasks import documents as document_tasks
 from bot.tasks import flows as task_flows
@@ -194,18 +191,15 @@ JOBS: list[Job] = [
         "start again a run whose start a crash cut short.",
     ),
     Job(
-        name="scheduled-actions",
+        name="effects",
         every=every(minutes=1),
-        run=timers.drainer(timers.ACTIONS),
-        description="Run the per-incident timers that are due; a failed one is retried later.",
+        run=effects.drainer(),
+        description="Run the recorded effects that are due: timers, retries, what a dead process left "
+        "(each process's pump also does this every few seconds).",
         # Every replica drains: each due row goes to one of them (SKIP LOCKED), so they share the load.
         unique=False,
     ),
 ]
-
-
-def runner_identity() -> dict[str, Any]:
-    return {"hostname": socket.gethostname(), "pid": os.getpid(), "instance": uuid.uuid4().hex[:8]}
 
 
 @dataclass
@@ -214,9 +208,9 @@ class Scheduler:
 
     ctx: BotContext
     jobs: list[Job] = field(default_factory=lambda: list(JOBS))
-    runner: dict[str, Any] = field(default_factory=runner_identity)
 
     def __post_init__(self) -> None:
+        self.runner: dict[str, Any] = dict(self.ctx.process)
         self.by_name = {job.name: job for job in self.jobs}
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         for job in self.jobs:

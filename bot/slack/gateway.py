@@ -10,6 +10,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.client import EFFECT_EVENT, blind_retries_off
+
 logger = logging.getLogger(__name__)
 
 # How long a modal may take to build before a placeholder is opened: trigger ids expire after 3 s.
@@ -20,6 +22,8 @@ _BUILD_FAILED = {
 }
 INVITE_CHUNK = 30  # Slack accepts up to 1000 per call; small chunks keep one bad id from failing many
 MAX_CHANNEL_NAME = 80
+# How far back a retry looks for the message an earlier attempt may have posted.
+RECENT_MESSAGES = 100
 
 
 def error_code(error: SlackApiError) -> str:
@@ -104,6 +108,42 @@ class SlackGateway:
         )
         return str(response["ts"])
 
+    async def post_once(
+        self,
+        channel: str,
+        key: str,
+        text: str,
+        blocks: Sequence[dict[str, Any]] | None = None,
+        maybe_posted: bool = False,
+    ) -> str:
+        """Post a message marked with `key`; with `maybe_posted` (an earlier attempt may have posted
+        it), the channel's recent messages are searched for it first. The message's ts.
+
+        The mark is the message's metadata (type EFFECT_EVENT, payload the key), which Slack returns
+        in the history; the client does not retry it blindly (see `blind_retries_off`)."""
+        if maybe_posted:
+            found = await self.posted_with_key(channel, key)
+            if found is not None:
+                return found
+        metadata = {"event_type": EFFECT_EVENT, "event_payload": {"key": key}}
+        with blind_retries_off():
+            return await self.post(channel, text, blocks, metadata=metadata)
+
+    async def posted_with_key(self, channel: str, key: str) -> str | None:
+        """The ts of a recent message of this bot's marked with `key`, if there is one."""
+        history = await self.client.conversations_history(
+            channel=channel, limit=RECENT_MESSAGES, include_all_metadata=True
+        )
+        messages: list[dict[str, Any]] = history.get("messages") or []
+        for message in messages:
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == EFFECT_EVENT
+                and metadata.get("event_payload", {}).get("key") == key
+            ):
+                return str(message["ts"])
+        return None
+
     async def update_message(
         self, channel: str, ts: str, text: str, blocks: Sequence[dict[str, Any]] | None = None
     ) -> None:
@@ -129,11 +169,21 @@ class SlackGateway:
         return True
 
     async def direct_message(
-        self, user: str, text: str, blocks: Sequence[dict[str, Any]] | None = None
+        self,
+        user: str,
+        text: str,
+        blocks: Sequence[dict[str, Any]] | None = None,
+        key: str | None = None,
+        maybe_posted: bool = False,
     ) -> str | None:
+        """DM `user`; with `key`, the message is marked and looked for first (see `post_once`).
+        None when the person cannot be messaged (gone, deactivated, a bot)."""
         try:
             opened = await self.client.conversations_open(users=user)
-            return await self.post(str(opened["channel"]["id"]), text, blocks)
+            channel = str(opened["channel"]["id"])
+            if key is None:
+                return await self.post(channel, text, blocks)
+            return await self.post_once(channel, key, text, blocks, maybe_posted)
         except SlackApiError as error:
             if error_code(error) in {"user_not_found", "user_disabled", "cannot_dm_bot"}:
                 logger.info("could not message %s: %s", user, error_code(error))

@@ -24,6 +24,7 @@ from storage.models.cost import (
     IncidentCostType,
     ParticipantActivity,
 )
+from storage.models.effect import BotProcess, Effect
 from storage.models.email import SentEmail
 from storage.models.incident import (
     Feedback,
@@ -39,15 +40,17 @@ from storage.models.incident import (
 )
 from storage.models.reminder import Reminder
 from storage.models.report import Report
-from storage.models.scheduling import JobRun, ScheduledAction
+from storage.models.scheduling import JobRun
 from storage.models.summary import DailySummary
 from storage.models.task import Task, TaskAssignee
 from storage.models.workflow import WorkflowInstance
 
 __all__ = [
+    "BotProcess",
     "CostModel",
     "DailySummary",
     "Document",
+    "Effect",
     "Feedback",
     "FlowStep",
     "Incident",
@@ -70,7 +73,6 @@ __all__ = [
     "Resource",
     "RoleDefinition",
     "RolePolicy",
-    "ScheduledAction",
     "SentEmail",
     "Service",
     "Subscription",

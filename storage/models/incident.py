@@ -146,6 +146,8 @@ class FlowStep(Timestamped, table=True):
     result: dict[str, Any] = json_field()
     last_error: str | None = None
     next_attempt_at: datetime | None = optional_time_field()
+    # The process running the step (`bot_process.instance`): once it is dead, the lease does not count.
+    claimed_by: str | None = Field(default=None, max_length=32)
 
 
 class Subscription(SQLModel, table=True):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass
 class Fault:
     kind: str
-    """"rate_limit", "server_error" or "fail"."""
+    """"rate_limit", "server_error", "fail" or "lost_answer"."""
     remaining: int
     retry_after: int = 1
     status: int = 500
@@ -33,6 +33,11 @@ class Faults:
     def fail(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
         """Answer the next `times` calls with HTTP 200 {"ok": false, "error": error}."""
         self._add(method, Fault("fail", times, error=error))
+
+    def lose_answer(self, method: str, times: int = 1) -> None:
+        """Do what the next `times` calls ask, then answer HTTP 500 as if the answer were lost on its
+        way back (a timeout after Slack did it): the caller cannot tell whether it happened."""
+        self._add(method, Fault("lost_answer", times))
 
     def latency(self, method: str, seconds: float) -> None:
         """Delay every answer to method ("*": all) by seconds, until cleared; 0 removes it."""

@@ -233,7 +233,8 @@ class FakeSlack:
         if delay:
             await asyncio.sleep(delay)
         status, headers = 200, {}
-        # A faulted call never reaches the method, so a retried write is not applied twice.
+        # A faulted call never reaches the method (a lost answer aside), so a retried write is not
+        # applied twice.
         fault = self.faults.take(method)
         if fault is None:
             body = self._dispatch(method, args, token, parse_error)
@@ -242,6 +243,9 @@ class FakeSlack:
             body = {"ok": False, "error": "ratelimited"}
         elif fault.kind == "server_error":
             status, body = fault.status, {"ok": False, "error": "internal_error"}
+        elif fault.kind == "lost_answer":
+            self._dispatch(method, args, token, parse_error)
+            status, body = 500, {"ok": False, "error": "internal_error"}
         else:
             body = {"ok": False, "error": fault.error}
         call.status, call.response = status, body
