@@ -24,10 +24,15 @@ async def claim_daily_summary(session: AsyncSession, project_id: int, day: date,
     return None if claimed is None else int(claimed)
 
 
-async def record_daily_summary(session: AsyncSession, summary_id: int, incidents: int, messages: int) -> None:
-    """What the claimed summary turned out to hold (for operators reading the table)."""
+async def record_summary_of(
+    session: AsyncSession, project_id: int, day: str, incidents: int, messages: int
+) -> None:
+    """What the project's summary of `day` (ISO date) turned out to hold."""
     await (await session.connection()).execute(
         sa.update(DailySummary)
-        .where(col(DailySummary.id) == summary_id)
+        .where(
+            col(DailySummary.project_id) == project_id,
+            col(DailySummary.local_date) == date.fromisoformat(day),
+        )
         .values(incidents=incidents, messages=messages)
     )

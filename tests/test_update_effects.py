@@ -112,3 +112,51 @@ async def test_an_effect_given_up_on_is_told_to_the_commander(slack: FakeSlack, 
     [warning] = [m for m in slack.dms_to(ada) if "could not archive the channel" in m.text]
     assert "INC-1" in warning.text and "restricted_action" in warning.text
     assert not slack.channel(channel).is_archived
+
+
+async def test_a_report_reminder_slack_refused_is_sent_by_the_retry_and_only_once(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    from bot.reports.reminders import remind_overdue_reports
+    from tests.test_people import open_incident as open_medium_incident
+    from tests.test_report_reminders import reminders
+
+    incident = await open_medium_incident(slack, bot)  # tactical reports every 6 h
+    start = bot.ctx.clock()
+    bot.ctx.clock = lambda: start + timedelta(hours=6, minutes=5)
+    slack.faults.fail("chat.postMessage", error="internal_error")
+    # Claimed, but not sent: before, the claim alone would have made this reminder lost for good.
+    assert await remind_overdue_reports(bot.ctx) == "sent 0 report reminder(s)"
+    assert reminders(slack, incident.commander) == []
+    assert await remind_overdue_reports(bot.ctx) == "sent 0 report reminder(s)"  # still claimed
+
+    bot.ctx.clock = lambda: start + timedelta(hours=6, minutes=6)
+    assert await effects.drain(bot.ctx) == (1, 0)
+    assert await effects.drain(bot.ctx) == (0, 0)
+    assert len(reminders(slack, incident.commander)) == 1
+
+
+async def test_a_daily_summary_cut_short_by_slack_is_completed_without_repeating_a_message(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.test_daily_summary import add_target, run_at, summaries
+    from tests.test_incident_report import report, wait_until_opened
+
+    ada = slack.add_user("ada")
+    first, second = (slack.add_channel(name, members=[slack.bot_user_id]) for name in ("incidents", "sre"))
+    await add_target(bot, "all", first)
+    await add_target(bot, "sre", second)
+    bot.ctx.clock = lambda: datetime(2026, 12, 2, 1, tzinfo=UTC)
+    await report(slack, ada, "Login broken")
+    await wait_until_opened(slack, bot)
+    # One channel's summary is posted, the other's answer is lost: was it posted? The bot cannot tell.
+    slack.faults.lose_answer("chat.postMessage")
+    await run_at(bot, 9, 5)
+    assert len(summaries(slack, first)) + len(summaries(slack, second)) == 2
+
+    bot.ctx.clock = lambda: datetime(2026, 12, 2, 9, 6, tzinfo=UTC)
+    assert await effects.drain(bot.ctx) == (1, 0)
+    assert len(summaries(slack, first)) == len(summaries(slack, second)) == 1
+    assert await run_at(bot, 9, 30) == "posted 0 daily summary message(s) for 0 project(s)"

@@ -253,7 +253,7 @@ async def update_ticket(ctx: BotContext, row: Effect) -> None:
 
 @effects.effect(STATUS_REMINDER, "remind the commander of the report a status change calls for")
 async def status_reminder(ctx: BotContext, row: Effect) -> str:
-    return await report_reminders.remind_after_status_change(ctx, _incident_id(row))
+    return await report_reminders.remind_after_status_change(ctx, _incident_id(row), row)
 
 
 @effects.effect(COSTS, "recompute the incident's cost")

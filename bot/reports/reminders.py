@@ -25,6 +25,7 @@ INTERVALS = {
     EXECUTIVE: "executive_report_reminder_hours",
 }
 REMIND_AGAIN = "report-reminder"
+REMIND = "reports.remind"
 # The claim kind of the reminder a status change brings: one per change, whatever redelivers it.
 STATUS_CHANGED = "status-tactical"
 # A tactical report this recent already says where things stand: no reminder on a status change.
@@ -47,27 +48,43 @@ async def remind_overdue_reports(ctx: BotContext) -> str:
         due = await store.overdue_reports(session, now, INTERVALS)
         ids = sorted({item.incident.id for item in due if item.incident.id is not None})
         commanders = await store.current_holders(session, ids, COMMANDER) if ids else {}
-        channels = await incident_store.conversations(session, ids) if ids else {}
         wanted = [item for item in due if item.incident.id in commanders]
         claims = [
             store.Claim(item.incident.id or 0, item.kind, item.due_at, commanders[item.incident.id or 0])
             for item in wanted
         ]
         claimed = await store.claim_reminders(session, claims, now) if claims else set()
-    sent = 0
-    for item in wanted:
-        incident_id = item.incident.id or 0
-        if (incident_id, item.kind) not in claimed:
-            continue  # another run or process reminded about this one
-        try:
-            await _send(
-                ctx, commanders[incident_id], item.incident, item.kind, item.hours, channels.get(incident_id)
+        # The claim and the send are one: each claimed reminder is an effect, sent at least once.
+        sends = [
+            NewEffect(
+                REMIND,
+                f"{REMIND}:{item.incident.id}:{item.kind}:{item.due_at.isoformat()}",
+                now,
+                {"incident_id": item.incident.id, "kind": item.kind, "hours": item.hours},
+                item.incident.id,
             )
-        except Exception:  # one commander Slack refuses must not stop the others' reminders
-            logger.warning("report reminder failed", exc_info=True, extra={"incident_id": incident_id})
-            continue
-        sent += 1
+            for item in wanted
+            if (item.incident.id or 0, item.kind) in claimed
+        ]
+        keys = await effects.record(session, ctx, sends)
+    sent, _failed = await effects.run_stages(ctx, keys)
     return f"sent {sent} report reminder(s)"
+
+
+@effects.effect(REMIND, "remind the commander that a report is due")
+async def send_reminder(ctx: BotContext, row: Effect) -> str:
+    incident_id, kind = int(row.payload["incident_id"]), str(row.payload["kind"])
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        commander = await incident_store.holder_of(session, incident_id, COMMANDER)
+        channel = (await incident_store.resources(session, incident_id)).get("conversation")
+    if incident is None or incident.status != "active" or commander is None:
+        return "not needed: no active incident with a commander"
+    hours = row.payload.get("hours")
+    await _send(
+        ctx, commander, incident, kind, hours, _id(channel), key=row.key, maybe_posted=row.attempts > 1
+    )
+    return "reminded"
 
 
 def _id(resource: Resource | None) -> str | None:
@@ -82,6 +99,8 @@ async def _send(
     hours: int | None,
     channel_id: str | None,
     status: str | None = None,
+    key: str | None = None,
+    maybe_posted: bool = False,
 ) -> None:
     key, default = COMMANDS[kind]
     text, blocks = views.report_reminder(
@@ -93,15 +112,18 @@ async def _send(
         command_name(ctx, key, default),
         status=status,
     )
-    await ctx.gateway.direct_message(commander, text, blocks)
+    await ctx.gateway.direct_message(commander, text, blocks, key=key, maybe_posted=maybe_posted)
 
 
-async def remind_after_status_change(ctx: BotContext, incident_id: int) -> str:
+async def remind_after_status_change(ctx: BotContext, incident_id: int, row: Effect | None = None) -> str:
     """The tactical reminder a status change into Active or Stable brings the commander, at once.
 
-    Claimed on (incident, the moment of the latest status change), so a redelivered or retried
-    update never DMs twice; skipped when a tactical report came in the last hour.
+    Claimed on (incident, the moment of the latest status change), so two updates never DM twice for
+    one change; skipped when a tactical report came in the last hour. Run as the update's effect
+    `row`, a retry after the claim was won sends what the claim promised (looking for it first).
     """
+    if row is not None and row.result.get("claimed"):
+        return await _send_claimed(ctx, incident_id, row)
     now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
         incident = await session.get(Incident, incident_id)
@@ -116,7 +138,23 @@ async def remind_after_status_change(ctx: BotContext, incident_id: int) -> str:
         claim = store.Claim(incident_id, STATUS_CHANGED, changed_at, commander)
         if not await store.claim_reminders(session, [claim], now):
             return "already reminded for this change"
-    await _send(ctx, commander, incident, TACTICAL, None, _id(channel), status=incident.status)
+    if row is None:
+        await _send(ctx, commander, incident, TACTICAL, None, _id(channel), status=incident.status)
+        return "reminded"
+    row.result["claimed"] = True
+    return await _send_claimed(ctx, incident_id, row)
+
+
+async def _send_claimed(ctx: BotContext, incident_id: int, row: Effect) -> str:
+    async with ctx.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        commander = await incident_store.holder_of(session, incident_id, COMMANDER)
+        channel = (await incident_store.resources(session, incident_id)).get("conversation")
+    if incident is None or commander is None:
+        return "not needed: no incident with a commander"
+    await _send(
+        ctx, commander, incident, TACTICAL, None, _id(channel), incident.status, row.key, row.attempts > 1
+    )
     return "reminded"
 
 

@@ -88,15 +88,20 @@ def run_soon(ctx: BotContext, *stages: Sequence[str]) -> None:
         ctx.tasks.spawn(run_stages(ctx, *stages), name="effects")
 
 
-async def run_stages(ctx: BotContext, *stages: Sequence[str]) -> None:
+async def run_stages(ctx: BotContext, *stages: Sequence[str]) -> tuple[int, int]:
     """Run the effects of each stage (concurrently within it), one stage after the other, whatever
-    the earlier stage's outcome. Effects another process holds, or already done, are left alone."""
+    the earlier stage's outcome; (done, failed). Effects another process holds, or done already,
+    are left alone."""
+    done = failed = 0
     for keys in stages:
         if not keys:
             continue
         async with ctx.sessions() as session:
             claimed = await store.claim(session, ctx.clock(), ctx.process, LEASE, len(keys), keys=keys)
-        await asyncio.gather(*(_run(ctx, EFFECTS, row) for row in claimed))
+        outcomes = await asyncio.gather(*(_run(ctx, EFFECTS, row) for row in claimed))
+        done += sum(outcomes)
+        failed += len(outcomes) - sum(outcomes)
+    return done, failed
 
 
 async def drain(ctx: BotContext, kinds: Mapping[str, Kind] | None = None) -> tuple[int, int]:
