@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.incidents import flows
 from bot.incidents import resources as incident_resources
+from bot.incidents.opening import OPEN_STEPS
+from bot.incidents.opening_runner import resume_unfinished
 from bot.runtime.process import BotProcess
 from storage.models import Document, IncidentType, Project, Resource
 from tests.fakes.google import FakeGoogle
@@ -31,7 +32,7 @@ GOOGLE = {
     "participant_group": {"plugin": "google-groups"},
 }
 REVIEW_TEMPLATE = "Review of {{name}}: {{title}} ({{status}})\nDoc {{document_weblink}}\n"
-STEPS = len(flows.OPEN_STEPS) + 3
+STEPS = len(OPEN_STEPS) + 3
 
 
 async def use_templates(bot: BotProcess, google: FakeGoogle) -> dict[str, str]:
@@ -136,7 +137,7 @@ async def test_a_refused_document_leaves_the_incident_whole_and_the_retry_makes_
     google.injected.faults.clear()
     start = bot.ctx.clock()
     bot.ctx.clock = lambda: start + timedelta(minutes=2)
-    assert await flows.resume_unfinished(bot.ctx) == 1
+    assert await resume_unfinished(bot.ctx) == 1
     assert (await settled(bot, STEPS))["document"].status == "done"
     [copy] = copies_of(google, "incident_template")
     assert "{{" not in google.documents[copy["id"]]

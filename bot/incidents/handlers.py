@@ -12,7 +12,8 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.incidents import flows, lifecycle, listing, self_service, views
+from bot.incidents import lifecycle, listing, opening_runner, reporting, self_service, views
+from bot.incidents.card import incident_card
 from bot.incidents.context import may_lead, require_incident
 from bot.incidents.facts import IncidentCard
 from bot.runtime.bot_context import BotContext
@@ -53,10 +54,10 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def parse_report(body: dict[str, Any]) -> flows.Report:
+def parse_report(body: dict[str, Any]) -> reporting.Report:
     view = body["view"]
     metadata = private_metadata(view)
-    return flows.Report(
+    return reporting.Report(
         request_key=f"view:{view['id']}",
         reporter_id=body["user"]["id"],
         title=input_value(view, views.TITLE) or "",
@@ -82,8 +83,8 @@ async def open_report_modal(
     async def build() -> dict[str, Any]:
         text = description if isinstance(description, str) else await description
         try:
-            form = await flows.report_form(ctx, title=title, description=text)
-        except flows.NoProject:
+            form = await reporting.report_form(ctx, title=title, description=text)
+        except reporting.NoProject:
             return views.message_modal(
                 "Report an incident",
                 "No project is set up for incidents yet. Ask an admin to run `dispatch-bot config apply`.",
@@ -93,20 +94,20 @@ async def open_report_modal(
     await ctx.gateway.open_view_soon(trigger_id, build(), views.loading_modal("Report an incident"))
 
 
-async def report_and_open(ctx: BotContext, report: flows.Report, view_id: str) -> None:
+async def report_and_open(ctx: BotContext, report: reporting.Report, view_id: str) -> None:
     """Save the report, open the incident, and turn the reporter's modal into the result."""
     try:
-        incident_id, created = await flows.save_report(ctx, report)
+        incident_id, created = await reporting.save_report(ctx, report)
 
         async def show_channel(card: IncidentCard) -> None:
             await ctx.gateway.update_view(view_id, views.created_modal(card))
 
         if created:
-            card = await flows.open_incident(ctx, incident_id, channel_ready=show_channel)
+            card = await opening_runner.open_incident(ctx, incident_id, channel_ready=show_channel)
             if not card.channel_id:
                 await ctx.gateway.update_view(view_id, views.channel_pending_modal(card))
         else:
-            await show_channel(await flows.incident_card(ctx, incident_id))
+            await show_channel(await incident_card(ctx, incident_id))
     except Exception:
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("reporting an incident failed", extra={"correlation_id": correlation_id})
@@ -425,7 +426,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
         project_id = _int(input_value(view, views.PROJECT))
 
         async def rebuild() -> None:
-            form = await flows.report_form(
+            form = await reporting.report_form(
                 ctx,
                 project_id,
                 title=input_value(view, views.TITLE) or "",
@@ -444,7 +445,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
         except (KeyError, TypeError, ValueError):
             await ack(response_action="update", view=views.message_modal("Report an incident", STALE_FORM))
             return
-        errors = await flows.check_report(ctx, report)
+        errors = await reporting.check_report(ctx, report)
         if errors:
             await ack(response_action="errors", errors=errors)
             return

@@ -21,9 +21,11 @@ from sqlmodel import col, select
 
 from bot.costs import flows as costs
 from bot.feedback import flows as feedback
-from bot.incidents import engagement, flows, resources, self_service, views
+from bot.incidents import announcements, engagement, resources, self_service, views
+from bot.incidents.card import incident_card, refresh_topic, user_name
 from bot.incidents.context import may_lead
 from bot.incidents.facts import Choice, IncidentCard
+from bot.incidents.welcome import welcome_person
 from bot.mail import content
 from bot.oncall import flows as oncall
 from bot.reports import reminders as report_reminders
@@ -136,7 +138,7 @@ class UpdateForm:
 
 
 async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
-    card = await flows.incident_card(ctx, incident_id)
+    card = await incident_card(ctx, incident_id)
     async with ctx.sessions() as session:
         incident = await session.get(Incident, incident_id)
         assert incident is not None
@@ -355,7 +357,7 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
     """What people see after an update: messages, topic, summary, and the status effects."""
     if not changes:
         return
-    card = await flows.incident_card(ctx, incident_id)
+    card = await incident_card(ctx, incident_id)
     status = next((change for change in changes if change.field == "Status"), None)
     closing = status is not None and status.new == "Closed"
     reopening = status is not None and status.old == "Closed"
@@ -385,7 +387,7 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         *([] if archived else [_refresh_channel(ctx, incident_id, card, closing)]),
         *([_engage_newly_matching(ctx, card)] if engaging and not archived else []),
         *(ctx.gateway.direct_message(user, text, blocks) for user in followers),
-        flows.update_ticket(ctx, incident_id, ticket_fields(card, changes)),
+        resources.update_ticket(ctx, incident_id, ticket_fields(card, changes)),
         # Into Active or Stable (a reopen included): the commander is asked where things stand now.
         *([report_reminders.remind_after_status_change(ctx, incident_id)] if status and not closing else []),
         resources.update_document(ctx, incident_id),
@@ -424,7 +426,7 @@ async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
     if not added or not card.channel_id:
         return
     await resources.sync_tactical_group(ctx, card.id)
-    refreshed = await flows.incident_card(ctx, card.id)
+    refreshed = await incident_card(ctx, card.id)
     newcomers = [person for person in refreshed.participants if person.user_id in added]
     refused = await ctx.gateway.invite(card.channel_id, added)
     present = [person for person in newcomers if person.user_id not in refused]
@@ -432,7 +434,7 @@ async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
         text, blocks = views.participants_announcement(present)
         await asyncio.gather(
             ctx.gateway.post(card.channel_id, text, blocks),
-            *(flows.welcome_person(ctx, refreshed, card.channel_id, p.user_id, p.roles) for p in present),
+            *(welcome_person(ctx, refreshed, card.channel_id, p.user_id, p.roles) for p in present),
         )
 
 
@@ -440,7 +442,7 @@ async def _refresh_channel(ctx: BotContext, incident_id: int, card: IncidentCard
     if not card.channel_id:
         return
     if not closing:
-        await flows.refresh_topic(ctx, incident_id)
+        await refresh_topic(ctx, incident_id)
     async with ctx.sessions() as session:
         summary = (await store.resources(session, incident_id)).get("summary_message")
     if summary is not None:
@@ -461,7 +463,7 @@ async def _notify_targets(
             return text, blocks
         return text, [*blocks, views.self_service_buttons(card, allow_join)]
 
-    actor_name = await flows.user_name(ctx, actor)
+    actor_name = await user_name(ctx, actor)
 
     def update_email(commander: str, channel: str | None) -> content.Email:
         return content.update(card, changes, actor_name, commander, channel)
@@ -469,7 +471,7 @@ async def _notify_targets(
     # One e-mail per update and address: the update is named by what changed and when.
     digest = hashlib.sha256(repr([(c.field, c.old, c.new) for c in changes]).encode()).hexdigest()[:12]
     key = f"update:{ctx.clock():%Y%m%d%H%M%S}:{digest}"
-    await flows.announce_to_targets(ctx, card.id, card, with_buttons, update_email, key)
+    await announcements.announce_to_targets(ctx, card.id, card, with_buttons, update_email, key)
 
 
 async def _close_effects(ctx: BotContext, card: IncidentCard) -> None:
@@ -488,7 +490,7 @@ async def _close_effects(ctx: BotContext, card: IncidentCard) -> None:
     await asyncio.gather(
         ctx.gateway.direct_message(card.commander_id, text, blocks),
         feedback.request_feedback(ctx, card.id, card.name, card.title),
-        flows.open_folder_to_domain(ctx, card),
+        resources.open_folder_to_domain(ctx, card),
     )
 
 

@@ -9,6 +9,7 @@ people into the tactical group, and at Stable the review document.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
-from bot.core.errors import plugin_call
+from bot.core.errors import failure_text, plugin_call
+from bot.incidents.card import email_of, incident_card, user_name
+from bot.incidents.facts import IncidentCard
 from bot.runtime.bot_context import BotContext
 from plugins.errors import PluginError
 from plugins.interfaces import DocumentPlugin, ExternalResource, ParticipantGroupPlugin, StoragePlugin
@@ -62,28 +65,6 @@ RESOURCE_NOUNS = {
     TACTICAL: "group",
     REVIEW: "review document",
 }
-
-
-async def email_of(ctx: BotContext, user_id: str) -> str:
-    try:
-        response = await ctx.slack.users_info(user=user_id)
-    except SlackApiError:
-        return ""
-    return str(((response.get("user") or {}).get("profile") or {}).get("email") or "")
-
-
-async def user_name(ctx: BotContext, user_id: str, *, full: bool = False) -> str:
-    """How Slack shows the person (their display name), or their full name; the id if unknown."""
-    try:
-        response = await ctx.slack.users_info(user=user_id)
-    except SlackApiError:
-        return user_id
-    user = response.get("user") or {}
-    profile = user.get("profile") or {}
-    shown = (user.get("real_name"), profile.get("real_name")) if full else (profile.get("display_name"),)
-    return str(
-        next((name for name in shown if name), None) or user.get("real_name") or user.get("name") or user_id
-    )
 
 
 @dataclass(frozen=True)
@@ -130,6 +111,82 @@ async def record_and_bookmark(
             resource.id,
             weblink=resource.weblink,
             details={**details, "bookmarked": True},
+        )
+
+
+# ----- the ticket and the folder, after the opening -----
+
+
+def resource_phrase(plugins: ProjectPlugins | None, role: str) -> str:
+    """`"the Jira ticket"`: the vendor's name (when the plugin has one) and the role's noun."""
+    label = plugins.labels.get(role, "") if plugins is not None else ""
+    noun = RESOURCE_NOUNS.get(role, role.replace("_", " "))
+    return f"the {label} {noun}" if label else f"the {noun}"
+
+
+async def update_ticket(ctx: BotContext, incident_id: int, fields: dict[str, str]) -> None:
+    """Carry changed fields to the incident's ticket, if it has one; a failure is told to the commander."""
+    async with ctx.sessions() as session:
+        ticket = (await store.resources(session, incident_id)).get("ticket")
+        incident = await session.get(Incident, incident_id)
+        project = await session.get(Project, incident.project_id) if incident is not None else None
+    if ticket is None or project is None or not fields:
+        return
+    plugins = ctx.plugins_for(project)
+    plugin = plugins.ticket
+    if plugin is None:
+        return
+    try:
+        await plugin_call(ctx, plugin.update(ticket.external_id, fields))
+    except Exception as error:
+        logger.warning(
+            "ticket update failed", extra={"incident_id": incident_id, "error": failure_text(error)}
+        )
+        what = resource_phrase(plugins, "ticket")
+        card = await incident_card(ctx, incident_id)
+        await ctx.gateway.direct_message(
+            card.commander_id,
+            f"Couldn't update {what} of {card.name} ({ticket.external_id}): {failure_text(error)}.",
+        )
+
+
+async def open_folder_to_domain(ctx: BotContext, card: IncidentCard) -> None:
+    """At close, the incident's folder becomes readable by the whole organisation (never for a
+    restricted incident). Done once, recorded on the folder; a failure is told to the commander and
+    stops nothing else."""
+    if card.visibility == "restricted":
+        return
+    async with ctx.sessions() as session:
+        folder = (await store.resources(session, card.id)).get("storage")
+        incident = await session.get(Incident, card.id)
+        project = await session.get(Project, incident.project_id) if incident is not None else None
+    if folder is None or project is None or folder.details.get("opened_to_domain"):
+        return
+    plugins = ctx.plugins_for(project)
+    storage = cast(StoragePlugin | None, plugins.get("storage"))
+    if storage is None:
+        return
+    try:
+        await plugin_call(ctx, storage.open_to_domain(folder.external_id))
+    except Exception as error:
+        reason = failure_text(error)
+        logger.warning("opening the folder failed", extra={"incident_id": card.id, "error": reason})
+        with contextlib.suppress(SlackApiError):
+            await ctx.gateway.direct_message(
+                card.commander_id,
+                f"Couldn't open {resource_phrase(plugins, 'storage')} of {card.name} to the organisation: "
+                f"{reason}. "
+                "Share it by hand if people outside the response should read it.",
+            )
+        return
+    async with ctx.sessions() as session, session.begin():
+        await store.record_resource(
+            session,
+            card.id,
+            "storage",
+            folder.external_id,
+            weblink=folder.weblink,
+            details={**folder.details, "opened_to_domain": True},
         )
 
 
