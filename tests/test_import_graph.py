@@ -103,7 +103,7 @@ def test_views_import_no_flow() -> None:
     found = {
         (name, target)
         for name, targets in graph.items()
-        if name.rpartition(".")[2] == "views"
+        if name.rpartition(".")[2].endswith("views")  # views.py, or report_views.py and its like
         for target in targets
         if target.rpartition(".")[2] == "flows"
     }

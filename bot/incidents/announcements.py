@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import col, update
 
 from bot.config.filters import matches_stored
-from bot.incidents import engagement, views
+from bot.incidents import channel_views, engagement
 from bot.incidents.card import user_name
 from bot.incidents.facts import IncidentCard
 from bot.incidents.opening import OPEN_FLOW, Opening, step_row
@@ -125,7 +125,11 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
         return content.announcement(card, commander, channel)
 
     announced = await announce_to_targets(
-        ctx, opening.incident_id, card, lambda allow_join: views.notification(card, allow_join), announcement
+        ctx,
+        opening.incident_id,
+        card,
+        lambda allow_join: channel_views.notification(card, allow_join),
+        announcement,
     )
     sent, failed = announced.sent, announced.failed
     if sent or failed:
@@ -157,7 +161,7 @@ async def _tell_unreachable(opening: Opening, unreachable: dict[str, str]) -> li
             continue
         try:
             await ctx.gateway.direct_message(
-                card.commander_id, views.unreachable_notification(card, target, error, bot)
+                card.commander_id, channel_views.unreachable_notification(card, target, error, bot)
             )
         except SlackApiError as failure:
             logger.warning("could not tell the commander about %s: %s", target, failure.response.get("error"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
-from bot.incidents import views
+from bot.incidents import channel_views
 from bot.incidents.context import COMMANDER
 from bot.incidents.facts import IncidentCard, PersonCard
 from bot.runtime.bot_context import BotContext
@@ -90,5 +90,5 @@ async def refresh_topic(ctx: BotContext, incident_id: int) -> None:
     card = await incident_card(ctx, incident_id)
     if card.channel_id:
         await ctx.gateway.set_topic(
-            card.channel_id, views.topic(card, await user_name(ctx, card.commander_id))
+            card.channel_id, channel_views.topic(card, await user_name(ctx, card.commander_id))
         )

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config.filters import matches_stored
 from bot.core.local_time import today_at
-from bot.incidents import views
+from bot.incidents import list_views
 from bot.incidents.engagement import facts_of
 from bot.incidents.listing import current_incidents
 from bot.runtime.bot_context import BotContext
@@ -69,7 +69,7 @@ async def _post_summary(ctx: BotContext, project: Project, day: str) -> tuple[in
         ]
         if not matching:
             continue
-        for text, blocks in views.daily_summary(project.name, day, matching, project.allow_self_join):
+        for text, blocks in list_views.daily_summary(project.name, day, matching, project.allow_self_join):
             try:
                 await ctx.gateway.post(target.target, text, blocks)
             except SlackApiError as error:  # the operator's to fix; the other channels still get theirs

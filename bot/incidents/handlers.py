@@ -12,7 +12,17 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.incidents import lifecycle, listing, opening_runner, reporting, self_service, views
+from bot.incidents import (
+    channel_views,
+    lifecycle,
+    list_views,
+    listing,
+    opening_runner,
+    report_views,
+    reporting,
+    self_service,
+    update_views,
+)
 from bot.incidents.card import incident_card
 from bot.incidents.context import may_lead, require_incident
 from bot.incidents.facts import IncidentCard
@@ -60,15 +70,15 @@ def parse_report(body: dict[str, Any]) -> reporting.Report:
     return reporting.Report(
         request_key=f"view:{view['id']}",
         reporter_id=body["user"]["id"],
-        title=input_value(view, views.TITLE) or "",
-        description=input_value(view, views.DESCRIPTION) or "",
-        project_id=_int(input_value(view, views.PROJECT)) or int(metadata["project_id"]),
-        type_id=_int(input_value(view, views.TYPE)),
-        severity_id=_int(input_value(view, views.SEVERITY)),
-        priority_id=_int(input_value(view, views.PRIORITY)),
-        visibility=input_value(view, views.VISIBILITY),
-        commander_id=input_value(view, views.COMMANDER),
-        tags=input_value(view, views.TAGS) or (),
+        title=input_value(view, report_views.TITLE) or "",
+        description=input_value(view, report_views.DESCRIPTION) or "",
+        project_id=_int(input_value(view, report_views.PROJECT)) or int(metadata["project_id"]),
+        type_id=_int(input_value(view, report_views.TYPE)),
+        severity_id=_int(input_value(view, report_views.SEVERITY)),
+        priority_id=_int(input_value(view, report_views.PRIORITY)),
+        visibility=input_value(view, report_views.VISIBILITY),
+        commander_id=input_value(view, report_views.COMMANDER),
+        tags=input_value(view, report_views.TAGS) or (),
     )
 
 
@@ -85,13 +95,13 @@ async def open_report_modal(
         try:
             form = await reporting.report_form(ctx, title=title, description=text)
         except reporting.NoProject:
-            return views.message_modal(
+            return report_views.message_modal(
                 "Report an incident",
                 "No project is set up for incidents yet. Ask an admin to run `dispatch-bot config apply`.",
             )
-        return views.report_modal(form, {"project_id": form.project_id})
+        return report_views.report_modal(form, {"project_id": form.project_id})
 
-    await ctx.gateway.open_view_soon(trigger_id, build(), views.loading_modal("Report an incident"))
+    await ctx.gateway.open_view_soon(trigger_id, build(), report_views.loading_modal("Report an incident"))
 
 
 async def report_and_open(ctx: BotContext, report: reporting.Report, view_id: str) -> None:
@@ -100,12 +110,12 @@ async def report_and_open(ctx: BotContext, report: reporting.Report, view_id: st
         incident_id, created = await reporting.save_report(ctx, report)
 
         async def show_channel(card: IncidentCard) -> None:
-            await ctx.gateway.update_view(view_id, views.created_modal(card))
+            await ctx.gateway.update_view(view_id, report_views.created_modal(card))
 
         if created:
             card = await opening_runner.open_incident(ctx, incident_id, channel_ready=show_channel)
             if not card.channel_id:
-                await ctx.gateway.update_view(view_id, views.channel_pending_modal(card))
+                await ctx.gateway.update_view(view_id, report_views.channel_pending_modal(card))
         else:
             await show_channel(await incident_card(ctx, incident_id))
     except Exception:
@@ -113,7 +123,7 @@ async def report_and_open(ctx: BotContext, report: reporting.Report, view_id: st
         logger.exception("reporting an incident failed", extra={"correlation_id": correlation_id})
         await ctx.gateway.update_view(
             view_id,
-            views.message_modal(
+            report_views.message_modal(
                 "Report an incident",
                 "Sorry, the incident could not be saved, so nothing was created. Please try again; "
                 f"if it keeps failing, give your admin this reference: `{correlation_id}`.",
@@ -123,15 +133,15 @@ async def report_and_open(ctx: BotContext, report: reporting.Report, view_id: st
 
 # Where each editable field is in the update modal; a field whose block was not shown is left as it is.
 UPDATE_BLOCKS = {
-    "title": views.TITLE,
-    "description": views.DESCRIPTION,
-    "resolution": views.RESOLUTION,
-    "status": views.STATUS,
-    "type_id": views.TYPE,
-    "severity_id": views.SEVERITY,
-    "priority_id": views.PRIORITY,
-    "visibility": views.VISIBILITY,
-    "tags": views.TAGS,
+    "title": report_views.TITLE,
+    "description": report_views.DESCRIPTION,
+    "resolution": update_views.RESOLUTION,
+    "status": update_views.STATUS,
+    "type_id": report_views.TYPE,
+    "severity_id": report_views.SEVERITY,
+    "priority_id": report_views.PRIORITY,
+    "visibility": report_views.VISIBILITY,
+    "tags": report_views.TAGS,
 }
 
 
@@ -156,15 +166,15 @@ def _submitted_update(body: dict[str, Any]) -> lifecycle.Update:
     return lifecycle.Update(
         incident_id=int(metadata["incident_id"]),
         user_id=body["user"]["id"],
-        title=input_value(view, views.TITLE) or "",
-        description=input_value(view, views.DESCRIPTION) or "",
-        resolution=input_value(view, views.RESOLUTION) or "",
-        status=input_value(view, views.STATUS) or "",
-        type_id=_int(input_value(view, views.TYPE)),
-        severity_id=_int(input_value(view, views.SEVERITY)),
-        priority_id=_int(input_value(view, views.PRIORITY)),
-        visibility=input_value(view, views.VISIBILITY) or "open",
-        tags=input_value(view, views.TAGS) or (),
+        title=input_value(view, report_views.TITLE) or "",
+        description=input_value(view, report_views.DESCRIPTION) or "",
+        resolution=input_value(view, update_views.RESOLUTION) or "",
+        status=input_value(view, update_views.STATUS) or "",
+        type_id=_int(input_value(view, report_views.TYPE)),
+        severity_id=_int(input_value(view, report_views.SEVERITY)),
+        priority_id=_int(input_value(view, report_views.PRIORITY)),
+        visibility=input_value(view, report_views.VISIBILITY) or "open",
+        tags=input_value(view, report_views.TAGS) or (),
         shown={str(name): str(digest) for name, digest in (metadata.get("shown") or {}).items()},
     )
 
@@ -182,13 +192,15 @@ async def open_update_modal(
     if found is None:
         return
     await ctx.gateway.open_view_soon(
-        trigger_id, _update_view(ctx, found.incident_id, status), views.loading_modal("Update incident")
+        trigger_id,
+        _update_view(ctx, found.incident_id, status),
+        report_views.loading_modal("Update incident"),
     )
 
 
 async def _update_view(ctx: BotContext, incident_id: int, status: str | None = None) -> dict[str, Any]:
     form = await lifecycle.update_form(ctx, incident_id)
-    return views.update_modal(form, {"incident_id": incident_id, "shown": form.shown}, status)
+    return update_views.update_modal(form, {"incident_id": incident_id, "shown": form.shown}, status)
 
 
 async def open_review_modal(
@@ -209,7 +221,7 @@ async def open_review_modal(
         )
         return
     await ctx.gateway.open_view_soon(
-        trigger_id, _update_view(ctx, incident_id, status), views.loading_modal("Update incident")
+        trigger_id, _update_view(ctx, incident_id, status), report_views.loading_modal("Update incident")
     )
 
 
@@ -219,7 +231,7 @@ async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -
     except lifecycle.UpdateRefused as refused:
         await ctx.gateway.update_view(
             view_id,
-            views.message_modal(
+            report_views.message_modal(
                 "Update incident",
                 "Not saved: someone changed the incident while you edited it, and together the changes "
                 f"don't hold: {refused}. Nothing changed; open the form again to see the incident as it is.",
@@ -229,7 +241,7 @@ async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -
     except lifecycle.IncidentBusy:
         await ctx.gateway.update_view(
             view_id,
-            views.message_modal(
+            report_views.message_modal(
                 "Update incident",
                 "Not saved: another change to this incident was still being saved. Nothing changed; "
                 "open the form again in a moment.",
@@ -241,7 +253,7 @@ async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -
         logger.exception("updating an incident failed", extra={"correlation_id": correlation_id})
         await ctx.gateway.update_view(
             view_id,
-            views.message_modal(
+            report_views.message_modal(
                 "Update incident",
                 f"Sorry, the update could not be saved; nothing changed. Reference: `{correlation_id}`.",
             ),
@@ -250,7 +262,9 @@ async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -
     summary = ", ".join(change.field.lower() for change in changes)
     await ctx.gateway.update_view(
         view_id,
-        views.message_modal("Update incident", f"✅ Saved: {summary}." if changes else "Nothing changed."),
+        report_views.message_modal(
+            "Update incident", f"✅ Saved: {summary}." if changes else "Nothing changed."
+        ),
     )
     await lifecycle.after_update(ctx, update.incident_id, changes, update.user_id)
 
@@ -286,13 +300,17 @@ def register(registry: Registry, ctx: BotContext) -> None:
         )
 
     @registry.action(
-        {"action_id": re.compile(f"^({views.UPDATE_BUTTON}|{views.STABLE_BUTTON}|{views.CLOSE_BUTTON})$")}
+        {
+            "action_id": re.compile(
+                f"^({channel_views.UPDATE_BUTTON}|{channel_views.STABLE_BUTTON}|{channel_views.CLOSE_BUTTON})$"
+            )
+        }
     )
     async def update_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Update incident, Mark stable and Close incident: the update modal, with the status chosen."""
         await ack()
         action = body["actions"][0]
-        status = None if action["action_id"] == views.UPDATE_BUTTON else action.get("value")
+        status = None if action["action_id"] == channel_views.UPDATE_BUTTON else action.get("value")
         channel = (body.get("channel") or {}).get("id", "")
         command = registry.name_of(UPDATE)
         ctx.tasks.spawn(
@@ -300,25 +318,29 @@ def register(registry: Registry, ctx: BotContext) -> None:
             name="update-modal",
         )
 
-    @registry.view(views.UPDATE_CALLBACK)
+    @registry.view(update_views.UPDATE_CALLBACK)
     async def update_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         try:
             update = parse_update(body)
         except (KeyError, TypeError, ValueError, AttributeError):
-            await ack(response_action="update", view=views.message_modal("Update incident", STALE_FORM))
+            await ack(
+                response_action="update", view=report_views.message_modal("Update incident", STALE_FORM)
+            )
             return
         # The incident named in the form is re-checked: the form's context is only as honest as its sender.
         if not await may_lead(ctx, update.incident_id, update.user_id):
             await ack(
                 response_action="errors",
-                errors={views.TITLE: "Only the incident commander or the scribe can update the incident."},
+                errors={
+                    report_views.TITLE: "Only the incident commander or the scribe can update the incident."
+                },
             )
             return
         errors = await lifecycle.check_update(ctx, update)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        await ack(response_action="update", view=views.message_modal("Update incident", "⏳ Saving…"))
+        await ack(response_action="update", view=report_views.message_modal("Update incident", "⏳ Saving…"))
         ctx.tasks.spawn(save_update(ctx, update, body["view"]["id"]), name="update-incident")
 
     @registry.command(LIST)
@@ -328,11 +350,11 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
         async def show() -> None:
             cards = await listing.current_incidents(ctx, body["user_id"], project)
-            await ctx.gateway.open_view(body["trigger_id"], views.incident_list_modal(cards, 0, project))
+            await ctx.gateway.open_view(body["trigger_id"], list_views.incident_list_modal(cards, 0, project))
 
         ctx.tasks.spawn(show(), name="list-incidents")
 
-    @registry.action({"action_id": re.compile("^(" + "|".join(views.LIST_PAGE_ACTIONS) + ")$")})
+    @registry.action({"action_id": re.compile("^(" + "|".join(list_views.LIST_PAGE_ACTIONS) + ")$")})
     async def list_page(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         view = body["view"]
@@ -341,11 +363,11 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
         async def turn() -> None:
             cards = await listing.current_incidents(ctx, body["user"]["id"], project)
-            await ctx.gateway.update_view(view["id"], views.incident_list_modal(cards, page, project))
+            await ctx.gateway.update_view(view["id"], list_views.incident_list_modal(cards, page, project))
 
         ctx.tasks.spawn(turn(), name="list-incidents-page")
 
-    @registry.action(views.REOPEN_BUTTON)
+    @registry.action(update_views.REOPEN_BUTTON)
     async def reopen_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         incident_id = _int(body["actions"][0].get("value"))
@@ -371,7 +393,11 @@ def register(registry: Registry, ctx: BotContext) -> None:
         ctx.tasks.spawn(reopen(), name="reopen-incident")
 
     @registry.action(
-        {"action_id": re.compile(f"^({views.REVIEW_UPDATE_BUTTON}|{views.CLOSE_REMINDER_BUTTON})$")}
+        {
+            "action_id": re.compile(
+                f"^({update_views.REVIEW_UPDATE_BUTTON}|{update_views.CLOSE_REMINDER_BUTTON})$"
+            )
+        }
     )
     async def review_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Review and update (closed incidents) and Close incident (the Monday reminder): the update modal."""
@@ -381,18 +407,22 @@ def register(registry: Registry, ctx: BotContext) -> None:
         if incident_id is None:
             logger.warning("review button without an incident id")
             return
-        status = "closed" if action["action_id"] == views.CLOSE_REMINDER_BUTTON else None
+        status = "closed" if action["action_id"] == update_views.CLOSE_REMINDER_BUTTON else None
         ctx.tasks.spawn(
             open_review_modal(ctx, respond, incident_id, body["user"]["id"], body["trigger_id"], status),
             name="review-modal",
         )
 
-    @registry.action({"action_id": re.compile(f"^({views.JOIN_BUTTON}|{views.SUBSCRIBE_BUTTON})$")})
+    @registry.action(
+        {"action_id": re.compile(f"^({channel_views.JOIN_BUTTON}|{channel_views.SUBSCRIBE_BUTTON})$")}
+    )
     async def self_service_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         action = body["actions"][0]
         incident_id = _int(action.get("value"))
-        act = self_service.join if action["action_id"] == views.JOIN_BUTTON else self_service.subscribe
+        act = (
+            self_service.join if action["action_id"] == channel_views.JOIN_BUTTON else self_service.subscribe
+        )
 
         async def answer() -> None:
             text = (
@@ -419,35 +449,37 @@ def register(registry: Registry, ctx: BotContext) -> None:
             open_report_modal(ctx, body["trigger_id"], description=with_link()), name="report-modal"
         )
 
-    @registry.action(views.PROJECT_ACTION)
+    @registry.action(report_views.PROJECT_ACTION)
     async def project_chosen(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         view = body["view"]
-        project_id = _int(input_value(view, views.PROJECT))
+        project_id = _int(input_value(view, report_views.PROJECT))
 
         async def rebuild() -> None:
             form = await reporting.report_form(
                 ctx,
                 project_id,
-                title=input_value(view, views.TITLE) or "",
-                description=input_value(view, views.DESCRIPTION) or "",
+                title=input_value(view, report_views.TITLE) or "",
+                description=input_value(view, report_views.DESCRIPTION) or "",
             )
             await ctx.gateway.update_view(
-                view["id"], views.report_modal(form, {"project_id": form.project_id})
+                view["id"], report_views.report_modal(form, {"project_id": form.project_id})
             )
 
         ctx.tasks.spawn(rebuild(), name="report-modal-project")
 
-    @registry.view(views.REPORT_CALLBACK)
+    @registry.view(report_views.REPORT_CALLBACK)
     async def report_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         try:
             report = parse_report(body)
         except (KeyError, TypeError, ValueError):
-            await ack(response_action="update", view=views.message_modal("Report an incident", STALE_FORM))
+            await ack(
+                response_action="update", view=report_views.message_modal("Report an incident", STALE_FORM)
+            )
             return
         errors = await reporting.check_report(ctx, report)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        await ack(response_action="update", view=views.creating_modal())
+        await ack(response_action="update", view=report_views.creating_modal())
         ctx.tasks.spawn(report_and_open(ctx, report, body["view"]["id"]), name="report-incident")

@@ -21,7 +21,15 @@ from sqlmodel import col, select
 
 from bot.costs import flows as costs
 from bot.feedback import flows as feedback
-from bot.incidents import announcements, engagement, resources, self_service, views
+from bot.incidents import (
+    announcements,
+    channel_views,
+    engagement,
+    report_views,
+    resources,
+    self_service,
+    update_views,
+)
 from bot.incidents.card import incident_card, refresh_topic, user_name
 from bot.incidents.context import may_lead
 from bot.incidents.facts import Choice, IncidentCard
@@ -176,16 +184,16 @@ def problems(
     are the ones it chooses)."""
     errors: dict[str, str] = {}
     if not update.title.strip():
-        errors[views.TITLE] = "The incident needs a title."
+        errors[report_views.TITLE] = "The incident needs a title."
     if update.status not in STATUSES:
-        errors[views.STATUS] = "Choose Active, Stable or Closed."
+        errors[update_views.STATUS] = "Choose Active, Stable or Closed."
     if (
         update.status == "closed"
         and incident_type is not None
         and incident_type.resolution_required
         and not update.resolution.strip()
     ):
-        errors[views.RESOLUTION] = (
+        errors[update_views.RESOLUTION] = (
             f"{incident_type.name} incidents need a resolution before they close: say what fixed it."
         )
     if (
@@ -193,7 +201,7 @@ def problems(
         and update.status in {"stable", "closed"}
         and not severity.allowed_for_stable_incidents
     ):
-        errors[views.SEVERITY] = (
+        errors[report_views.SEVERITY] = (
             f"Severity {severity.name} is for incidents still being assessed; "
             f"choose the real severity before marking it {update.status}."
         )
@@ -367,7 +375,7 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         await ctx.gateway.invite(
             card.channel_id, [person.user_id for person in card.participants if person.roles]
         )
-    text, blocks = views.update_notification(card, changes, actor)
+    text, blocks = update_views.update_notification(card, changes, actor)
     # A correction to a closed incident (from the review DM) finds its channel archived: nothing to post.
     archived = card.status == "closed" and not closing and ctx.settings.archive_closed_channels
     if card.channel_id and not archived:
@@ -431,7 +439,7 @@ async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
     refused = await ctx.gateway.invite(card.channel_id, added)
     present = [person for person in newcomers if person.user_id not in refused]
     if present:
-        text, blocks = views.participants_announcement(present)
+        text, blocks = channel_views.participants_announcement(present)
         await asyncio.gather(
             ctx.gateway.post(card.channel_id, text, blocks),
             *(welcome_person(ctx, refreshed, card.channel_id, p.user_id, p.roles) for p in present),
@@ -446,7 +454,7 @@ async def _refresh_channel(ctx: BotContext, incident_id: int, card: IncidentCard
     async with ctx.sessions() as session:
         summary = (await store.resources(session, incident_id)).get("summary_message")
     if summary is not None:
-        text, blocks = views.summary_message(card)
+        text, blocks = channel_views.summary_message(card)
         await ctx.gateway.update_message(card.channel_id, summary.external_id, text, blocks)
 
 
@@ -461,7 +469,7 @@ async def _notify_targets(
     def with_buttons(allow_join: bool) -> tuple[str, list[dict[str, Any]]]:
         if card.status == "closed":
             return text, blocks
-        return text, [*blocks, views.self_service_buttons(card, allow_join)]
+        return text, [*blocks, channel_views.self_service_buttons(card, allow_join)]
 
     actor_name = await user_name(ctx, actor)
 
@@ -486,7 +494,7 @@ async def _close_effects(ctx: BotContext, card: IncidentCard) -> None:
         except SlackApiError as error:
             if error.response.get("error") != "already_archived":
                 raise
-    text, blocks = views.closed_review_reminder(card)
+    text, blocks = update_views.closed_review_reminder(card)
     await asyncio.gather(
         ctx.gateway.direct_message(card.commander_id, text, blocks),
         feedback.request_feedback(ctx, card.id, card.name, card.title),

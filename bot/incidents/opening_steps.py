@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.incidents import engagement, naming, views
+from bot.incidents import channel_views, engagement, naming
 from bot.incidents.card import incident_card, user_name
 from bot.incidents.context import COMMANDER
 from bot.incidents.facts import IncidentCard
@@ -128,11 +128,11 @@ async def invite_people(opening: Opening) -> dict[str, Any]:
     people = card.participants
     refused = await ctx.gateway.invite(channel, [person.user_id for person in people])
     present = [person for person in people if person.user_id not in refused]
-    text, blocks = views.participants_announcement(present)
+    text, blocks = channel_views.participants_announcement(present)
     await asyncio.gather(
         ctx.gateway.post(channel, text, blocks),
         *(
-            ctx.gateway.post_ephemeral(channel, person.user_id, *views.welcome(card, person.roles))
+            ctx.gateway.post_ephemeral(channel, person.user_id, *channel_views.welcome(card, person.roles))
             for person in present
         ),
     )
@@ -151,16 +151,18 @@ async def channel_details(opening: Opening) -> dict[str, Any]:
     ctx, card, channel = opening.ctx, opening.card, opening.channel_id
 
     async def topic() -> None:
-        await ctx.gateway.set_topic(channel, views.topic(card, await user_name(ctx, card.commander_id)))
+        await ctx.gateway.set_topic(
+            channel, channel_views.topic(card, await user_name(ctx, card.commander_id))
+        )
 
     await asyncio.gather(
-        topic(), ctx.gateway.set_purpose(channel, views.purpose(card, card.type_description))
+        topic(), ctx.gateway.set_purpose(channel, channel_views.purpose(card, card.type_description))
     )
     return {}
 
 
 async def pin_summary(opening: Opening) -> dict[str, Any]:
-    text, blocks = views.summary_message(opening.card)
+    text, blocks = channel_views.summary_message(opening.card)
     ts = await opening.ctx.gateway.post(opening.channel_id, text, blocks)
     await opening.ctx.gateway.pin(opening.channel_id, ts)
     async with opening.ctx.sessions() as session, session.begin():
@@ -173,7 +175,7 @@ async def pin_summary(opening: Opening) -> dict[str, Any]:
 async def send_commander_tips(opening: Opening) -> dict[str, Any]:
     ctx = opening.ctx
     update_command = ctx.settings.slack_commands.get("update_incident", "/dispatch-update-incident")
-    text, blocks = views.commander_tips(opening.card, update_command)
+    text, blocks = channel_views.commander_tips(opening.card, update_command)
     await ctx.gateway.direct_message(opening.card.commander_id, text, blocks)
     return {}
 

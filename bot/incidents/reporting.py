@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.incidents import naming, views
+from bot.incidents import naming, report_views
 from bot.incidents.context import COMMANDER
 from bot.incidents.facts import Choice, ReportForm
 from bot.incidents.opening import CLAIM, OPEN_FLOW, OPEN_STEPS
@@ -84,17 +84,17 @@ async def check_report(ctx: BotContext, report: Report) -> dict[str, str]:
     """Problems with the report by modal block id; empty when it can be saved."""
     errors: dict[str, str] = {}
     if not report.title.strip():
-        errors[views.TITLE] = "Give the incident a title."
+        errors[report_views.TITLE] = "Give the incident a title."
     async with ctx.sessions() as session:
         project = await session.get(Project, report.project_id)
         if project is None or not project.enabled:
-            errors[views.PROJECT] = "This project is not available any more; choose another."
+            errors[report_views.PROJECT] = "This project is not available any more; choose another."
             return errors
         choices = await project_choices(session, project)
     for block_id, chosen, allowed in (
-        (views.TYPE, report.type_id, choices.types),
-        (views.SEVERITY, report.severity_id, choices.severities),
-        (views.PRIORITY, report.priority_id, choices.priorities),
+        (report_views.TYPE, report.type_id, choices.types),
+        (report_views.SEVERITY, report.severity_id, choices.severities),
+        (report_views.PRIORITY, report.priority_id, choices.priorities),
     ):
         if chosen is not None and chosen not in {row.id for row in allowed}:
             errors[block_id] = "This choice was disabled in the meantime; pick another."

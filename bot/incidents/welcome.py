@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from bot.incidents import views
+from bot.incidents import channel_views
 from bot.incidents.card import email_of, incident_card, user_name
 from bot.incidents.facts import IncidentCard
 from bot.incidents.opening import Opening
@@ -25,7 +25,7 @@ async def welcome_person(
     e-mail, the welcome e-mail. Slack refusing the ephemeral is raised; the e-mail never raises."""
     plugin = await mail.email_plugin(ctx, card.id)
     posted, *_ = await asyncio.gather(
-        ctx.gateway.post_ephemeral(channel_id, user_id, *views.welcome(card, roles)),
+        ctx.gateway.post_ephemeral(channel_id, user_id, *channel_views.welcome(card, roles)),
         *([_welcome_email(ctx, plugin, card, user_id, roles)] if plugin is not None else []),
         return_exceptions=True,
     )

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from slack_sdk.errors import SlackApiError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.incidents import resources
-from bot.incidents import views as incident_views
+from bot.incidents import channel_views, resources
 from bot.incidents.card import email_of, incident_card, refresh_topic
 from bot.incidents.context import incident_context
 from bot.incidents.welcome import welcome_person
@@ -192,6 +191,6 @@ async def _announce_assignment(ctx: BotContext, outcome: AssignOutcome) -> None:
             resources.update_ticket(ctx, assignment.incident_id, {"commander": await email_of(ctx, user)}),
         )
         update = command_name(ctx, "update_incident", "/dispatch-update-incident")
-        tips_text, tips_blocks = incident_views.commander_tips(card, update)
+        tips_text, tips_blocks = channel_views.commander_tips(card, update)
         await attempt("send the commander tips", ctx.gateway.direct_message(user, tips_text, tips_blocks))
         await resources.update_document(ctx, assignment.incident_id)
