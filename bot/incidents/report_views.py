@@ -13,6 +13,8 @@ REPORT_CALLBACK = "incident_report"
 PROJECT_ACTION = "incident_report_project"
 TITLE_MAX = 200
 DESCRIPTION_MAX = 3000
+# What a modal says when its submission cannot be read back.
+STALE_FORM = "This form could not be read (it may be out of date). Close it and run the command again."
 
 # Block ids of the report modal; the submission handler reads the values back by these.
 TAGS = "tags"
