@@ -24,7 +24,9 @@ from bot.feedback import flows as feedback
 from bot.incidents import (
     announcements,
     channel_views,
+    documents,
     engagement,
+    participant_groups,
     report_views,
     resources,
     self_service,
@@ -398,8 +400,8 @@ async def after_update(ctx: BotContext, incident_id: int, changes: list[Change],
         resources.update_ticket(ctx, incident_id, ticket_fields(card, changes)),
         # Into Active or Stable (a reopen included): the commander is asked where things stand now.
         *([report_reminders.remind_after_status_change(ctx, incident_id)] if status and not closing else []),
-        resources.update_document(ctx, incident_id),
-        *([resources.make_review_document(ctx, incident_id)] if status and status.new == "Stable" else []),
+        documents.update_document(ctx, incident_id),
+        *([documents.make_review_document(ctx, incident_id)] if status and status.new == "Stable" else []),
         return_exceptions=True,
     )
     for outcome in outcomes:
@@ -433,7 +435,7 @@ async def _engage_newly_matching(ctx: BotContext, card: IncidentCard) -> None:
     )
     if not added or not card.channel_id:
         return
-    await resources.sync_tactical_group(ctx, card.id)
+    await participant_groups.sync_tactical_group(ctx, card.id)
     refreshed = await incident_card(ctx, card.id)
     newcomers = [person for person in refreshed.participants if person.user_id in added]
     refused = await ctx.gateway.invite(card.channel_id, added)

@@ -21,7 +21,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 
 from bot.core.errors import failure_text
-from bot.incidents import resources
 from bot.incidents.announcements import notify_targets
 from bot.incidents.card import incident_card
 from bot.incidents.facts import IncidentCard
@@ -44,7 +43,7 @@ from bot.incidents.opening_steps import (
     pin_summary,
     send_commander_tips,
 )
-from bot.incidents.resource_steps import resource_roles, resource_step
+from bot.incidents.resource_steps import WAITS_FOR, resource_roles, resource_step
 from bot.incidents.welcome import email_welcomes
 from bot.runtime.bot_context import BotContext
 from storage import incidents as store
@@ -165,7 +164,7 @@ async def _open(
     def waits_for(step: str) -> Iterable[str]:
         if step in LATE_STEPS:
             return [other for other in finished if other not in LATE_STEPS]
-        return resources.WAITS_FOR.get(step, ())
+        return WAITS_FOR.get(step, ())
 
     async def run(step: str, runner: StepRunner) -> None:
         for before in waits_for(step):

@@ -15,12 +15,16 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import col, update
 
 from bot.core.errors import failure_text
-from bot.incidents import resources
+from bot.incidents import documents, participant_groups, resources
 from bot.incidents.card import email_of
 from bot.incidents.opening import OPEN_FLOW, Opening, StepRunner, retry_backoff, step_row
 from plugins.errors import PluginError
 from plugins.interfaces import ConferencePlugin, ExternalResource, StoragePlugin, TicketPlugin
 from storage.models import FlowStep
+
+# An opening step that needs others' resources runs once those steps have finished (done or failed):
+# the document and the groups live in (or are given) the folder.
+WAITS_FOR = {"document": ("storage",), "participant_group": ("storage",)}
 
 
 def _duration(delay: timedelta) -> str:
@@ -74,8 +78,8 @@ async def _make_resource(opening: Opening, role: str) -> dict[str, Any]:
     if resource is None:
         return {"made": None}
     await _record_and_bookmark(opening, resources.RECORDED_AS.get(role, role), resource, what)
-    if role in resources.SHOWN_IN_DOCUMENT:  # its link goes into the document, whichever came first
-        await resources.update_document(ctx, opening.incident_id)
+    if role in documents.SHOWN_IN_DOCUMENT:  # its link goes into the document, whichever came first
+        await documents.update_document(ctx, opening.incident_id)
     if told:
         shown = f"<{resource.weblink}|{resource.name or resource.id}>" if resource.weblink else resource.id
         await ctx.gateway.post(channel, f"{what[0].upper()}{what[1:]} is ready now: {shown}.")
@@ -109,7 +113,7 @@ async def make_folder(opening: Opening, plugin: object) -> ExternalResource:
     storage = cast(StoragePlugin, plugin)
     card = opening.card
     # A folder made after the groups (a retry, say) is shared with them at once.
-    groups = await resources.group_emails(opening.ctx, opening.incident_id)
+    groups = await participant_groups.group_emails(opening.ctx, opening.incident_id)
     name = f"{card.name} {card.title}"[:100]
     return await storage.create_folder(name, await _people_emails(opening), groups)
 
@@ -128,8 +132,8 @@ RESOURCE_MAKERS: dict[str, Callable[[Opening, object], Awaitable[ExternalResourc
     "ticket": make_ticket,
     "storage": make_folder,
     "conference": make_conference,
-    "document": resources.make_document,
-    "participant_group": resources.make_groups,
+    "document": documents.make_document,
+    "participant_group": participant_groups.make_groups,
 }
 
 

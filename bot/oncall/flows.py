@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.filters import matches_stored
-from bot.incidents import resources
+from bot.incidents import participant_groups
 from bot.incidents.card import incident_card
 from bot.incidents.engagement import facts_of as engagement_facts
 from bot.incidents.engagement import user_for_email
@@ -220,7 +220,7 @@ async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcom
     await _announce(ctx, engagement, service, outcome, newly_added)
     if engagement.page:
         await _page(ctx, plugin, engagement, incident, service, outcome)
-    await resources.sync_tactical_group(ctx, engagement.incident_id)
+    await participant_groups.sync_tactical_group(ctx, engagement.incident_id)
     return outcome
 
 

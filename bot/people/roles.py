@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from slack_sdk.errors import SlackApiError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.incidents import channel_views, resources
+from bot.incidents import channel_views, documents, participant_groups, resources
 from bot.incidents.card import email_of, incident_card, refresh_topic
 from bot.incidents.context import incident_context
 from bot.incidents.welcome import welcome_person
@@ -151,7 +151,7 @@ async def assign_role(ctx: BotContext, profiles: Profiles, assignment: Assignmen
     outcome = await in_transaction(ctx, save)
     if outcome.changed:
         await _announce_assignment(ctx, outcome)
-        await resources.sync_tactical_group(ctx, assignment.incident_id)
+        await participant_groups.sync_tactical_group(ctx, assignment.incident_id)
     return outcome
 
 
@@ -193,4 +193,4 @@ async def _announce_assignment(ctx: BotContext, outcome: AssignOutcome) -> None:
         update = command_name(ctx, "update_incident", "/dispatch-update-incident")
         tips_text, tips_blocks = channel_views.commander_tips(card, update)
         await attempt("send the commander tips", ctx.gateway.direct_message(user, tips_text, tips_blocks))
-        await resources.update_document(ctx, assignment.incident_id)
+        await documents.update_document(ctx, assignment.incident_id)

@@ -17,7 +17,7 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
-from bot.incidents import resources
+from bot.incidents import documents
 from bot.incidents.announcements import notification_addresses
 from bot.incidents.card import incident_card, user_name
 from bot.incidents.context import IncidentContext, incident_context
@@ -225,7 +225,7 @@ async def _executive_document(
     fields = {f.key: str(report.details.get(f.key) or "") for f in kind.fields}
     async with ctx.sessions() as session:
         number = await store.report_number(session, report)
-    link, problem = await resources.make_executive_document(ctx, report.incident_id, number, fields)
+    link, problem = await documents.make_executive_document(ctx, report.incident_id, number, fields)
     outcome.document_link = link
     if problem:
         outcome.problems.append(problem)
