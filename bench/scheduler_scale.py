@@ -37,7 +37,7 @@ from support import REPO  # noqa: F401  (puts the repository on sys.path)
 
 from bot.config.defaults import seed_defaults_if_empty
 from bot.costs.flows import cost_job
-from bot.incidents import views
+from bot.incidents import list_views
 from bot.incidents.close_reminders import remind_to_close
 from bot.incidents.daily import send_daily_summaries
 from bot.incidents.listing import current_incidents
@@ -346,7 +346,7 @@ async def main(count: int, database_url: str | None) -> None:
             )
     started = time.perf_counter()
     cards = await current_incidents(ctx, None, project_id=await default_project(ctx))
-    pages = views.daily_summary("default", NOW.date().isoformat(), cards, allow_join=True)
+    pages = list_views.daily_summary("default", NOW.date().isoformat(), cards, allow_join=True)
     print(
         f"the daily summary's listing and blocks alone: {(time.perf_counter() - started) * 1000:.0f} ms "
         f"for {len(cards)} incidents in {len(pages)} messages"

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from bot.incidents import flows
+from bot.incidents.opening import OPEN_STEPS
+from bot.incidents.resource_steps import RESOURCE_MAKERS
 from bot.runtime.process import BotProcess
 from storage.models import Resource
 from tests.conftest import running_bot
@@ -70,8 +71,8 @@ async def test_an_incident_with_every_plugin_on_gets_every_resource_once(
     await choose_plugins(bot, EVERYTHING)
 
     await report(slack, rita, "Payments down", Priority="High")
-    roles = [role for role in EVERYTHING if role in flows.RESOURCE_MAKERS]
-    done = await settled(bot, len(flows.OPEN_STEPS) + len(roles), timeout=30)
+    roles = [role for role in EVERYTHING if role in RESOURCE_MAKERS]
+    done = await settled(bot, len(OPEN_STEPS) + len(roles), timeout=30)
     assert {step: row.status for step, row in done.items() if row.status != "done"} == {}
 
     async with bot.ctx.sessions() as session:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import col, select
 
-from bot.incidents import views
+from bot.incidents import list_views
 from bot.incidents.daily import send_daily_summaries
 from bot.incidents.facts import IncidentCard
 from bot.runtime.process import BotProcess
@@ -206,7 +206,7 @@ def card(number: int, status: str) -> IncidentCard:
 
 def test_every_line_keeps_its_buttons_in_its_message() -> None:
     cards = [card(n, ("active", "stable", "closed")[n % 3]) for n in range(1, 100)]
-    pages = views.daily_summary("Default", "2026-12-02", cards, allow_join=True)
+    pages = list_views.daily_summary("Default", "2026-12-02", cards, allow_join=True)
     assert len(pages) > 1 and all(len(blocks) <= 50 for _, blocks in pages)
     for _, blocks in pages:
         for at, block in enumerate(blocks):

@@ -9,7 +9,10 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.incidents import flows
+from bot.incidents.card import incident_card
+from bot.incidents.opening import OPEN_FLOW, OPEN_STEPS
+from bot.incidents.opening_runner import resume_unfinished
+from bot.incidents.welcome import welcome_person
 from bot.reports import flows as report_flows
 from bot.reports.facts import TACTICAL_REPORT
 from bot.runtime.process import BotProcess
@@ -68,7 +71,7 @@ async def test_the_people_invited_at_opening_get_one_welcome_email_with_the_link
     google: FakeGoogle,
 ) -> None:
     ada = await ada_reports(slack, bot, MAIL_AND_MEET)
-    done = await settled(bot, len(flows.OPEN_STEPS) + 1)
+    done = await settled(bot, len(OPEN_STEPS) + 1)
     assert {row.step: row.status for row in done.values() if row.status != "done"} == {}
 
     [welcome] = google.messages
@@ -87,10 +90,10 @@ async def test_the_people_invited_at_opening_get_one_welcome_email_with_the_link
     # A retry of the step (the reconcile job after a crash, say) sends nothing twice.
     incident_id = await first_incident_id(bot)
     async with bot.ctx.sessions() as session, session.begin():
-        await store.mark_step(session, incident_id, flows.OPEN_FLOW, "welcome_emails", "failed")
-    assert await flows.resume_unfinished(bot.ctx) == 1
+        await store.mark_step(session, incident_id, OPEN_FLOW, "welcome_emails", "failed")
+    assert await resume_unfinished(bot.ctx) == 1
     assert len(google.messages) == 1 and len(await sent_rows(bot)) == 1
-    assert (await settled(bot, len(flows.OPEN_STEPS) + 1))["welcome_emails"].status == "done"
+    assert (await settled(bot, len(OPEN_STEPS) + 1))["welcome_emails"].status == "done"
 
 
 async def test_someone_added_later_is_welcomed_by_email_once_and_sees_the_conference(
@@ -103,7 +106,7 @@ async def test_someone_added_later_is_welcomed_by_email_once_and_sees_the_confer
     bob = slack.add_user("bob", email="bob@example.com")
     await choose_plugins(bot, MAIL_AND_MEET)
     await report(slack, ada, "Checkout errors")
-    await settled(bot, len(flows.OPEN_STEPS) + 1)
+    await settled(bot, len(OPEN_STEPS) + 1)
     channel = channel_of_first_incident(slack)
     [event] = google.events.values()
 
@@ -115,8 +118,8 @@ async def test_someone_added_later_is_welcomed_by_email_once_and_sees_the_confer
     assert event["hangoutLink"] in str(ephemeral.blocks) and "Join the conference" in str(ephemeral.blocks)
 
     # Welcomed again (a redelivered event, another role): the e-mail is not sent a second time.
-    card = await flows.incident_card(bot.ctx, await first_incident_id(bot))
-    await flows.welcome_person(bot.ctx, card, channel, bob, ["Liaison"])
+    card = await incident_card(bot.ctx, await first_incident_id(bot))
+    await welcome_person(bot.ctx, card, channel, bob, ["Liaison"])
     assert len(slack.ephemerals(channel, bob)) == 2
     assert len(to(google, "bob@example.com")) == 1
     assert [row.key for row in await sent_rows(bot)] == [f"welcome:{ada}", f"welcome:{bob}"]
@@ -129,7 +132,7 @@ async def test_a_failing_mail_server_does_not_stop_the_opening_and_the_welcome_i
 ) -> None:
     google.fail("POST", "/gmail/v1/", 403)
     ada = await ada_reports(slack, bot, MAIL)
-    done = await settled(bot, len(flows.OPEN_STEPS))
+    done = await settled(bot, len(OPEN_STEPS))
     unfinished = {row.step: row.status for row in done.values() if row.status != "done"}
     assert unfinished == {"welcome_emails": "failed"}
     assert google.messages == []
@@ -145,11 +148,11 @@ async def test_a_failing_mail_server_does_not_stop_the_opening_and_the_welcome_i
     later = done["welcome_emails"].next_attempt_at
     assert later is not None
     bot.ctx.clock = lambda: later.replace(tzinfo=UTC) + timedelta(seconds=1)
-    assert await flows.resume_unfinished(bot.ctx) == 1
+    assert await resume_unfinished(bot.ctx) == 1
     [welcome] = google.messages
     assert welcome["To"] == "ada@example.com" and welcome["Subject"] == "Welcome to INC-1: Checkout errors"
     assert (await steps(bot))["welcome_emails"].status == "done"
-    assert await flows.resume_unfinished(bot.ctx) == 0
+    assert await resume_unfinished(bot.ctx) == 0
     assert len(google.messages) == 1 and [row.status for row in await sent_rows(bot)] == ["sent"]
 
 
@@ -159,7 +162,7 @@ async def test_an_email_is_claimed_once_and_again_only_when_it_failed_or_its_sen
     google: FakeGoogle,
 ) -> None:
     await ada_reports(slack, bot, {})
-    await settled(bot, len(flows.OPEN_STEPS))
+    await settled(bot, len(OPEN_STEPS))
     incident_id = await first_incident_id(bot)
     start = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -192,7 +195,7 @@ async def test_without_an_email_plugin_nobody_is_emailed(
     google: FakeGoogle,
 ) -> None:
     await ada_reports(slack, bot, {})
-    done = await settled(bot, len(flows.OPEN_STEPS))
+    done = await settled(bot, len(OPEN_STEPS))
     assert done["welcome_emails"].status == "done" and done["welcome_emails"].result == {}
     assert google.messages == [] and await sent_rows(bot) == []
 
@@ -343,7 +346,7 @@ async def test_a_mail_server_that_does_not_answer_in_time_fails_the_email_not_th
     bot.ctx.settings.plugin_timeout_seconds = 0.3
     google.latency = 1.0
     ada = await ada_reports(slack, bot, MAIL)
-    done = await settled(bot, len(flows.OPEN_STEPS))
+    done = await settled(bot, len(OPEN_STEPS))
     unfinished = {row.step: row.status for row in done.values() if row.status != "done"}
     assert unfinished == {"welcome_emails": "failed"}
     [row] = await sent_rows(bot)
@@ -355,7 +358,7 @@ async def test_a_mail_server_that_does_not_answer_in_time_fails_the_email_not_th
     later = done["welcome_emails"].next_attempt_at
     assert later is not None
     bot.ctx.clock = lambda: later.replace(tzinfo=UTC) + timedelta(hours=2)
-    assert await flows.resume_unfinished(bot.ctx) == 0
+    assert await resume_unfinished(bot.ctx) == 0
     assert [m for m in google.messages if "Welcome" in str(m["Subject"])] == []
 
 
@@ -366,7 +369,7 @@ async def test_someone_who_joins_the_channel_is_welcomed_by_email_as_an_observer
 ) -> None:
     slack.echo_api_events = True
     ada = await ada_reports(slack, bot, MAIL)
-    await settled(bot, len(flows.OPEN_STEPS))
+    await settled(bot, len(OPEN_STEPS))
     channel = channel_of_first_incident(slack)
     hana = slack.add_user("hana", email="hana@example.com")
     await invite(slack, ada, hana, channel)

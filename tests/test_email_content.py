@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.incidents import views
+from bot.incidents import channel_views
 from bot.incidents.facts import IncidentCard
 from bot.mail import content
 from templates import render_email
@@ -39,11 +39,11 @@ class Change:
 
 
 def test_the_welcome_shows_the_conference_first_and_only_the_resources_that_exist() -> None:
-    _, blocks = views.welcome(CARD, ["Scribe"])
+    _, blocks = channel_views.welcome(CARD, ["Scribe"])
     [links] = [b for b in blocks if "Join the conference" in str(b)]
     text = links["text"]["text"]
     assert text == "<https://meet.example/abc|📞 Join the conference>\n<https://jira.example/INC-1|🎫 Ticket>"
-    _, bare = views.welcome(IncidentCard(**{**CARD.__dict__, "resources": {}}), ["Scribe"])
+    _, bare = channel_views.welcome(IncidentCard(**{**CARD.__dict__, "resources": {}}), ["Scribe"])
     assert "Join the conference" not in str(bare) and len(bare) == len(blocks) - 1
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.incidents import flows
-from bot.incidents import resources as incident_resources
+from bot.incidents import participant_groups
+from bot.incidents.opening import OPEN_STEPS
+from bot.incidents.opening_runner import resume_unfinished
 from bot.runtime.process import BotProcess
 from storage.models import Document, IncidentType, Project, Resource
 from tests.fakes.google import FakeGoogle
@@ -31,7 +32,7 @@ GOOGLE = {
     "participant_group": {"plugin": "google-groups"},
 }
 REVIEW_TEMPLATE = "Review of {{name}}: {{title}} ({{status}})\nDoc {{document_weblink}}\n"
-STEPS = len(flows.OPEN_STEPS) + 3
+STEPS = len(OPEN_STEPS) + 3
 
 
 async def use_templates(bot: BotProcess, google: FakeGoogle) -> dict[str, str]:
@@ -136,7 +137,7 @@ async def test_a_refused_document_leaves_the_incident_whole_and_the_retry_makes_
     google.injected.faults.clear()
     start = bot.ctx.clock()
     bot.ctx.clock = lambda: start + timedelta(minutes=2)
-    assert await flows.resume_unfinished(bot.ctx) == 1
+    assert await resume_unfinished(bot.ctx) == 1
     assert (await settled(bot, STEPS))["document"].status == "done"
     [copy] = copies_of(google, "incident_template")
     assert "{{" not in google.documents[copy["id"]]
@@ -272,28 +273,28 @@ async def test_a_failed_group_sync_is_retried_by_the_reconcile_job(
     await assign(slack, gus, channel, hal, "Scribe")
 
     async def retry_recorded() -> bool:
-        return bool((await recorded(bot))["tactical_group"].details.get(incident_resources.RETRY_AT))
+        return bool((await recorded(bot))["tactical_group"].details.get(participant_groups.RETRY_AT))
 
     await people_eventually(retry_recorded)
     assert list(members) == ["gus@example.com"]
     now = bot.ctx.clock()
-    assert await incident_resources.retry_group_syncs(bot.ctx) == (0, 0)  # not due yet
+    assert await participant_groups.retry_group_syncs(bot.ctx) == (0, 0)  # not due yet
 
     # The first retry is refused too: the run says so rather than counting it as a sync.
-    bot.ctx.clock = lambda: now + incident_resources.GROUP_SYNC_RETRY + timedelta(seconds=1)
+    bot.ctx.clock = lambda: now + participant_groups.GROUP_SYNC_RETRY + timedelta(seconds=1)
     assert bot.scheduler is not None
     run = await bot.scheduler.run_now("reconcile")
     assert not run.ok and run.outcome.endswith(", 0 group sync(s); still failing: 1 group sync(s)")
     assert list(members) == ["gus@example.com"]
 
-    bot.ctx.clock = lambda: now + 2 * incident_resources.GROUP_SYNC_RETRY + timedelta(seconds=2)
+    bot.ctx.clock = lambda: now + 2 * participant_groups.GROUP_SYNC_RETRY + timedelta(seconds=2)
     run = await bot.scheduler.run_now("reconcile")
     assert run.ok and run.outcome.endswith(", 1 group sync(s)")
     assert sorted(members) == ["gus@example.com", "hal@example.com"]
     group = (await recorded(bot))["tactical_group"]
     assert group.details["members"] == ["gus@example.com", "hal@example.com"]
-    assert group.details[incident_resources.RETRY_AT] is None
-    assert await incident_resources.retry_group_syncs(bot.ctx) == (0, 0)
+    assert group.details[participant_groups.RETRY_AT] is None
+    assert await participant_groups.retry_group_syncs(bot.ctx) == (0, 0)
 
 
 async def test_a_conference_that_lands_after_the_document_is_linked_in_it(

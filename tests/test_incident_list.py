@@ -6,17 +6,17 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.incidents import flows
+from bot.incidents.reporting import Report, report_form, save_report
 from bot.runtime.process import BotProcess
 from storage.models import Incident
 from tests.fakes.slack import FakeSlack
 
 
 async def save(bot: BotProcess, reporter: str, title: str, key: str, visibility: str | None = None) -> int:
-    form = await flows.report_form(bot.ctx)
-    incident_id, _ = await flows.save_report(
+    form = await report_form(bot.ctx)
+    incident_id, _ = await save_report(
         bot.ctx,
-        flows.Report(
+        Report(
             request_key=key,
             reporter_id=reporter,
             title=title,

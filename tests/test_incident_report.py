@@ -9,7 +9,9 @@ from typing import Any
 from sqlmodel import select
 
 from bot.cli.doctor import run_checks
-from bot.incidents import flows
+from bot.incidents.opening import CLAIM, OPEN_STEPS
+from bot.incidents.opening_runner import claim_steps, extend_claim, resume_unfinished
+from bot.incidents.reporting import Report, report_form, save_report
 from bot.runtime.process import BotProcess
 from storage.models import (
     FlowStep,
@@ -47,7 +49,7 @@ async def wait_until_opened(slack: FakeSlack, bot: BotProcess, count: int = 1, t
     async def opened() -> bool:
         async with bot.ctx.sessions() as session:
             steps = (await session.exec(select(FlowStep))).all()
-        return len(steps) == count * len(flows.OPEN_STEPS) and all(step.status == "done" for step in steps)
+        return len(steps) == count * len(OPEN_STEPS) and all(step.status == "done" for step in steps)
 
     deadline = asyncio.get_running_loop().time() + timeout
     while not await opened():
@@ -201,7 +203,7 @@ async def test_a_restricted_incident_gets_a_private_channel_in_a_project_of_publ
 
 
 async def incident_project(bot: BotProcess) -> int:
-    form = await flows.report_form(bot.ctx)
+    form = await report_form(bot.ctx)
     return form.project_id
 
 
@@ -224,7 +226,7 @@ async def test_a_failed_step_is_retried_later_without_repeating_the_others(
 
     later = bot.ctx.clock() + timedelta(minutes=5)
     bot.ctx.clock = lambda: later
-    assert await flows.resume_unfinished(bot.ctx) == 1
+    assert await resume_unfinished(bot.ctx) == 1
     await wait_until_opened(slack, bot)
     channel = slack.channel_by_name("inc-1-queue-backlog")
     assert channel is not None and "IC:" in channel.topic
@@ -299,10 +301,10 @@ async def crash_after_saving(
     """A bot saves a report and dies before opening it (after making `channel_made`, if given)."""
     first = BotProcess(bot_settings(slack, database_url))
     await first.start()
-    form = await flows.report_form(first.ctx)
-    await flows.save_report(
+    form = await report_form(first.ctx)
+    await save_report(
         first.ctx,
-        flows.Report(
+        Report(
             request_key="view:V-crash",
             reporter_id=reporter,
             title=title,
@@ -321,7 +323,7 @@ async def crash_after_saving(
 async def restart_after_the_claim(slack: FakeSlack, database_url: str) -> BotProcess:
     """A new bot on the same database, its clock past the dead one's claim on the steps."""
     second = BotProcess(bot_settings(slack, database_url))
-    after_the_claim = second.ctx.clock() + flows.CLAIM + timedelta(seconds=1)
+    after_the_claim = second.ctx.clock() + CLAIM + timedelta(seconds=1)
     second.ctx.clock = lambda: after_the_claim
     await second.start()
     await wait_until_opened(slack, second)
@@ -380,16 +382,16 @@ async def test_a_slow_opening_is_not_run_twice_by_reconcile(
     await slack.wait_for(lambda: slack.calls_to("pins.add") or None, timeout=5)  # opening under way
     [incident] = await incident_rows(bot)
     assert incident.id is not None and incident.id in bot.ctx.openings
-    past_the_claim = bot.ctx.clock() + flows.CLAIM + timedelta(seconds=1)
+    past_the_claim = bot.ctx.clock() + CLAIM + timedelta(seconds=1)
     bot.ctx.clock = lambda: past_the_claim
-    assert await flows.resume_unfinished(bot.ctx) == 0  # this process is still opening it
+    assert await resume_unfinished(bot.ctx) == 0  # this process is still opening it
 
     # What the running opening does every quarter of a lease, so other processes keep away too.
-    await flows.extend_claim(bot.ctx, incident.id)
+    await extend_claim(bot.ctx, incident.id)
     other = BotProcess(bot_settings(slack, database_url))
     other.ctx.clock = lambda: past_the_claim
     try:
-        assert await flows.claim_steps(other.ctx, incident.id) is False
+        assert await claim_steps(other.ctx, incident.id) is False
     finally:
         await other.ctx.close()
 
@@ -424,7 +426,7 @@ async def test_a_failed_step_does_not_let_another_process_rerun_steps_still_runn
     after_the_backoff = bot.ctx.clock() + timedelta(seconds=70)  # the failed step is due, the lease is not
     other.ctx.clock = lambda: after_the_backoff
     try:
-        assert await flows.claim_steps(other.ctx, incident.id) is False
+        assert await claim_steps(other.ctx, incident.id) is False
     finally:
         await other.ctx.close()
     slack.faults.latency("pins.add", 0)
@@ -467,7 +469,7 @@ async def test_a_notification_channel_the_bot_is_not_in_is_told_to_the_commander
         step.status, step.next_attempt_at = "failed", bot.ctx.clock() - timedelta(minutes=1)
         session.add(step)
         await session.commit()
-    assert await flows.resume_unfinished(bot.ctx) == 1
+    assert await resume_unfinished(bot.ctx) == 1
     await wait_until_opened(slack, bot)
     assert len(slack.messages(reached)) == 2
     assert len(told()) == 1

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.incidents import flows
+from bot.incidents.opening import OPEN_STEPS
 from bot.runtime.process import BotProcess
 from storage.models import FlowStep, Incident, Resource
 from tests.fakes.google import FakeGoogle
@@ -53,7 +53,7 @@ async def test_the_folder_and_the_meeting_are_made_and_bookmarked(
     ada = slack.add_user("ada", email="ada@example.com")
     await choose_plugins(bot, GOOGLE)
     await report(slack, ada, "Checkout errors")
-    done = await settled(bot, len(flows.OPEN_STEPS) + 2)
+    done = await settled(bot, len(OPEN_STEPS) + 2)
     assert {row.step: row.status for row in done.values() if row.status != "done"} == {}
 
     [folder] = [f for f in google.files.values() if f["name"] == "INC-1 Checkout errors"]
@@ -88,7 +88,7 @@ async def both_opened(bot: BotProcess) -> None:
     async def done() -> bool:
         async with bot.ctx.sessions() as session:
             rows = (await session.exec(select(FlowStep))).all()
-        return len(rows) == 2 * (len(flows.OPEN_STEPS) + 1) and all(r.status == "done" for r in rows)
+        return len(rows) == 2 * (len(OPEN_STEPS) + 1) and all(r.status == "done" for r in rows)
 
     await people_eventually(done, timeout=10)
 
@@ -104,7 +104,7 @@ async def test_closing_opens_the_folder_to_the_organisation_once(
     ada = slack.add_user("ada", email="ada@example.com")
     await choose_plugins(bot, {"storage": GOOGLE["storage"]})
     await report(slack, ada, "Checkout errors")
-    await settled(bot, len(flows.OPEN_STEPS) + 1)
+    await settled(bot, len(OPEN_STEPS) + 1)
     channel = channel_of_first_incident(slack)
     assert domain_permissions(google, "INC-1 Checkout errors") == []
 
@@ -128,7 +128,7 @@ async def test_a_restricted_incident_folder_stays_closed_and_a_failure_is_told_t
     bob = slack.add_user("bob", email="bob@example.com")
     await choose_plugins(bot, {"storage": GOOGLE["storage"]})
     await report(slack, ada, "Checkout errors")
-    await settled(bot, len(flows.OPEN_STEPS) + 1)
+    await settled(bot, len(OPEN_STEPS) + 1)
     await report(slack, bob, "Payroll leak")
     await both_opened(bot)
     async with bot.ctx.sessions() as session, session.begin():
@@ -163,7 +163,7 @@ async def test_a_drive_made_though_its_answer_was_lost_still_gets_the_folder(
     await choose_plugins(bot, OWN_DRIVE)
     google.lose_answer("POST", "/drive/v3/drives")
     await report(slack, ada, "Checkout errors")
-    done = await settled(bot, len(flows.OPEN_STEPS) + 1)
+    done = await settled(bot, len(OPEN_STEPS) + 1)
     assert {row.step: row.status for row in done.values() if row.status != "done"} == {}
 
     assert [c.status for c in google.calls_to("POST", "/drive/v3/drives")] == [503, 409]
@@ -180,7 +180,7 @@ async def test_a_reconcile_run_whose_step_fails_again_is_not_a_success(
     await choose_plugins(bot, OWN_DRIVE)
     google.fail("POST", "/drive/v3/drives", 403, times=2)
     await report(slack, ben, "Queue backlog")
-    assert (await settled(bot, len(flows.OPEN_STEPS) + 1))["storage"].status == "failed"
+    assert (await settled(bot, len(OPEN_STEPS) + 1))["storage"].status == "failed"
     assert bot.scheduler is not None
 
     start = bot.ctx.clock()
@@ -194,5 +194,5 @@ async def test_a_reconcile_run_whose_step_fails_again_is_not_a_success(
     bot.ctx.clock = lambda: start + timedelta(minutes=10)
     run = await bot.scheduler.run_now("reconcile")
     assert run.ok and run.outcome == "resumed 1 incident(s), 0 report(s), 0 group sync(s)"
-    assert (await settled(bot, len(flows.OPEN_STEPS) + 1))["storage"].status == "done"
+    assert (await settled(bot, len(OPEN_STEPS) + 1))["storage"].status == "done"
     assert len(google.drives) == 2  # the configured one the fixture made, and the incident's own

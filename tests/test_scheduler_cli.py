@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.cli.main import main
 from bot.config.defaults import seed_defaults_if_empty
-from bot.incidents import flows
+from bot.incidents.reporting import Report, report_form, save_report
 from bot.runtime.bot_context import BotContext
 from bot.runtime.scheduler import JOBS, Scheduler
 from bot.settings import Settings
@@ -132,8 +132,8 @@ async def test_run_reconcile_finishes_an_opening_in_slack_and_prints_its_outcome
     ctx.clock = lambda: datetime.now(UTC) - timedelta(minutes=3)
     try:
         await seed_defaults_if_empty(ctx.sessions)
-        form = await flows.report_form(ctx)
-        report = flows.Report(
+        form = await report_form(ctx)
+        report = Report(
             request_key="view-1",
             reporter_id=ivy,
             title="Queue backlog",
@@ -143,7 +143,7 @@ async def test_run_reconcile_finishes_an_opening_in_slack_and_prints_its_outcome
             severity_id=form.default_severity_id,
             priority_id=form.default_priority_id,
         )
-        await flows.save_report(ctx, report)
+        await save_report(ctx, report)
     finally:
         await ctx.close()
     assert slack.channel_by_name("inc-1-queue-backlog") is None

@@ -16,7 +16,8 @@ import pytest
 from sqlmodel import select
 
 from bot.cli.doctor import run_checks
-from bot.incidents import flows
+from bot.incidents.opening import OPEN_STEPS
+from bot.incidents.opening_runner import resume_unfinished
 from bot.runtime.process import BotProcess
 from plugins.errors import PluginError, PluginRateLimited
 from plugins.jira.tickets import JiraTickets
@@ -93,7 +94,7 @@ async def eventually(condition: Any, timeout: float = 5) -> None:
         await asyncio.sleep(0.05)
 
 
-ALL = len(flows.OPEN_STEPS) + 1
+ALL = len(OPEN_STEPS) + 1
 
 
 async def test_an_incident_gets_its_jira_issue_recorded_and_bookmarked(
@@ -134,13 +135,13 @@ async def test_a_refusing_jira_is_said_once_and_the_retry_makes_one_issue(
     )
 
     # Before the backoff nothing is retried; after it, the second refusal is not said again.
-    assert await flows.resume_unfinished(bot.ctx) == 0
+    assert await resume_unfinished(bot.ctx) == 0
     start = bot.ctx.clock()
     bot.ctx.clock = lambda: start + timedelta(minutes=2)
-    assert await flows.resume_unfinished(bot.ctx) == 1
+    assert await resume_unfinished(bot.ctx) == 1
     assert (await steps(bot))["ticket"].status == "failed"
     bot.ctx.clock = lambda: start + timedelta(minutes=10)
-    assert await flows.resume_unfinished(bot.ctx) == 1
+    assert await resume_unfinished(bot.ctx) == 1
     assert (await steps(bot))["ticket"].status == "done"
 
     assert [issue.key for issue in jira.issues] == ["OPS-1"]
@@ -151,7 +152,7 @@ async def test_a_refusing_jira_is_said_once_and_the_retry_makes_one_issue(
     assert sum("The Jira ticket is ready now" in text and "OPS-1" in text for text in said) == 1
     # A later reconcile finds nothing to do.
     bot.ctx.clock = lambda: start + timedelta(hours=3)
-    assert await flows.resume_unfinished(bot.ctx) == 0
+    assert await resume_unfinished(bot.ctx) == 0
 
 
 async def test_a_jira_that_does_not_answer_leaves_the_rest_of_the_opening_alone(
@@ -229,7 +230,7 @@ async def test_without_plugins_the_opening_has_no_ticket_step(
 ) -> None:
     gus = slack.add_user("gus")
     await report(slack, gus, "Nothing extra")
-    found = await settled(bot, len(flows.OPEN_STEPS))
+    found = await settled(bot, len(OPEN_STEPS))
     assert "ticket" not in found and await tickets(bot) == []
     assert jira.requests == []
 

@@ -8,6 +8,15 @@ from typing import Any
 from bot.slack.text import escape
 
 
+def plain_text(text: str) -> dict[str, Any]:
+    """A plain_text object, emoji shown as emoji."""
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def button(action_id: str, text: str, value: str) -> dict[str, Any]:
+    return {"type": "button", "action_id": action_id, "text": plain_text(text), "value": value}
+
+
 def help_message(commands: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
     """The command list as blocks: one line per (name, usage hint, description)."""
     lines = [

@@ -16,7 +16,7 @@ from bot.costs.arithmetic import (
     hourly_rate,
     to_cents,
 )
-from bot.incidents import flows as incident_flows
+from bot.incidents.resources import update_ticket
 from bot.runtime.bot_context import BotContext
 from storage import costs as store
 from storage import incidents as incident_store
@@ -320,4 +320,4 @@ async def add_manual_cost(ctx: BotContext, cost: ManualCost) -> AddedCost:
 
 
 async def _push_total(ctx: BotContext, incident_id: int, total_cents: int) -> None:
-    await incident_flows.update_ticket(ctx, incident_id, {"cost": dollars(total_cents)})
+    await update_ticket(ctx, incident_id, {"cost": dollars(total_cents)})

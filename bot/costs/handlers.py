@@ -9,7 +9,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.core.errors import with_error_modal
 from bot.costs import flows, views
-from bot.incidents import views as incident_views
+from bot.incidents import report_views
 from bot.incidents.context import may_lead, require_incident
 from bot.runtime.bot_context import BotContext
 from bot.slack.listeners import CommandSpec, Registry
@@ -66,13 +66,13 @@ def register(registry: Registry, ctx: BotContext) -> None:
         incident_id = _int(private_metadata(body.get("view") or {}).get("incident_id"))
         trigger_id = body["trigger_id"]
         if incident_id is None:
-            await ctx.gateway.push_view(trigger_id, incident_views.message_modal(views.TITLE, STALE_FORM))
+            await ctx.gateway.push_view(trigger_id, report_views.message_modal(views.TITLE, STALE_FORM))
             return
         if not await may_lead(ctx, incident_id, body["user"]["id"]):
-            await ctx.gateway.push_view(trigger_id, incident_views.message_modal(views.TITLE, LEADS_ONLY))
+            await ctx.gateway.push_view(trigger_id, report_views.message_modal(views.TITLE, LEADS_ONLY))
             return
         modal = await add_cost_modal(incident_id)
-        await ctx.gateway.push_view(trigger_id, modal or incident_views.message_modal(views.TITLE, NO_TYPES))
+        await ctx.gateway.push_view(trigger_id, modal or report_views.message_modal(views.TITLE, NO_TYPES))
 
     @registry.action(views.ADD_COST_BUTTON)
     async def add_cost_button(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -84,7 +84,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
         view = body["view"]
         incident_id = _int(private_metadata(view).get("incident_id"))
         if incident_id is None:
-            await ack(response_action="update", view=incident_views.message_modal(views.TITLE, STALE_FORM))
+            await ack(response_action="update", view=report_views.message_modal(views.TITLE, STALE_FORM))
             return
         user_id = body["user"]["id"]
         # The form's incident is re-checked: its context is only as honest as its sender.
@@ -102,7 +102,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
         if errors or isinstance(cents, str) or cost_type_id is None:
             await ack(response_action="errors", errors=errors)
             return
-        await ack(response_action="update", view=incident_views.message_modal(views.TITLE, "⏳ Saving…"))
+        await ack(response_action="update", view=report_views.message_modal(views.TITLE, "⏳ Saving…"))
         cost = flows.ManualCost(incident_id, user_id, cost_type_id, cents, request_key=str(view["id"]))
 
         async def save() -> None:

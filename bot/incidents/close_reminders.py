@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from bot.core.local_time import today_at
-from bot.incidents import views
+from bot.incidents import update_views
 from bot.incidents.context import COMMANDER
 from bot.runtime.bot_context import BotContext
 from storage import incidents as incident_store
@@ -45,7 +45,7 @@ async def remind_to_close(ctx: BotContext) -> str:
         if (claim.incident_id, CLOSE) not in claimed:
             continue  # this week's was sent by another run or process
         days = (now - item.stable_since).days
-        text, blocks = views.close_reminder(
+        text, blocks = update_views.close_reminder(
             claim.incident_id, item.incident.name, item.incident.title, days, channels.get(claim.incident_id)
         )
         try:

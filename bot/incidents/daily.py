@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config.filters import matches_stored
 from bot.core.local_time import today_at
-from bot.incidents import views
+from bot.incidents import list_views
 from bot.incidents.engagement import facts_of
 from bot.incidents.listing import current_incidents
 from bot.runtime import effects
@@ -97,7 +97,7 @@ async def _post_summary(ctx: BotContext, project: Project, day: str, row: Effect
 
     async def post_to(channel: str, maybe_sent: bool) -> None:
         nonlocal messages
-        summary = views.daily_summary(project.name, day, matching[channel], project.allow_self_join)
+        summary = list_views.daily_summary(project.name, day, matching[channel], project.allow_self_join)
         for part, (text, blocks) in enumerate(summary):
             try:
                 await ctx.gateway.post_once(channel, f"{row.key}:{channel}:{part}", text, blocks, maybe_sent)

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from bot.incidents import flows, update_effects, views
+from bot.incidents import report_views, update_effects, update_views
+from bot.incidents.card import incident_card
 from bot.incidents.context import may_lead
 from bot.incidents.facts import Change, Choice, IncidentCard
 from bot.runtime import effects
@@ -118,7 +119,7 @@ class UpdateForm:
 
 
 async def update_form(ctx: BotContext, incident_id: int) -> UpdateForm:
-    card = await flows.incident_card(ctx, incident_id)
+    card = await incident_card(ctx, incident_id)
     async with ctx.sessions() as session:
         incident = await session.get(Incident, incident_id)
         assert incident is not None
@@ -156,16 +157,16 @@ def problems(
     are the ones it chooses)."""
     errors: dict[str, str] = {}
     if not update.title.strip():
-        errors[views.TITLE] = "The incident needs a title."
+        errors[report_views.TITLE] = "The incident needs a title."
     if update.status not in STATUSES:
-        errors[views.STATUS] = "Choose Active, Stable or Closed."
+        errors[update_views.STATUS] = "Choose Active, Stable or Closed."
     if (
         update.status == "closed"
         and incident_type is not None
         and incident_type.resolution_required
         and not update.resolution.strip()
     ):
-        errors[views.RESOLUTION] = (
+        errors[update_views.RESOLUTION] = (
             f"{incident_type.name} incidents need a resolution before they close: say what fixed it."
         )
     if (
@@ -173,7 +174,7 @@ def problems(
         and update.status in {"stable", "closed"}
         and not severity.allowed_for_stable_incidents
     ):
-        errors[views.SEVERITY] = (
+        errors[report_views.SEVERITY] = (
             f"Severity {severity.name} is for incidents still being assessed; "
             f"choose the real severity before marking it {update.status}."
         )

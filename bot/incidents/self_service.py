@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.incidents import resources
+from bot.incidents import participant_groups
 from bot.runtime.bot_context import BotContext
 from storage import incidents as store
 from storage.models import Incident, Project, Subscription
@@ -63,7 +63,7 @@ async def join(ctx: BotContext, incident_id: int, user_id: str) -> str:
                 )
     except IntegrityError:
         pass  # a second click, or the channel-join event, added them at the same moment
-    await resources.sync_tactical_group(ctx, incident_id)
+    await participant_groups.sync_tactical_group(ctx, incident_id)
     return f"You are in: <#{channel.external_id}>."
 
 

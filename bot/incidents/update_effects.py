@@ -20,8 +20,19 @@ from slack_sdk.errors import SlackApiError
 
 from bot.costs import flows as costs
 from bot.feedback import views as feedback_views
-from bot.incidents import engagement, flows, resources, self_service, views
+from bot.incidents import (
+    channel_views,
+    documents,
+    engagement,
+    participant_groups,
+    resources,
+    self_service,
+    update_views,
+)
+from bot.incidents.announcements import announce_to_targets
+from bot.incidents.card import incident_card, refresh_topic, user_name
 from bot.incidents.facts import Change, IncidentCard
+from bot.incidents.welcome import welcome_person
 from bot.mail import content
 from bot.oncall import flows as oncall
 from bot.reports import reminders as report_reminders
@@ -117,14 +128,14 @@ def _incident_id(row: Effect) -> int:
 
 
 async def _message(ctx: BotContext, row: Effect) -> tuple[IncidentCard, str, list[dict[str, Any]]]:
-    card = await flows.incident_card(ctx, _incident_id(row))
-    text, blocks = views.update_notification(card, _changes(row), str(row.payload["actor"]))
+    card = await incident_card(ctx, _incident_id(row))
+    text, blocks = update_views.update_notification(card, _changes(row), str(row.payload["actor"]))
     return card, text, blocks
 
 
 @effects.effect(REOPEN_CHANNEL, "unarchive the channel and invite its responders back")
 async def reopen_channel(ctx: BotContext, row: Effect) -> str:
-    card = await flows.incident_card(ctx, _incident_id(row))
+    card = await incident_card(ctx, _incident_id(row))
     if card.status == "closed":
         return "closed again meanwhile"
     if not card.channel_id:
@@ -159,15 +170,15 @@ async def post_update(ctx: BotContext, row: Effect) -> str:
 @effects.effect(REFRESH, "refresh the channel's topic and pinned summary")
 async def refresh_channel(ctx: BotContext, row: Effect) -> str:
     incident_id = _incident_id(row)
-    card = await flows.incident_card(ctx, incident_id)
+    card = await incident_card(ctx, incident_id)
     if not card.channel_id:
         return "no channel"
     if not row.payload.get("closing"):
-        await flows.refresh_topic(ctx, incident_id)
+        await refresh_topic(ctx, incident_id)
     async with ctx.sessions() as session:
         summary = (await store.resources(session, incident_id)).get("summary_message")
     if summary is not None:
-        text, blocks = views.summary_message(card)
+        text, blocks = channel_views.summary_message(card)
         await ctx.gateway.update_message(card.channel_id, summary.external_id, text, blocks)
     return "refreshed"
 
@@ -180,18 +191,16 @@ async def announce_update(ctx: BotContext, row: Effect) -> str:
     def with_buttons(allow_join: bool) -> tuple[str, list[dict[str, Any]]]:
         if card.status == "closed":
             return text, blocks
-        return text, [*blocks, views.self_service_buttons(card, allow_join)]
+        return text, [*blocks, channel_views.self_service_buttons(card, allow_join)]
 
-    actor_name = await resources.user_name(ctx, str(row.payload["actor"]))
+    actor_name = await user_name(ctx, str(row.payload["actor"]))
 
     def update_email(commander: str, channel: str | None) -> content.Email:
         return content.update(card, changes, actor_name, commander, channel)
 
     # One e-mail per update and address: the effect's key names the update.
     digest = hashlib.sha256(row.key.encode()).hexdigest()[:12]
-    announced = await flows.announce_to_targets(
-        ctx, card.id, card, with_buttons, update_email, f"update:{digest}"
-    )
+    announced = await announce_to_targets(ctx, card.id, card, with_buttons, update_email, f"update:{digest}")
     return f"{len(announced.sent)} reached, {len(announced.failed)} not"
 
 
@@ -212,18 +221,18 @@ async def tell_followers(ctx: BotContext, row: Effect) -> str:
 
 @effects.effect(DOCUMENT, "update the incident document")
 async def update_document(ctx: BotContext, row: Effect) -> None:
-    await resources.update_document(ctx, _incident_id(row))
+    await documents.update_document(ctx, _incident_id(row))
 
 
 @effects.effect(REVIEW_DOCUMENT, "create the review document")
 async def review_document(ctx: BotContext, row: Effect) -> None:
-    await resources.make_review_document(ctx, _incident_id(row))
+    await documents.make_review_document(ctx, _incident_id(row))
 
 
 @effects.effect(ENGAGE, "bring in the people and on-call services the update now matches")
 async def engage_newly_matching(ctx: BotContext, row: Effect) -> str:
     """While active, people and on-call services whose filters now match are brought in, as at the start."""
-    card = await flows.incident_card(ctx, _incident_id(row))
+    card = await incident_card(ctx, _incident_id(row))
     if card.status != "active" or not card.channel_id:
         return "not active"
     _services, added = await asyncio.gather(
@@ -232,23 +241,23 @@ async def engage_newly_matching(ctx: BotContext, row: Effect) -> str:
     )
     if not added:
         return "nobody new"
-    await resources.sync_tactical_group(ctx, card.id)
-    refreshed = await flows.incident_card(ctx, card.id)
+    await participant_groups.sync_tactical_group(ctx, card.id)
+    refreshed = await incident_card(ctx, card.id)
     newcomers = [person for person in refreshed.participants if person.user_id in added]
     refused = await ctx.gateway.invite(card.channel_id, added)
     present = [person for person in newcomers if person.user_id not in refused]
     if present:
-        text, blocks = views.participants_announcement(present)
+        text, blocks = channel_views.participants_announcement(present)
         await asyncio.gather(
             ctx.gateway.post(card.channel_id, text, blocks),
-            *(flows.welcome_person(ctx, refreshed, card.channel_id, p.user_id, p.roles) for p in present),
+            *(welcome_person(ctx, refreshed, card.channel_id, p.user_id, p.roles) for p in present),
         )
     return f"{len(present)} brought in"
 
 
 @effects.effect(TICKET, "update the ticket")
 async def update_ticket(ctx: BotContext, row: Effect) -> None:
-    await flows.update_ticket(ctx, _incident_id(row), dict(row.payload["fields"]))
+    await resources.update_ticket(ctx, _incident_id(row), dict(row.payload["fields"]))
 
 
 @effects.effect(STATUS_REMINDER, "remind the commander of the report a status change calls for")
@@ -264,7 +273,7 @@ async def recompute_cost(ctx: BotContext, row: Effect) -> None:
 @effects.effect(ARCHIVE, "archive the channel")
 async def archive_channel(ctx: BotContext, row: Effect) -> str:
     """Archiving comes before the close's DMs, so that whatever they lead to (a reopen) comes after it."""
-    card = await flows.incident_card(ctx, _incident_id(row))
+    card = await incident_card(ctx, _incident_id(row))
     if card.status != "closed":
         return "reopened meanwhile"
     if not card.channel_id:
@@ -279,8 +288,8 @@ async def archive_channel(ctx: BotContext, row: Effect) -> str:
 
 @effects.effect(ASK_REVIEW, "ask the commander to review the closed incident")
 async def ask_review(ctx: BotContext, row: Effect) -> str:
-    card = await flows.incident_card(ctx, _incident_id(row))
-    text, blocks = views.closed_review_reminder(card)
+    card = await incident_card(ctx, _incident_id(row))
+    text, blocks = update_views.closed_review_reminder(card)
     await ctx.gateway.direct_message(
         card.commander_id, text, blocks, key=row.key, maybe_posted=row.attempts > 1
     )
@@ -290,7 +299,7 @@ async def ask_review(ctx: BotContext, row: Effect) -> str:
 @effects.effect(FEEDBACK, "ask the participants for feedback")
 async def ask_feedback(ctx: BotContext, row: Effect) -> str:
     """Every participant of the incident (roles ended or not), once each."""
-    card = await flows.incident_card(ctx, _incident_id(row))
+    card = await incident_card(ctx, _incident_id(row))
     async with ctx.sessions() as session:
         people = await store.participant_user_ids(session, card.id)
     text, blocks = feedback_views.request_message(card.id, card.name, card.title)
@@ -304,4 +313,4 @@ async def ask_feedback(ctx: BotContext, row: Effect) -> str:
 
 @effects.effect(OPEN_FOLDER, "open the incident's folder to the organisation")
 async def open_folder(ctx: BotContext, row: Effect) -> None:
-    await flows.open_folder_to_domain(ctx, await flows.incident_card(ctx, _incident_id(row)))
+    await resources.open_folder_to_domain(ctx, await incident_card(ctx, _incident_id(row)))

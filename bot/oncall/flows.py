@@ -20,11 +20,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.filters import matches_stored
-from bot.incidents import flows as incident_flows
-from bot.incidents import resources
+from bot.incidents import participant_groups
+from bot.incidents.card import incident_card
 from bot.incidents.engagement import facts_of as engagement_facts
 from bot.incidents.engagement import user_for_email
 from bot.incidents.facts import IncidentCard
+from bot.incidents.welcome import welcome_person
 from bot.oncall import paging, views
 from bot.oncall.facts import EngageForm, EngageOutcome, ServiceOption
 from bot.people import queries as people_queries
@@ -219,7 +220,7 @@ async def engage_oncall(ctx: BotContext, engagement: Engagement) -> EngageOutcom
     await _announce(ctx, engagement, service, outcome, newly_added)
     if engagement.page:
         await _page(ctx, plugin, engagement, incident, service, outcome)
-    await resources.sync_tactical_group(ctx, engagement.incident_id)
+    await participant_groups.sync_tactical_group(ctx, engagement.incident_id)
     return outcome
 
 
@@ -338,9 +339,9 @@ async def _announce(
     except SlackApiError as error:
         outcome.problems.append(f"Could not announce them in the channel ({error.response.get('error')}).")
     if newly_added and not refused:
-        card = await incident_flows.incident_card(ctx, engagement.incident_id)
+        card = await incident_card(ctx, engagement.incident_id)
         try:
-            await incident_flows.welcome_person(ctx, card, channel, user, [PARTICIPANT])
+            await welcome_person(ctx, card, channel, user, [PARTICIPANT])
         except SlackApiError as error:
             logger.info("could not welcome %s: %s", user, error.response.get("error"))
 

@@ -13,7 +13,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.core.errors import with_error_modal
-from bot.incidents import views as incident_views
+from bot.incidents import channel_views
 from bot.incidents.context import may_see, require_incident
 from bot.people import flows, membership, roles, views
 from bot.people.messages import ChannelMessage, MessageDispatcher
@@ -124,7 +124,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
             name="assign-role-modal",
         )
 
-    @registry.action(incident_views.ASSIGN_ROLE_BUTTON)
+    @registry.action(channel_views.ASSIGN_ROLE_BUTTON)
     async def assign_role_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         channel = (body.get("channel") or {}).get("id", "")

@@ -7,8 +7,9 @@ import logging
 from slack_sdk.errors import SlackApiError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.incidents import flows as incident_flows
-from bot.incidents import resources
+from bot.incidents import participant_groups
+from bot.incidents.card import incident_card
+from bot.incidents.welcome import welcome_person
 from bot.people import queries as q
 from bot.people import views
 from bot.people.flows import (
@@ -78,12 +79,12 @@ async def member_joined(
 
     added = await in_transaction(ctx, save)
     if added:
-        card = await incident_flows.incident_card(ctx, incident_id)
+        card = await incident_card(ctx, incident_id)
         try:
-            await incident_flows.welcome_person(ctx, card, channel_id, user_id, [OBSERVER])
+            await welcome_person(ctx, card, channel_id, user_id, [OBSERVER])
         except SlackApiError as error:
             logger.info("could not welcome %s: %s", user_id, error.response.get("error"))
-        await resources.sync_tactical_group(ctx, incident_id)
+        await participant_groups.sync_tactical_group(ctx, incident_id)
     return added
 
 
@@ -161,7 +162,7 @@ async def member_left(ctx: BotContext, channel_id: str, user_id: str, event_key:
 
     outcome = await in_transaction(ctx, save)
     if outcome == "ended":
-        await resources.sync_tactical_group(ctx, incident_id)
+        await participant_groups.sync_tactical_group(ctx, incident_id)
     if outcome == "tasks":
         await ctx.gateway.invite(channel_id, [user_id])
         async with ctx.sessions() as session:

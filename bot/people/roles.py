@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from slack_sdk.errors import SlackApiError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.incidents import flows as incident_flows
-from bot.incidents import resources
-from bot.incidents import views as incident_views
+from bot.incidents import channel_views, documents, participant_groups, resources
+from bot.incidents.card import email_of, incident_card, refresh_topic
 from bot.incidents.context import incident_context
+from bot.incidents.welcome import welcome_person
 from bot.people import queries as q
 from bot.people import views
 from bot.people.flows import (
@@ -151,7 +151,7 @@ async def assign_role(ctx: BotContext, profiles: Profiles, assignment: Assignmen
     outcome = await in_transaction(ctx, save)
     if outcome.changed:
         await _announce_assignment(ctx, outcome)
-        await resources.sync_tactical_group(ctx, assignment.incident_id)
+        await participant_groups.sync_tactical_group(ctx, assignment.incident_id)
     return outcome
 
 
@@ -178,21 +178,19 @@ async def _announce_assignment(ctx: BotContext, outcome: AssignOutcome) -> None:
         outcome.problems.append(f"Could not invite <@{user}> to the channel; add them by hand.")
     text, blocks = views.role_announcement(assignment.role, user, assignment.assigned_by, outcome.previous)
     await attempt("announce the new role in the channel", ctx.gateway.post(channel, text, blocks))
-    card = await incident_flows.incident_card(ctx, assignment.incident_id)
+    card = await incident_card(ctx, assignment.incident_id)
     if outcome.newly_added and not refused:
         await attempt(
             "welcome them in the channel",
-            incident_flows.welcome_person(ctx, card, channel, user, [assignment.role]),
+            welcome_person(ctx, card, channel, user, [assignment.role]),
         )
     if assignment.role == COMMANDER:
-        await attempt("refresh the channel topic", incident_flows.refresh_topic(ctx, assignment.incident_id))
+        await attempt("refresh the channel topic", refresh_topic(ctx, assignment.incident_id))
         await attempt(
             "update the ticket",
-            incident_flows.update_ticket(
-                ctx, assignment.incident_id, {"commander": await incident_flows.email_of(ctx, user)}
-            ),
+            resources.update_ticket(ctx, assignment.incident_id, {"commander": await email_of(ctx, user)}),
         )
         update = command_name(ctx, "update_incident", "/dispatch-update-incident")
-        tips_text, tips_blocks = incident_views.commander_tips(card, update)
+        tips_text, tips_blocks = channel_views.commander_tips(card, update)
         await attempt("send the commander tips", ctx.gateway.direct_message(user, tips_text, tips_blocks))
-        await resources.update_document(ctx, assignment.incident_id)
+        await documents.update_document(ctx, assignment.incident_id)

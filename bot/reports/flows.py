@@ -17,8 +17,9 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
-from bot.incidents import flows as incident_flows
-from bot.incidents import resources
+from bot.incidents import documents
+from bot.incidents.announcements import notification_addresses
+from bot.incidents.card import incident_card, user_name
 from bot.incidents.context import IncidentContext, incident_context
 from bot.incidents.facts import IncidentCard
 from bot.mail import content
@@ -224,7 +225,7 @@ async def _executive_document(
     fields = {f.key: str(report.details.get(f.key) or "") for f in kind.fields}
     async with ctx.sessions() as session:
         number = await store.report_number(session, report)
-    link, problem = await resources.make_executive_document(ctx, report.incident_id, number, fields)
+    link, problem = await documents.make_executive_document(ctx, report.incident_id, number, fields)
     outcome.document_link = link
     if problem:
         outcome.problems.append(problem)
@@ -241,7 +242,7 @@ async def report_addresses(ctx: BotContext, card: IncidentCard, kind: ReportKind
         group = (await incident_store.resources(session, card.id)).get(GROUPS[kind.key])
     addresses = [str(group.details["email"])] if group is not None and group.details.get("email") else []
     if kind.key == EXECUTIVE:
-        addresses += await incident_flows.notification_addresses(ctx, card)
+        addresses += await notification_addresses(ctx, card)
     if addresses:
         return list(dict.fromkeys(addresses)), ""
     if kind.key == EXECUTIVE:
@@ -255,12 +256,12 @@ async def _email(ctx: BotContext, report: Report, kind: ReportKind, outcome: Rep
     plugin = await mail.email_plugin(ctx, report.incident_id)
     if plugin is None:  # the result says so where it matters (an executive report)
         return
-    card = await incident_flows.incident_card(ctx, report.incident_id)
+    card = await incident_card(ctx, report.incident_id)
     addresses, outcome.email_note = await report_addresses(ctx, card, kind)
     if not addresses:
         return
     author, commander = await asyncio.gather(
-        incident_flows.user_name(ctx, report.author_user_id), incident_flows.user_name(ctx, card.commander_id)
+        user_name(ctx, report.author_user_id), user_name(ctx, card.commander_id)
     )
     fields = {f.label: str(report.details.get(f.key) or "") for f in kind.fields}
     link = content.channel_link(mail.workspace_url(ctx), card.channel_id)

@@ -9,7 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.core.errors import with_error_modal
-from bot.incidents import views as incident_views
+from bot.incidents import channel_views
 from bot.incidents.context import may_lead, require_incident
 from bot.reports import flows, reminders, views
 from bot.reports.facts import EXECUTIVE_REPORT, KINDS, TACTICAL_REPORT, ReportKind, SubmittedReport
@@ -84,7 +84,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
             name="report-tactical-modal",
         )
 
-    @registry.action(incident_views.TACTICAL_REPORT_BUTTON)
+    @registry.action(channel_views.TACTICAL_REPORT_BUTTON)
     async def tactical_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """The pinned summary's Tactical report button: the command, run in the incident channel."""
         await ack()

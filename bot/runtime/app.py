@@ -17,7 +17,7 @@ from bot.core.views import error_text
 from bot.costs import handlers as costs
 from bot.feedback import handlers as feedback
 from bot.groups import handlers as groups
-from bot.incidents import handlers as incidents
+from bot.incidents import list_handlers, report_handlers, update_handlers
 from bot.oncall import handlers as oncall
 from bot.people import handlers as people
 from bot.reports import handlers as reports
@@ -33,7 +33,9 @@ Capability = Callable[[Registry, BotContext], None]
 
 # Each capability contributes `register(registry, ctx)`; order decides the help listing.
 CAPABILITIES: list[Capability] = [
-    incidents.register,
+    report_handlers.register,
+    update_handlers.register,
+    list_handlers.register,
     people.register,
     groups.register,
     conversation.register,

@@ -21,8 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.costs import flows as cost_flows
-from bot.incidents import close_reminders, daily, resources
-from bot.incidents import flows as incident_flows
+from bot.incidents import close_reminders, daily, opening_runner, participant_groups
 from bot.people import membership
 from bot.reports import flows as report_flows
 from bot.reports import reminders as report_reminders
@@ -119,9 +118,9 @@ async def reconcile(ctx: BotContext) -> str:
     Unique: one process per minute. If it dies mid-run, the incidents it had claimed are taken up
     again in a later minute, once their step claims lapse.
     """
-    openings = await incident_flows.resume_openings(ctx)
+    openings = await opening_runner.resume_openings(ctx)
     reports = await report_flows.resume_undelivered(ctx)
-    groups, groups_failing = await resources.retry_group_syncs(ctx)
+    groups, groups_failing = await participant_groups.retry_group_syncs(ctx)
     outcome = f"resumed {openings.taken} incident(s), {reports} report(s), {groups} group sync(s)"
     failing = [f"{name}: {', '.join(steps)}" for name, steps in openings.failing.items()]
     if groups_failing:

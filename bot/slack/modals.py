@@ -43,3 +43,11 @@ def private_metadata(view: dict[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def int_or_none(value: Any) -> int | None:
+    """A submitted value (a select's, a button's) as a number; None when it is empty or not a number."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None

@@ -12,7 +12,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.core.views import error_text
-from bot.incidents import views as incident_views
+from bot.incidents import channel_views
 from bot.incidents.context import incident_context, may_see, require_incident
 from bot.runtime.bot_context import BotContext
 from bot.slack.listeners import CommandSpec, Registry
@@ -219,7 +219,7 @@ def register(registry: Registry, ctx: BotContext) -> None:
         await ack()
         ctx.tasks.spawn(open_add_event_modal(ctx, body, respond), name="timeline-add-modal")
 
-    @registry.action(incident_views.ADD_EVENT_BUTTON)
+    @registry.action(channel_views.ADD_EVENT_BUTTON)
     async def add_event_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         as_command = {

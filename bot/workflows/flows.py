@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from bot.core.errors import failure_text, plugin_call
-from bot.incidents.flows import incident_card
+from bot.incidents.card import incident_card
 from bot.runtime.bot_context import BotContext
 from bot.workflows import views
 from bot.workflows.facts import Parameter, WorkflowChoice

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.core.views import form_modal
-from bot.incidents.views import message_modal
+from bot.incidents.report_views import message_modal
 from bot.slack.text import escape
 
 if TYPE_CHECKING:
