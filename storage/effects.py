@@ -64,14 +64,18 @@ async def record(session: AsyncSession, effects: Sequence[NewEffect], now: datet
     )
 
 
-def live_processes(now: datetime) -> Any:
-    """The instances whose heartbeat is recent, as a subquery."""
-    return select(BotProcess.instance).where(col(BotProcess.heartbeat_at) >= now - DEAD_AFTER)
+def dead_processes(now: datetime) -> Any:
+    """The instances whose heartbeat stopped (or that said they stopped), as a subquery."""
+    return select(BotProcess.instance).where(col(BotProcess.heartbeat_at) < now - DEAD_AFTER)
 
 
 def held_by_the_dead(claimed_by: Any, now: datetime) -> Any:
-    """A claim nobody alive holds (no claimant, or one whose heartbeat stopped)."""
-    return sa.or_(claimed_by.is_(None), claimed_by.not_in(live_processes(now)))
+    """A claim nobody alive holds: no claimant, or one whose heartbeat stopped.
+
+    A claimant with no heartbeat row at all is taken to be alive (a process that never beat, or one
+    forgotten a day after it died): its claim then ends with its lease, as before heartbeats.
+    """
+    return sa.or_(claimed_by.is_(None), claimed_by.in_(dead_processes(now)))
 
 
 async def claim(
@@ -92,7 +96,7 @@ async def claim(
     A claim is taken again when its process is dead, or when it is older than `lease` (a live
     process stuck on it).
     """
-    await _beat(session, process, now)
+    await heartbeat(session, process, now)
     claimant = str(process["instance"])
     claimable = [
         col(Effect.status) == "pending",
@@ -170,23 +174,26 @@ async def forget_finished(session: AsyncSession, before: datetime) -> int:
 
 async def beat(session: AsyncSession, process: dict[str, Any], now: datetime) -> None:
     """Write the process's heartbeat (its row made on the first beat). Commits."""
-    await _beat(session, process, now)
+    await heartbeat(session, process, now)
     await session.commit()
 
 
-async def _beat(session: AsyncSession, process: dict[str, Any], now: datetime) -> None:
+async def heartbeat(session: AsyncSession, process: dict[str, Any], now: datetime) -> None:
+    """Write the heartbeat in the caller's transaction (a claim is taken by a live process)."""
     statement = _insert(session)(BotProcess).values(**process, started_at=now, heartbeat_at=now)
     await (await session.connection()).execute(
         statement.on_conflict_do_update(index_elements=["instance"], set_={"heartbeat_at": now})
     )
 
 
-async def forget_process(session: AsyncSession, instance: str, before: datetime) -> None:
-    """A process stopping cleanly says so at once (its claims are free), and forgets processes dead
-    since before `before`. Commits."""
-    await (await session.connection()).execute(
-        sa.delete(BotProcess).where(
-            sa.or_(col(BotProcess.instance) == instance, col(BotProcess.heartbeat_at) < before)
-        )
+async def stopped(session: AsyncSession, instance: str, now: datetime, forget_before: datetime) -> None:
+    """A process stopping cleanly says so (its heartbeat made old: its claims are free at once), and
+    forgets processes silent since before `forget_before`. Commits."""
+    connection = await session.connection()
+    await connection.execute(
+        sa.update(BotProcess)
+        .where(col(BotProcess.instance) == instance)
+        .values(heartbeat_at=now - DEAD_AFTER - timedelta(seconds=1))
     )
+    await connection.execute(sa.delete(BotProcess).where(col(BotProcess.heartbeat_at) < forget_before))
     await session.commit()

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.effects import held_by_the_dead
 from storage.models import (
     FlowStep,
     Incident,
@@ -308,15 +309,24 @@ async def mark_step(
         await session.flush()
 
 
+def step_due(now: datetime) -> Any:
+    """A step to run now: never claimed, due again, or claimed by a process that died."""
+    return sa.or_(
+        col(FlowStep.next_attempt_at).is_(None),
+        col(FlowStep.next_attempt_at) <= now,
+        held_by_the_dead(col(FlowStep.claimed_by), now) & col(FlowStep.claimed_by).is_not(None),
+    )
+
+
 async def incidents_with_unfinished_flow(session: AsyncSession, flow: str, now: datetime) -> list[int]:
-    """Open incidents whose `flow` has a step left pending or failed and due again (a closed incident's
-    opening is past finishing: its channel is archived, its people gone)."""
+    """Open incidents whose `flow` has a step left pending or failed and due again, or held by a dead
+    process (a closed incident's opening is past finishing: its channel is archived, its people gone)."""
     statement = (
         select(FlowStep.incident_id)
         .join(Incident, col(Incident.id) == col(FlowStep.incident_id))
         .where(Incident.status != "closed")
         .where(FlowStep.flow == flow, col(FlowStep.status).in_(["pending", "failed"]))
-        .where(sa.or_(col(FlowStep.next_attempt_at).is_(None), col(FlowStep.next_attempt_at) <= now))
+        .where(step_due(now))
         .distinct()
     )
     return list(await session.exec(statement))

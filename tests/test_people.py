@@ -176,7 +176,7 @@ async def test_two_leads_giving_command_to_two_people_at_once_leave_one_commande
         slack.as_user(bob).submit_view({"Person": dave, "Role": "Incident Commander"}),
     )
     for lead in (alice, bob):
-        await slack.wait_for(lambda lead=lead: "is now" in str(slack.open_view_for(lead)), timeout=5)
+        await slack.wait_for(lambda lead=lead: "is now" in str(slack.open_view_for(lead)), timeout=15)
 
     roles = {person: await active_roles(bot, person) for person in (carol, dave)}
     assert sorted(roles.values()) == [["Incident Commander"], ["Participant"]]

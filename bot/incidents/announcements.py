@@ -68,9 +68,13 @@ async def announce_to_targets(
     message: Callable[[bool], tuple[str, list[dict[str, Any]]]],
     mail_of: MailBuilder | None = None,
     mail_key: str = "announce",
+    maybe_posted: bool = False,
 ) -> Announced:
     """Post `message(allow_join)` to every notification channel whose filters match the incident, and
     e-mail `mail_of(...)` to every matching notification address (once per `mail_key` and address).
+
+    Each message is marked with `mail_key` and its channel; with `maybe_posted` (a retry after an
+    attempt that may have posted some), a channel that has it already is not posted to again.
 
     Never for a restricted incident. A target the bot cannot reach is logged and reported back,
     not retried: it is the operator's to fix.
@@ -83,7 +87,9 @@ async def announce_to_targets(
 
     async def announce(target: str) -> None:
         try:
-            await ctx.gateway.post(target, text, blocks)
+            await ctx.gateway.post_once(
+                target, f"{mail_key}:{incident_id}:{target}", text, blocks, maybe_posted
+            )
             result.sent.append(target)
         except SlackApiError as error:
             result.failed[target] = result.unreachable[target] = str(error.response.get("error"))
@@ -130,6 +136,7 @@ async def notify_targets(opening: Opening) -> dict[str, Any]:
         card,
         lambda allow_join: channel_views.notification(card, allow_join),
         announcement,
+        maybe_posted=opening.resuming,
     )
     sent, failed = announced.sent, announced.failed
     if sent or failed:

@@ -46,7 +46,9 @@ from bot.incidents.opening_steps import (
 from bot.incidents.resource_steps import WAITS_FOR, resource_roles, resource_step
 from bot.incidents.welcome import email_welcomes
 from bot.runtime.bot_context import BotContext
+from storage import effects as effects_store
 from storage import incidents as store
+from storage.effects import held_by_the_dead
 from storage.models import FlowStep, Incident, Project
 
 logger = logging.getLogger(__name__)
@@ -55,9 +57,10 @@ logger = logging.getLogger(__name__)
 async def claim_steps(ctx: BotContext, incident_id: int, lease: timedelta = CLAIM) -> bool:
     """Take the incident's unfinished steps for this process; False when another holds them.
 
-    Nothing is taken while any step is still being run (a pending step whose lease is live): a
-    failed step due again must not pull the steps another process is running into a second run.
-    Taken steps go back to pending, so the running process's lease renewals cover them.
+    Nothing is taken while any step is still being run (a pending step whose lease is live, held by
+    a live process): a failed step due again must not pull the steps another process is running into
+    a second run. Taken steps go back to pending, so the running process's lease renewals cover them.
+    A dead process's steps are taken at once, not when their lease ends.
     """
     now = ctx.clock()
     running = aliased(FlowStep)
@@ -65,15 +68,17 @@ async def claim_steps(ctx: BotContext, incident_id: int, lease: timedelta = CLAI
         select(running.id)
         .where(running.incident_id == incident_id, running.flow == OPEN_FLOW, running.status == "pending")
         .where(col(running.next_attempt_at) > now)
+        .where(~held_by_the_dead(col(running.claimed_by), now))
     )
     async with ctx.sessions() as session, session.begin():
+        await effects_store.heartbeat(session, ctx.process, now)
         result = await (await session.connection()).execute(
             update(FlowStep)
             .where(col(FlowStep.incident_id) == incident_id, col(FlowStep.flow) == OPEN_FLOW)
             .where(col(FlowStep.status).in_(["pending", "failed"]))
-            .where((col(FlowStep.next_attempt_at).is_(None)) | (col(FlowStep.next_attempt_at) <= now))
+            .where(store.step_due(now))
             .where(~someone_running.exists())
-            .values(status="pending", next_attempt_at=now + lease)
+            .values(status="pending", next_attempt_at=now + lease, claimed_by=str(ctx.process["instance"]))
         )
         return bool(result.rowcount)
 

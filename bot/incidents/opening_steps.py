@@ -130,7 +130,7 @@ async def invite_people(opening: Opening) -> dict[str, Any]:
     present = [person for person in people if person.user_id not in refused]
     text, blocks = channel_views.participants_announcement(present)
     await asyncio.gather(
-        ctx.gateway.post(channel, text, blocks),
+        ctx.gateway.post_once(channel, f"open:{opening.incident_id}:people", text, blocks, opening.resuming),
         *(
             ctx.gateway.post_ephemeral(channel, person.user_id, *channel_views.welcome(card, person.roles))
             for person in present
@@ -163,7 +163,9 @@ async def channel_details(opening: Opening) -> dict[str, Any]:
 
 async def pin_summary(opening: Opening) -> dict[str, Any]:
     text, blocks = channel_views.summary_message(opening.card)
-    ts = await opening.ctx.gateway.post(opening.channel_id, text, blocks)
+    # One pinned summary whatever happens: a resumed opening finds the one a cut-short run posted.
+    key = f"open:{opening.incident_id}:summary"
+    ts = await opening.ctx.gateway.post_once(opening.channel_id, key, text, blocks, opening.resuming)
     await opening.ctx.gateway.pin(opening.channel_id, ts)
     async with opening.ctx.sessions() as session, session.begin():
         await store.record_resource(
@@ -176,7 +178,8 @@ async def send_commander_tips(opening: Opening) -> dict[str, Any]:
     ctx = opening.ctx
     update_command = ctx.settings.slack_commands.get("update_incident", "/dispatch-update-incident")
     text, blocks = channel_views.commander_tips(opening.card, update_command)
-    await ctx.gateway.direct_message(opening.card.commander_id, text, blocks)
+    key = f"open:{opening.incident_id}:commander_tips"
+    await ctx.gateway.direct_message(opening.card.commander_id, text, blocks, key, opening.resuming)
     return {}
 
 

@@ -179,7 +179,13 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
             )
             for step in (*OPEN_STEPS, *resource_roles(project_plugins)):
                 session.add(
-                    FlowStep(incident_id=incident.id, flow=OPEN_FLOW, step=step, next_attempt_at=now + CLAIM)
+                    FlowStep(
+                        incident_id=incident.id,
+                        flow=OPEN_FLOW,
+                        step=step,
+                        next_attempt_at=now + CLAIM,
+                        claimed_by=str(ctx.process["instance"]),
+                    )
                 )
             return incident.id, True
     except IntegrityError:

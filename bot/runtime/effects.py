@@ -269,10 +269,9 @@ class Pump:
         await _cancel(self._beating)
         self._beating = None
         try:
+            now = self.ctx.clock()
             async with self.ctx.sessions() as session:
-                await store.forget_process(
-                    session, str(self.ctx.process["instance"]), self.ctx.clock() - timedelta(days=1)
-                )
+                await store.stopped(session, str(self.ctx.process["instance"]), now, now - timedelta(days=1))
         except Exception:
             logger.warning("could not say this process stopped", exc_info=True)
 

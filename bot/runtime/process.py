@@ -16,7 +16,7 @@ from bot.runtime import effects
 from bot.runtime.app import CAPABILITIES, Capability, build_app, build_registry
 from bot.runtime.bot_context import BotContext
 from bot.runtime.health import HealthServer
-from bot.runtime.scheduler import Scheduler
+from bot.runtime.scheduler import RESUMERS, Scheduler
 from bot.settings import Settings, mask_url_password
 from bot.slack.socket import SocketModeRunner
 from storage.migrate import is_at_head, upgrade
@@ -110,7 +110,7 @@ class BotProcess:
         self.runner: SocketModeRunner | None = None
         self.health = HealthServer(self.ctx, self._socket_connected)
         self.scheduler: Scheduler | None = None
-        self.pump = effects.Pump(self.ctx)
+        self.pump = effects.Pump(self.ctx, RESUMERS)
         self._http: aiohttp.ClientSession | None = None
 
     async def _socket_connected(self) -> bool:

@@ -201,6 +201,11 @@ JOBS: list[Job] = [
 ]
 
 
+# Flows every process's effects pump looks at on each turn: a dead process's opening is taken up
+# within seconds of its heartbeat stopping, not at the next reconcile run.
+RESUMERS = [opening_runner.resume_unfinished]
+
+
 @dataclass
 class Scheduler:
     """The jobs of one process: fired by APScheduler on their slots, or run by hand."""
