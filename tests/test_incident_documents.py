@@ -13,9 +13,9 @@ from sqlmodel import select
 from bot.incidents import flows
 from bot.incidents import resources as incident_resources
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Document, IncidentType, Project, Resource
 from tests.fakes.google import FakeGoogle
-from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_google import TEMPLATE, private_key  # noqa: F401  (the key fixture)
 from tests.test_incident_report import report

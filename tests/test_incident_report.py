@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.cli.doctor import run_checks
 from bot.incidents import flows
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import (
     FlowStep,
     Incident,
@@ -21,7 +22,6 @@ from storage.models import (
     TimelineEvent,
 )
 from tests.conftest import bot_settings
-from tests.fakes.slack import FakeSlack
 
 
 async def report(slack: FakeSlack, user: str, title: str, channel: str | None = None, **values: Any) -> Any:

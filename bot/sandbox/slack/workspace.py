@@ -9,8 +9,8 @@ import string
 import time
 from typing import Any
 
-from tests.fakes.slack.blockkit import normalize_blocks
-from tests.fakes.slack.state import (
+from bot.sandbox.slack.blockkit import normalize_blocks
+from bot.sandbox.slack.state import (
     ApiError,
     Channel,
     FileRecord,
