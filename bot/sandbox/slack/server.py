@@ -101,6 +101,7 @@ class FakeSlack:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int = 0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"the fake Slack serves on loopback only, not on {host!r}")
@@ -121,6 +122,7 @@ class FakeSlack:
             app_id=app_id,
             trigger_ttl=trigger_ttl,
             seed=seed,
+            clock=clock,
         )
         self.api = WebApi(self.workspace, self, chat_write_public=chat_write_public)
         self.faults = Faults()
@@ -391,6 +393,13 @@ class FakeSlack:
     def connected(self) -> int:
         """Open Socket Mode connections."""
         return self.hub.connected
+
+    @property
+    def busy(self) -> bool:
+        """An envelope is on its way or waiting for its ack, or an event is about to be sent."""
+        return bool(self._tasks) or any(
+            not delivery.is_acked and not delivery.gave_up for delivery in self.hub.deliveries
+        )
 
     @property
     def envelopes(self) -> list[Delivery]:

@@ -524,6 +524,10 @@ class Actor:
             raise ActorError(f"view {view_id} does not belong to {self.user_id}")
         return view
 
+    def view_values(self, view_id: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        """What the fields of the open modal (or view_id) hold now, as a submission would carry them."""
+        return self._view_state(self._view(view_id))
+
     def _initial_entry(self, element: dict[str, Any]) -> dict[str, Any]:
         key, initial_key, empty = STATE_KEYS[element["type"]]
         value = copy.deepcopy(element.get(initial_key, empty)) if initial_key else copy.deepcopy(empty)

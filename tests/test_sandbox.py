@@ -1,0 +1,131 @@
+"""`dispatch-bot sandbox`: the real bot against the embedded workspace, used as a newcomer would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import aiohttp
+from sqlmodel import select
+
+from bot.sandbox.runner import Sandbox
+from bot.sandbox.session import Session
+from bot.sandbox.setup import PEOPLE, prepare_config
+from storage.db import create_engine, session_factory
+from storage.models import Incident
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def clean_environment() -> dict[str, str]:
+    """The environment of someone who has never set the bot up: no token, no database, no config."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "DATABASE_", "DISPATCH_", "HEALTH_"))
+    }
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+async def sandbox_cli(*args: str, stdin: str = "", cwd: Path) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        *args,
+        env=clean_environment(),
+        cwd=cwd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_the_sandbox_needs_no_token_and_answers_lines_as_typed(tmp_path: Path) -> None:
+    code, out, err = await sandbox_cli(stdin=":people\n/dispatch-help\n:goto #nowhere\n:quit\n", cwd=tmp_path)
+    assert code == 0, out + err
+    assert "SLACK_BOT_TOKEN" not in out + err
+    assert "#general, #incidents (notification target)" in out
+    for person in PEOPLE:
+        assert person.name in out and person.tz in out
+    # /dispatch-help is answered by the bot itself, as an ephemeral in #general.
+    assert "#general (only you) dispatch-bot:" in out and "/dispatch-report-incident" in out
+    # A line that cannot be done says why, and the sandbox carries on to the next one.
+    assert "✗ no channel #nowhere; there are #general, #incidents" in err
+    assert "health: http://127.0.0.1:" in out
+    assert list(tmp_path.iterdir()) == [], "the sandbox left files behind"
+
+
+async def test_a_sandbox_is_the_bot_as_run_starts_it(tmp_path: Path) -> None:
+    async with Sandbox(prepare_config(None)) as sandbox:
+        bot = sandbox.bot
+        assert bot.scheduler is not None and bot.scheduler._scheduler.running
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{bot.health.port}/readyz") as ready,
+        ):
+            assert ready.status == 200
+        offsets = {sandbox.fake.user(uid).tz_offset for uid in sandbox.people.values()}
+        assert len(offsets) == len(PEOPLE), "everyone is in a time zone of their own"
+
+        session = Session(sandbox, strict=True)
+        await session.handle("/dispatch-report-incident Checkout is down")
+        shown = await session.handle("Description: Checkout returns 500.")
+        assert shown == []
+        shown = await session.handle(":submit")
+        texts = "\n".join(line.text for line in shown)
+        # The default sandbox config makes #incidents a notification target.
+        assert "#incidents [1] dispatch-bot: 🚨 New incident INC-1" in texts
+        assert "#inc-1-checkout-is-down topic: IC: alice | Active" in texts
+
+
+async def test_a_config_is_validated_first_with_the_line_of_each_error(tmp_path: Path) -> None:
+    config = tmp_path / "broken.yaml"
+    config.write_text("projects:\n  - name: Payments\n    prefix: pay ments\n")
+    code, out, err = await sandbox_cli("--config", str(config), cwd=tmp_path)
+    assert code == 1
+    assert f"{config}:3: projects[0].prefix:" in err
+    assert "Sandbox:" not in out
+
+
+async def test_an_operators_config_is_tried_with_its_channels_and_without_its_vendors(tmp_path: Path) -> None:
+    config = tmp_path / "payments.yaml"
+    config.write_text(
+        """\
+projects:
+  - name: Payments
+    prefix: PAY
+    default: true
+    plugins:
+      oncall: {plugin: pagerduty}
+      ticket: {plugin: builtin-ticket}
+    notifications:
+      - name: payments-team
+        target: "#payments-oncall"
+"""
+    )
+    database = tmp_path / "kept.db"
+    lines = "/dispatch-report-incident Card payments fail\nDescription: Every card is declined.\n:submit\n"
+    code, out, err = await sandbox_cli(
+        "--config", str(config), "--database-url", f"sqlite:///{database}", stdin=lines, cwd=tmp_path
+    )
+    assert code == 0, out + err
+    assert "the oncall plugin 'pagerduty' is off in the sandbox" in out
+    assert "#general, #incidents, #payments-oncall (notification target)" in out
+    assert "#payments-oncall [1] dispatch-bot: 🚨 New incident PAY-1" in out
+
+    # --database-url keeps the state where it was told, after the sandbox is gone.
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        async with session_factory(engine)() as session:
+            incidents = (await session.exec(select(Incident))).all()
+    finally:
+        await engine.dispose()
+    assert [(i.name, i.title) for i in incidents] == [("PAY-1", "Card payments fail")]
