@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 from sqlmodel import select
 
+from bot.sandbox.console import replay
 from bot.sandbox.runner import Sandbox
 from bot.sandbox.session import Session
 from bot.sandbox.setup import PEOPLE, prepare_config
@@ -129,3 +130,76 @@ projects:
     finally:
         await engine.dispose()
     assert [(i.name, i.title) for i in incidents] == [("PAY-1", "Card payments fail")]
+
+
+async def test_the_shipped_script_shows_a_first_incident_from_report_to_feedback(tmp_path: Path) -> None:
+    script = REPO / "examples" / "sandbox" / "first-incident.txt"
+    code, out, err = await sandbox_cli("--script", str(script), cwd=tmp_path)
+    assert code == 0, out + err
+    seen = [
+        # alice reports; the channel opens with its summary, topic and pin, announced in #incidents.
+        "alice@#general> /dispatch-report-incident Checkout is down",
+        "#inc-1-checkout-is-down [1] dispatch-bot: INC-1: Checkout is down",
+        "#incidents [1] dispatch-bot: 🚨 New incident INC-1",
+        "#inc-1-checkout-is-down topic: IC: alice | Active",
+        "📌 #inc-1-checkout-is-down: message 1 pinned",
+        "│ INC-1 is open: join the response in #inc-1-checkout-is-down.",
+        # bob and carol join from the announcement's button and write in the channel.
+        "bob@#incidents> :click Join",
+        "#incidents (only you) dispatch-bot: You are in: #inc-1-checkout-is-down.",
+        "#inc-1-checkout-is-down [4] bob: The 14:00 deploy changed the payment client config",
+        "#inc-1-checkout-is-down [5] carol: Support is telling customers we are on it.",
+        "#incidents (only you) dispatch-bot: You will get a direct message for every update of INC-1.",
+        # A :stopwatch: on bob's message, then stable.
+        "#inc-1-checkout-is-down [4] +:stopwatch:",
+        "• 🛡️ Status: Active → Stable",
+        "#inc-1-checkout-is-down topic: IC: alice | Stable",
+        "#inc-1-checkout-is-down [7] dispatch-bot: 📋 Tactical report · INC-1",
+        # The timeline has the moment bob's message marked.
+        "💬  @bob: The 14:00 deploy changed the payment client config; rolling it back.",
+        # Closed: archived, and everyone who took part is asked for feedback by DM.
+        "• ✅ Status: Stable → Closed",
+        "🗄 #inc-1-checkout-is-down is archived",
+        "dispatch-bot: INC-1 is closed. Thanks for your part in Checkout is down.",
+        "│ Thank you: your feedback is saved.",
+    ]
+    position = 0
+    for expected in seen:
+        found = out.find(expected, position)
+        assert found >= 0, f"not in the transcript after position {position}: {expected!r}\n{out}"
+        position = found
+    assert out.count("│ Thank you: your feedback is saved.") == 2  # alice's and bob's
+    assert "DM [" in out and "[Give feedback]" in out
+
+
+async def test_a_script_stops_at_the_first_step_that_fails_with_its_line(tmp_path: Path) -> None:
+    script = tmp_path / "stable-too-soon.txt"
+    script.write_text(
+        "# the severity must be known before the incident is stable\n"
+        "/dispatch-report-incident Search is slow\n"
+        "Description: Every search takes ten seconds.\n"
+        ":submit\n"
+        ":goto #inc-1-search-is-slow\n"
+        "/dispatch-update-incident\n"
+        "Status: Stable\n"
+        ":submit\n"
+        ":click Never shown\n"
+    )
+    code, out, err = await sandbox_cli("--script", str(script), cwd=tmp_path)
+    assert code == 1
+    assert f"{script}:8: the form was refused: Severity:" in err, err
+    assert ":click Never shown" not in out
+
+
+async def test_unknown_buttons_and_unanswered_commands_fail_their_step(tmp_path: Path) -> None:
+    async with Sandbox(prepare_config(None)) as sandbox:
+        lines: list[str] = []
+        session = Session(sandbox, strict=True)
+        script = ["/dispatch-help", ":click Join"]
+        assert await replay(session, script, "s.txt", lambda line: lines.append(line.text)) == 1
+        assert lines[-1].startswith("s.txt:2: no button 'Join' was shown to you")
+
+        lines.clear()
+        unknown = ["", "/not-a-command"]
+        assert await replay(session, unknown, "t.txt", lambda line: lines.append(line.text)) == 1
+        assert lines[-1] == "t.txt:2: nothing answered: the bot finished without showing you anything"

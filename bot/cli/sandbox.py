@@ -27,6 +27,12 @@ def _echo(line: object) -> None:
 )
 @click.option("--database-url", help="Keep the state in this database instead of a temporary SQLite file.")
 @click.option(
+    "--script",
+    "script_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Replay these lines and print the transcript; exit 1 at the first step that fails.",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0.5),
     default=10.0,
@@ -38,6 +44,7 @@ def sandbox(
     settings: Settings,
     config_file: Path | None,
     database_url: str | None,
+    script_file: Path | None,
     timeout: float,
 ) -> None:
     """Try the bot with no Slack workspace: the real bot against an embedded one, in this terminal.
@@ -66,7 +73,7 @@ def sandbox(
             click.echo(f"Invalid --database-url: {error.errors()[0]['msg']}", err=True)
             sys.exit(EXIT_STARTUP)
     configure_logging("WARNING", settings.log_format)
-    options = Options(prepare_config(config), database_url, timeout)
+    options = Options(prepare_config(config), database_url, script_file, timeout)
     try:
         code = asyncio.run(run(options, _echo))
     except StartupError as error:

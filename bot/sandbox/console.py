@@ -1,14 +1,15 @@
-"""`dispatch-bot sandbox`: start the embedded workspace and the bot, then take lines as a person types
-them."""
+"""`dispatch-bot sandbox`: start the embedded workspace and the bot, then replay a script or take lines
+as a person types them."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.sandbox.runner import Sandbox
-from bot.sandbox.session import Line, Session
+from bot.sandbox.session import Line, Session, StepFailed
 from bot.sandbox.setup import PEOPLE, Prepared
 from bot.settings import mask_url_password
 
@@ -19,6 +20,7 @@ Output = Callable[[Line], None]
 class Options:
     prepared: Prepared
     database_url: str | None = None
+    script: Path | None = None
     timeout: float = 10.0
 
 
@@ -49,8 +51,26 @@ def banner(sandbox: Sandbox, options: Options) -> list[Line]:
         f"  health: http://127.0.0.1:{health}/healthz",
         *(f"  note: {note}" for note in options.prepared.notes),
     ]
-    lines.append("Type :help for what you can do here, /dispatch-help for the bot's commands.")
+    if options.script is None:
+        lines.append("Type :help for what you can do here, /dispatch-help for the bot's commands.")
     return [Line("notice", line) for line in lines]
+
+
+async def replay(session: Session, lines: Iterable[str], source: str, out: Output) -> int:
+    """Run each line as a step, printing it and what follows; 1 at the first step that fails."""
+    for number, line in enumerate(lines, 1):
+        text = line.rstrip("\n")
+        if not text.strip() or text.strip() == "#" or text.strip().startswith("# "):
+            continue
+        out(session.echo(text.strip()))
+        try:
+            shown = await session.handle(text)
+        except StepFailed as failure:
+            out(Line("error", f"{source}:{number}: {failure}"))
+            return 1
+        for item in shown:
+            out(item)
+    return 0
 
 
 async def read_lines(session: Session, out: Output) -> int:
@@ -68,5 +88,8 @@ async def run(options: Options, out: Output) -> int:
     async with Sandbox(options.prepared, options.database_url) as sandbox:
         for line in banner(sandbox, options):
             out(line)
-        session = Session(sandbox, timeout=options.timeout)
+        session = Session(sandbox, timeout=options.timeout, strict=options.script is not None)
+        if options.script is not None:
+            text = options.script.read_text(encoding="utf-8")
+            return await replay(session, text.splitlines(), str(options.script), out)
         return await read_lines(session, out)

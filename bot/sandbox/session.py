@@ -399,7 +399,7 @@ class Session:
             raise StepFailed(str(error)) from None
         lines = self.news()
         if expect_answer and not lines and self.strict:
-            raise StepFailed(f"nothing answered within {self.timeout:g} s")
+            raise StepFailed("nothing answered: the bot finished without showing you anything")
         return lines
 
     async def handle(self, line: str) -> list[Line]:
