@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
+import shutil
+import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlmodel import select
 
 from bot.sandbox.console import replay
@@ -16,6 +22,7 @@ from bot.sandbox.session import Session
 from bot.sandbox.setup import PEOPLE, prepare_config
 from storage.db import create_engine, session_factory
 from storage.models import Incident
+from tests.conftest import IN_CI
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -203,3 +210,107 @@ async def test_unknown_buttons_and_unanswered_commands_fail_their_step(tmp_path:
         unknown = ["", "/not-a-command"]
         assert await replay(session, unknown, "t.txt", lambda line: lines.append(line.text)) == 1
         assert lines[-1] == "t.txt:2: nothing answered: the bot finished without showing you anything"
+
+
+class Terminal:
+    """A terminal under tmux (a server of its own), typed into and read as a person would."""
+
+    def __init__(self, tmux: str, socket: str) -> None:
+        self.tmux, self.socket = tmux, socket
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(
+            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    def type(self, text: str) -> None:
+        if text:
+            self.run("send-keys", "-t", "sandbox", "-l", text)
+        self.run("send-keys", "-t", "sandbox", "Enter")
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-J", "-t", "sandbox", "-S", "-500")
+
+    async def shows(self, text: str, after: str = "", timeout: float = 60) -> str:
+        """Until `text` is on the screen (after the last `after`, when given); the screen then."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            screen = self.screen()
+            if text in screen[screen.rfind(after) if after else 0 :]:
+                return screen
+            if loop.time() > deadline:
+                raise AssertionError(f"{text!r} never appeared; the screen:\n{screen}")
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        if IN_CI:
+            pytest.fail("tmux is missing (.ci/run installs it)")
+        pytest.skip("tmux is not installed")
+    term = Terminal(tmux, f"dispatch-sandbox-{uuid.uuid4().hex[:8]}")
+    env = clean_environment()
+    command = shlex.join(
+        ["env", "-i", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "bot", "sandbox"]
+    )
+    term.run(
+        "new-session",
+        "-d",
+        "-s",
+        "sandbox",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "-c",
+        str(tmp_path),
+        f"{command}; echo sandbox exited with $?; sleep 600",
+    )
+    try:
+        yield term
+    finally:
+        term.run("kill-server")
+
+
+async def test_the_interactive_prompt_as_a_person_uses_it(terminal: Terminal) -> None:
+    await terminal.shows("alice@#general>")
+    terminal.type("/dispatch-report-incident Checkout is down")
+    await terminal.shows("│ Title [Checkout is down] ▸")
+
+    # Blanks for a title: the bot refuses it, the sandbox shows why and asks again.
+    terminal.type("   ")
+    await terminal.shows("│ Description ▸")
+    terminal.type(":submit")
+    await terminal.shows("✗ Description: this field is required")
+    terminal.type("EU customers get 500 at checkout")
+    await terminal.shows(
+        "│ Type — 1 General  2 Security Incident  3 Service Outage  4 Simulation [General] ▸"
+    )
+    terminal.type("3")
+    await terminal.shows("│ Severity — 1 Undetermined")
+    terminal.type(":submit")
+    await terminal.shows("✗ Title: Give the incident a title.")
+    await terminal.shows("│ Title [Checkout is down] ▸", after="✗ Title")
+    terminal.type("Checkout is down")
+    await terminal.shows("│ Severity", after="│ Title [Checkout is down] ▸ Checkout is down")
+    terminal.type(":submit")
+
+    screen = await terminal.shows("│ INC-1 is open: join the response in #inc-1-checkout-is-down.")
+    assert "#inc-1-checkout-is-down [1] dispatch-bot: INC-1: Checkout is down" in screen
+    assert "Type Service Outage" in screen
+    assert "#incidents [1] dispatch-bot: 🚨 New incident INC-1" in screen
+    assert "    [Join]  [Subscribe]" in screen
+
+    terminal.type(":as bob")
+    await terminal.shows("bob@#general>")
+    terminal.type(":click Join")
+    await terminal.shows("#incidents (only you) dispatch-bot: You are in: #inc-1-checkout-is-down.")
+    terminal.type(":goto #inc-1-checkout-is-down")
+    terminal.type("Rolling back the 14:00 deploy.")
+    await terminal.shows("#inc-1-checkout-is-down [3] bob: Rolling back the 14:00 deploy.")
+    terminal.type(":quit")
+    await terminal.shows("sandbox exited with 0")

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.sandbox.session import Line, Session
 
 EXIT_STARTUP = 2
 
@@ -72,10 +78,20 @@ def sandbox(
         except ValidationError as error:
             click.echo(f"Invalid --database-url: {error.errors()[0]['msg']}", err=True)
             sys.exit(EXIT_STARTUP)
-    configure_logging("WARNING", settings.log_format)
+
+    def logs() -> None:
+        configure_logging("WARNING", settings.log_format)
+
+    logs()
     options = Options(prepare_config(config), database_url, script_file, timeout)
+    interactive: Callable[[Session, list[Line]], Awaitable[int]] | None = None
+    if script_file is None and sys.stdin.isatty() and sys.stdout.isatty():
+        from bot.sandbox.prompt import interact
+
+        interactive = functools.partial(interact, reconfigure_logs=logs)
+
     try:
-        code = asyncio.run(run(options, _echo))
+        code = asyncio.run(run(options, _echo, interactive=interactive))
     except StartupError as error:
         click.echo(f"dispatch-bot sandbox cannot start: {error}", err=True)
         sys.exit(EXIT_STARTUP)

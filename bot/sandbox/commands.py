@@ -66,10 +66,16 @@ def _trailing_number(rest: str) -> tuple[str, int | None]:
     return rest, None
 
 
+def is_blank(line: str) -> bool:
+    """A blank line or a comment: nothing to do."""
+    line = line.strip()
+    return not line or line == "#" or line.startswith("# ")
+
+
 def parse(line: str) -> Step | None:
     """The step a line asks for; None for a blank line or a comment."""
     line = line.strip()
-    if not line or line == "#" or line.startswith("# "):
+    if is_blank(line):
         return None
     if line.startswith("/"):
         return Step("slash", line)

@@ -1,13 +1,16 @@
-"""`dispatch-bot sandbox`: start the embedded workspace and the bot, then replay a script or take lines
-as a person types them."""
+"""`dispatch-bot sandbox`: start the embedded workspace and the bot, then replay a script, or take lines
+as a person types them (at a terminal, or through a pipe)."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from bot.sandbox.commands import is_blank
 from bot.sandbox.runner import Sandbox
 from bot.sandbox.session import Line, Session, StepFailed
 from bot.sandbox.setup import PEOPLE, Prepared
@@ -60,7 +63,7 @@ async def replay(session: Session, lines: Iterable[str], source: str, out: Outpu
     """Run each line as a step, printing it and what follows; 1 at the first step that fails."""
     for number, line in enumerate(lines, 1):
         text = line.rstrip("\n")
-        if not text.strip() or text.strip() == "#" or text.strip().startswith("# "):
+        if is_blank(text):
             continue
         out(session.echo(text.strip()))
         try:
@@ -75,20 +78,26 @@ async def replay(session: Session, lines: Iterable[str], source: str, out: Outpu
 
 async def read_lines(session: Session, out: Output) -> int:
     """Lines from a pipe, each done as typed; a failing one is shown and the next one is read."""
-    for line in sys.stdin:
-        if line.strip() in (":quit", ":exit"):
-            break
+    while True:
+        # Read off the loop, so that the bot and its scheduler go on while nothing is typed.
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line or line.strip() in (":quit", ":exit"):
+            return 0
         for item in await session.handle(line):
             out(item)
-    return 0
 
 
-async def run(options: Options, out: Output) -> int:
-    """Start, do the script (or the lines of standard input), stop; the exit code."""
+async def run(
+    options: Options, out: Output, *, interactive: Callable[[Session, list[Line]], Any] | None = None
+) -> int:
+    """Start, then replay the script, or hand the session to `interactive` (a terminal), or do the lines
+    of standard input; stop; the exit code."""
     async with Sandbox(options.prepared, options.database_url) as sandbox:
+        session = Session(sandbox, timeout=options.timeout, strict=options.script is not None)
+        if options.script is None and interactive is not None:
+            return int(await interactive(session, banner(sandbox, options)))
         for line in banner(sandbox, options):
             out(line)
-        session = Session(sandbox, timeout=options.timeout, strict=options.script is not None)
         if options.script is not None:
             text = options.script.read_text(encoding="utf-8")
             return await replay(session, text.splitlines(), str(options.script), out)

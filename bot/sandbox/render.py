@@ -265,6 +265,8 @@ def answer_for(element: dict[str, Any], answer: str, names_by_id: dict[str, str]
     """The value the workspace's simulated user enters for `answer` typed in a field: option texts for
     numbers, user ids for names; ValueError with what is accepted when it fits no choice."""
     kind = element.get("type", "")
+    if kind in TEXT_INPUTS:
+        return answer  # as typed: what to make of blanks is the bot's to say
     answer = answer.strip()
     if kind in SINGLE_CHOICE:
         return _choose(element, answer)

@@ -307,8 +307,7 @@ class Session:
         return []
 
     async def _form_line(self, line: str) -> list[Line]:
-        step = None
-        if line.startswith(":"):
+        if line.strip().startswith(":"):
             step = self._parse(line)
             if step.kind == "submit":
                 return await self.submit()
@@ -346,10 +345,18 @@ class Session:
         state = self._state(view)
         values = {k: v for k, v in form.answers.items() if v is not KEEP}
         for block in render.inputs(view):
-            if block.get("optional") or block["block_id"] in values:
+            block_id = block["block_id"]
+            if block.get("optional"):
                 continue
-            if not render.current_value(block["element"], state.get(block["block_id"]), self.names):
-                form.answers.pop(block["block_id"], None)
+            given = values.get(block_id)
+            empty = (
+                given in ("", [])
+                if block_id in values
+                else not render.current_value(block["element"], state.get(block_id), self.names)
+            )
+            if empty:
+                # As the Slack client does: a required field left empty is not sent at all.
+                form.answers.pop(block_id, None)
                 return self._refused(f"{block['label']['text']}: this field is required")
         interaction = await self._act(self.actor.submit_view(values, view_id=form.view_id))
         errors = interaction.errors if interaction else None
@@ -407,7 +414,8 @@ class Session:
         cannot be done raises StepFailed; otherwise it comes back as an error line."""
         try:
             if self.form is not None and self._open_view() is not None:
-                return await self._form_line(line.strip())
+                # Not stripped: blanks typed into a text field are the bot's to judge.
+                return await self._form_line(line.rstrip("\r\n"))
             step = parse(line)
             if step is None:
                 return []
