@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 
 from support import percentile, start_bot
 
-from tests.fakes.slack import FakeSlack
+from bot.sandbox.slack import FakeSlack
 
 
 def resident_mib(pid: int) -> float:

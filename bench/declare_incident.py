@@ -22,7 +22,7 @@ from pathlib import Path
 
 from support import cpu_seconds, percentile, start_bot
 
-from tests.fakes.slack import FakeSlack
+from bot.sandbox.slack import FakeSlack
 
 POLL = 0.002
 

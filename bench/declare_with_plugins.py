@@ -32,10 +32,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support import start_bot
 
+from bot.sandbox.slack import FakeSlack
 from tests.fakes.google import FakeGoogle
 from tests.fakes.jira import FakeJira
 from tests.fakes.pagerduty import FakePagerDuty
-from tests.fakes.slack import FakeSlack
 
 POLL = 0.005
 # Plugin role → (the config line choosing it, the bookmark it leaves, or None when it leaves none).

@@ -43,6 +43,7 @@ from bot.incidents.daily import send_daily_summaries
 from bot.incidents.listing import current_incidents
 from bot.reports.reminders import remind_overdue_reports
 from bot.runtime.bot_context import BotContext
+from bot.sandbox.slack import FakeSlack
 from bot.settings import Settings
 from bot.tasks.flows import remind_overdue
 from storage import migrate
@@ -61,7 +62,6 @@ from storage.models import (
     Task,
     TaskAssignee,
 )
-from tests.fakes.slack import FakeSlack
 
 NOW = datetime(2026, 12, 14, 9, 30, tzinfo=UTC)  # a Monday, after the default 09:00 daily time
 COMMANDER = "Incident Commander"

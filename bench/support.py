@@ -11,7 +11,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.fakes.slack import FakeSlack  # noqa: E402
+from bot.sandbox.slack import FakeSlack  # noqa: E402
 
 
 def percentile(values: list[float], share: float) -> float:

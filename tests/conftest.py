@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from bot.settings import Settings
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
 from tests.databases import MigratedTemplate, PostgresServer, find_postgres
-from tests.fakes.slack import FakeSlack
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ["sqlite", "postgresql"]

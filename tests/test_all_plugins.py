@@ -11,12 +11,12 @@ from sqlmodel import select
 from bot.incidents.opening import OPEN_STEPS
 from bot.incidents.resource_steps import RESOURCE_MAKERS
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Resource
 from tests.conftest import running_bot
 from tests.fakes.google import FakeGoogle
 from tests.fakes.jira import FakeJira
 from tests.fakes.pagerduty import FakePagerDuty
-from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_google import private_key, secrets_for  # noqa: F401  (the key fixture)
 from tests.test_incident_documents import use_templates

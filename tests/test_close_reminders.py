@@ -10,8 +10,8 @@ from sqlmodel import col, select
 
 from bot.incidents.close_reminders import remind_to_close
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Incident, IncidentType, Project
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_update import open_incident, the_incident
 from tests.test_report_reminders import in_another_process
 from tests.test_reports import settled

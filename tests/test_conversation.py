@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bot.conversation.flows import is_working_time
 from bot.runtime.process import BotProcess
-from tests.fakes.slack import FakeSlack
+from bot.sandbox.slack import FakeSlack
 from tests.test_people import eventually, open_incident, participant
 from tests.test_timeline import settled
 

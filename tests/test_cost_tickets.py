@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.costs.flows import cost_job
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from tests.fakes.jira import FakeJira
-from tests.fakes.slack import FakeSlack
 from tests.test_costs import activity_count, hold_clock
 from tests.test_engagement import channel_of_first_incident
 from tests.test_incident_report import report

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from bot.costs.flows import ManualCost, add_manual_cost, compute_costs
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import (
     CostModel,
     Incident,
@@ -25,7 +26,6 @@ from storage.models import (
     ParticipantRole,
     Project,
 )
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_update import open_update_modal
 from tests.test_people import active_roles, assign, eventually, open_incident, timeline
 

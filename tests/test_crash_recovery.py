@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.fakes.slack import FakeSlack
+from bot.sandbox.slack import FakeSlack
 from tests.test_incident_report import report
 from tests.test_incident_update import open_update_modal
 from tests.test_process import cli, environment, free_port

@@ -11,8 +11,8 @@ from bot.incidents import list_views
 from bot.incidents.daily import send_daily_summaries
 from bot.incidents.facts import IncidentCard
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import DailySummary, Incident, Notification, Project, Subscription
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import incident_project, report, wait_until_opened
 from tests.test_incident_update import open_update_modal
 from tests.test_report_reminders import in_another_process

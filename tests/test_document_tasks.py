@@ -6,12 +6,12 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from plugins.google.client import GoogleWorkspace
 from plugins.google.tasks import GoogleDocTasks, assignees_of
 from storage import incidents as store
 from storage.models import Task, TimelineEvent
 from tests.fakes.google import FakeGoogle
-from tests.fakes.slack import FakeSlack
 from tests.test_google import private_key, workspace  # noqa: F401  (fixtures)
 from tests.test_incident_resources import bot, google  # noqa: F401  (fixtures)
 from tests.test_people import open_incident

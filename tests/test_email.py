@@ -16,11 +16,11 @@ from bot.incidents.welcome import welcome_person
 from bot.reports import flows as report_flows
 from bot.reports.facts import TACTICAL_REPORT
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage import emails
 from storage import incidents as store
 from storage.models import Incident, Notification, SentEmail, TimelineEvent
 from tests.fakes.google import FakeGoogle
-from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_google import private_key  # noqa: F401  (the key fixture)
 from tests.test_incident_report import incident_project, report, wait_until_opened

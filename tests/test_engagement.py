@@ -6,8 +6,8 @@ from sqlmodel import select
 
 from bot.config.filters import Filter, to_column
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import IndividualContact, Participant, RolePolicy
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import incident_project, report, wait_until_opened
 from tests.test_incident_update import open_update_modal
 

@@ -25,7 +25,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.fakes.slack import ActorError, FakeSlack, validate_blocks, validate_view
+from bot.sandbox.slack import ActorError, FakeSlack, validate_blocks, validate_view
 
 Listener = Callable[[AsyncBaseSocketModeClient, SocketModeRequest], Awaitable[None]]
 
@@ -1012,3 +1012,10 @@ async def test_actor_payload_shapes(fake: FakeSlack, web: AsyncWebClient) -> Non
     assert {v.get("selected_time") for v in (values[b].get("at", {}) for b in values)} >= {"09:30"}
     assert any(entry.get("c", {}).get("selected_conversation") == channel for entry in values.values())
     assert view_closed["type"] == "view_closed" and view_closed["is_cleared"] is False
+
+
+def test_the_fake_serves_on_loopback_only() -> None:
+    for host in ("0.0.0.0", "::", "192.168.1.10", "example.com"):
+        with pytest.raises(ValueError, match="loopback only"):
+            FakeSlack(host=host)
+    assert FakeSlack(host="::1").host == "::1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Feedback, Incident
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_update import open_incident, open_update_modal
 
 

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from plugins.errors import PluginAuthError, PluginConfigError, PluginError, PluginNotFound, PluginRateLimited
 from plugins.google.calendar import GoogleMeet
 from plugins.google.client import GoogleAccount, GoogleWorkspace
@@ -31,7 +32,6 @@ from plugins.registry import Catalog, PluginProvider, build_project_plugins
 from plugins.setup import PluginSetup
 from tests.conftest import running_bot
 from tests.fakes.google import FakeGoogle
-from tests.fakes.slack import FakeSlack
 
 
 @pytest.fixture(scope="module")

@@ -119,3 +119,16 @@ def test_plugins_import_nothing_of_the_bot_and_plugin_packages_not_the_registry(
         for name, t in into_bot
         if name.count(".") >= 1 and t == "plugins.registry" and name != "plugins.registry"
     } == set()
+
+
+def test_the_embedded_slack_stands_alone() -> None:
+    """bot.sandbox.slack is Slack's side of the wire: it must not lean on the bot it is there to test."""
+    graph = import_graph()
+    leaning = {
+        (name, target)
+        for name, targets in graph.items()
+        if name.startswith("bot.sandbox.slack")
+        for target in targets
+        if not target.startswith("bot.sandbox.slack")
+    }
+    assert leaning == set()

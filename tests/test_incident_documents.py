@@ -14,9 +14,9 @@ from bot.incidents import participant_groups
 from bot.incidents.opening import OPEN_STEPS
 from bot.incidents.opening_runner import resume_unfinished
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Document, IncidentType, Project, Resource
 from tests.fakes.google import FakeGoogle
-from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_google import TEMPLATE, private_key  # noqa: F401  (the key fixture)
 from tests.test_incident_report import report

@@ -8,8 +8,8 @@ from sqlmodel import select
 
 from bot.incidents.reporting import Report, report_form, save_report
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Incident
-from tests.fakes.slack import FakeSlack
 
 
 async def save(bot: BotProcess, reporter: str, title: str, key: str, visibility: str | None = None) -> int:

@@ -13,6 +13,7 @@ from bot.incidents.opening import CLAIM, OPEN_STEPS
 from bot.incidents.opening_runner import claim_steps, extend_claim, resume_unfinished
 from bot.incidents.reporting import Report, report_form, save_report
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import (
     FlowStep,
     Incident,
@@ -23,7 +24,6 @@ from storage.models import (
     TimelineEvent,
 )
 from tests.conftest import bot_settings
-from tests.fakes.slack import FakeSlack
 
 
 async def report(slack: FakeSlack, user: str, title: str, channel: str | None = None, **values: Any) -> Any:

@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from bot.incidents.opening import OPEN_STEPS
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import FlowStep, Incident, Resource
 from tests.fakes.google import FakeGoogle
-from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_google import bot_with_google, private_key  # noqa: F401  (the key fixture)
 from tests.test_incident_report import report

@@ -7,8 +7,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Incident, IncidentPriority, ParticipantRole, TimelineEvent
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import report, wait_until_opened
 from tests.test_people import active_roles, eventually, invite, timeline
 

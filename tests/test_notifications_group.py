@@ -10,9 +10,9 @@ from sqlmodel import select
 from bot.groups.flows import parse_addresses
 from bot.groups.views import members_modal
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import TimelineEvent
 from tests.fakes.google import FakeGoogle
-from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_google import private_key  # noqa: F401  (the key fixture)
 from tests.test_incident_documents import STEPS, opened

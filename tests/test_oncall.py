@@ -13,10 +13,10 @@ from sqlmodel import select
 
 from bot.oncall import flows
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Incident, IncidentPriority, Project, Resource, RolePolicy, Service, TimelineEvent
 from tests.conftest import running_bot
 from tests.fakes.pagerduty import FakePagerDuty
-from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_incident_report import report, wait_until_opened
 from tests.test_people import active_roles, open_incident, participant, texts

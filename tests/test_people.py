@@ -11,8 +11,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Participant, ParticipantRole, TimelineEvent
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import report, wait_until_opened
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.sandbox.slack import FakeSlack
 from storage.migrate import downgrade
-from tests.fakes.slack import FakeSlack
 
 REPO = Path(__file__).resolve().parent.parent
 

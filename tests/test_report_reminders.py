@@ -9,8 +9,8 @@ from datetime import timedelta
 from bot.reports.reminders import remind_overdue_reports
 from bot.runtime.bot_context import BotContext
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from tests.conftest import bot_settings
-from tests.fakes.slack import FakeSlack
 from tests.test_people import open_incident
 from tests.test_reports import send_tactical
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bot.reports import flows, views
 from bot.reports.facts import EXECUTIVE_REPORT, FIELD_MAX, TACTICAL_REPORT, ReportForm, ReportOutcome
+from bot.sandbox.slack import validate_message, validate_view
 from bot.slack.text import escape
-from tests.fakes.slack import validate_message, validate_view
 
 TRICKY = st.text(alphabet="ab &<>*_\n@!|", max_size=400)
 

@@ -13,8 +13,8 @@ from sqlmodel import col, select
 from bot.reports import flows
 from bot.reports.facts import TACTICAL_REPORT, SubmittedReport
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Incident, Participant, ParticipantRole, Report, TimelineEvent
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import report, wait_until_opened
 from tests.test_incident_update import open_incident
 

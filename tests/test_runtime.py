@@ -15,11 +15,11 @@ from bot.cli.manifest import build_manifest
 from bot.runtime.app import CAPABILITIES
 from bot.runtime.bot_context import BotContext
 from bot.runtime.process import BotProcess, StartupError
+from bot.sandbox.slack import FakeSlack
 from bot.slack.listeners import CommandSpec, Registry
 from storage.migrate import downgrade
 from storage.models import IncidentPriority, Project
 from tests.conftest import bot_settings
-from tests.fakes.slack import FakeSlack
 
 
 async def get(bot: BotProcess, path: str) -> tuple[int, str]:

@@ -15,10 +15,10 @@ from sqlmodel import col, select
 from bot.runtime.bot_context import BotContext
 from bot.runtime.process import BotProcess
 from bot.runtime.scheduler import Job, Scheduler, every
+from bot.sandbox.slack import FakeSlack
 from bot.settings import Settings
 from storage.models import JobRun
 from tests.conftest import bot_settings
-from tests.fakes.slack import FakeSlack
 
 START = datetime(2026, 11, 30, 9, 0, 5, tzinfo=UTC)
 

@@ -16,11 +16,11 @@ from bot.config.defaults import seed_defaults_if_empty
 from bot.incidents.reporting import Report, report_form, save_report
 from bot.runtime.bot_context import BotContext
 from bot.runtime.scheduler import JOBS, Scheduler
+from bot.sandbox.slack import FakeSlack
 from bot.settings import Settings
 from storage import scheduling as store
 from storage.models import JobRun
 from tests.conftest import bot_settings
-from tests.fakes.slack import FakeSlack
 
 RESUMED_ONE = "resumed 1 incident(s), 0 report(s), 0 group sync(s)"
 

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from bot.reports.reminders import STATUS_CHANGED, remind_after_status_change
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Reminder
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_update import close_and_review, open_incident, open_update_modal, the_incident
 from tests.test_reports import send_tactical, settled
 

@@ -8,9 +8,9 @@ from typing import Any
 from sqlmodel import select, update
 
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from bot.tasks import flows
 from storage.models import Task, TaskAssignee, TimelineEvent
-from tests.fakes.slack import FakeSlack
 from tests.test_people import active_roles, eventually, open_incident
 from tests.test_timeline import settled
 

@@ -19,12 +19,12 @@ from bot.cli.doctor import run_checks
 from bot.incidents.opening import OPEN_STEPS
 from bot.incidents.opening_runner import resume_unfinished
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from plugins.errors import PluginError, PluginRateLimited
 from plugins.jira.tickets import JiraTickets
 from storage.models import FlowStep, Project, Resource
 from tests.conftest import running_bot
 from tests.fakes.jira import FakeJira
-from tests.fakes.slack import FakeSlack
 from tests.test_engagement import channel_of_first_incident
 from tests.test_incident_report import report
 from tests.test_incident_update import open_update_modal

@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import select
 
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from bot.timeline import flows
 from storage.models import ParticipantRole, TimelineEvent
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_report import report, wait_until_opened
 from tests.test_process import cli, environment
 

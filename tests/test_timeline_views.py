@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.sandbox.slack import validate_view
 from bot.timeline import flows, views
 from bot.timeline.facts import AddEventForm, EventLine, ManualEntry, TimelinePage
 from bot.timeline.text import Prefill, message_to_plain, parse_command, safe_mrkdwn
-from tests.fakes.slack import validate_view
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ,.!?'0123456789", min_size=0, max_size=60)
 

@@ -11,8 +11,8 @@ from sqlmodel import col, select
 from bot.runtime import effects
 from bot.runtime.bot_context import utc_now
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Effect
-from tests.fakes.slack import FakeSlack
 from tests.test_incident_update import open_incident, open_update_modal
 
 

@@ -12,8 +12,8 @@ import pytest
 from sqlmodel import select
 
 from bot.runtime.process import BotProcess
+from bot.sandbox.slack import FakeSlack
 from storage.models import Project, TimelineEvent, Workflow, WorkflowInstance
-from tests.fakes.slack import FakeSlack
 from tests.fakes.workflow import FakeWorkflows
 from tests.test_incident_update import open_incident
 

@@ -16,6 +16,7 @@ from pydantic_settings import SettingsError
 
 from bot.cli.config import config_group
 from bot.cli.plugins import plugins_group
+from bot.cli.sandbox import sandbox
 from bot.cli.scheduler import scheduler_group
 from bot.settings import Settings
 from storage.db import create_engine
@@ -207,3 +208,4 @@ def db_check(settings: Settings) -> None:
 main.add_command(config_group)
 main.add_command(scheduler_group)
 main.add_command(plugins_group)
+main.add_command(sandbox)

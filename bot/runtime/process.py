@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config.defaults import seed_defaults_if_empty
 from bot.config.loader import load_config
+from bot.config.schema import WorkspaceConfig
 from bot.runtime import effects
 from bot.runtime.app import CAPABILITIES, Capability, build_app, build_registry
 from bot.runtime.bot_context import BotContext
@@ -72,10 +73,11 @@ async def check_slack_token(ctx: BotContext) -> dict[str, str]:
     return {"team": str(response.get("team", "")), "user": str(response.get("user", ""))}
 
 
-async def seed_configuration(settings: Settings, ctx: BotContext) -> None:
-    """On an empty database, apply DISPATCH_CONFIG if set, else the built-in defaults."""
-    config = None
-    if settings.dispatch_config is not None:
+async def seed_configuration(
+    settings: Settings, ctx: BotContext, config: WorkspaceConfig | None = None
+) -> None:
+    """On an empty database, apply `config`, else DISPATCH_CONFIG if set, else the built-in defaults."""
+    if config is None and settings.dispatch_config is not None:
         loaded = load_config(settings.dispatch_config)
         if loaded.config is None or loaded.errors:
             problems = "\n  ".join(loaded.rendered_errors())
@@ -97,13 +99,19 @@ class BotProcess:
     """One bot: `start()` returns once connected; `stop()` drains in-flight work and closes everything."""
 
     def __init__(
-        self, settings: Settings, migrate: bool = False, capabilities: list[Capability] | None = None
+        self,
+        settings: Settings,
+        migrate: bool = False,
+        capabilities: list[Capability] | None = None,
+        config: WorkspaceConfig | None = None,
     ) -> None:
+        """`config`, when given, is what an empty database is seeded with (instead of DISPATCH_CONFIG)."""
         missing = settings.missing_tokens()
         if missing:
             raise StartupError(f"Missing {' and '.join(missing)}: set them in the environment or in .env.")
         self.settings = settings
         self.migrate = migrate
+        self.config = config
         self.ctx = BotContext.from_settings(settings)
         self.registry = build_registry(self.ctx, CAPABILITIES if capabilities is None else capabilities)
         self.app = build_app(self.ctx, self.registry)
@@ -129,7 +137,7 @@ class BotProcess:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT))
         self.ctx.slack.session = self._http
         await check_database(self.ctx, self.migrate)
-        await seed_configuration(self.settings, self.ctx)
+        await seed_configuration(self.settings, self.ctx, self.config)
         await build_plugins(self.ctx)
         identity = await check_slack_token(self.ctx)
         try:

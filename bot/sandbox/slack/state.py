@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,11 +243,13 @@ class ResponseUrl:
 
 
 class Ids:
-    """Deterministic id and timestamp generators."""
+    """Deterministic id and timestamp generators; with a clock (seconds since the epoch), message
+    timestamps follow it instead of counting up from a fixed start."""
 
-    def __init__(self, ts_start: int = 1700000000_000100) -> None:
+    def __init__(self, ts_start: int = 1700000000_000100, clock: Callable[[], float] | None = None) -> None:
         self._counters: dict[str, int] = {}
         self._ts = ts_start - 100
+        self._clock = clock
 
     def next(self, prefix: str, width: int = 9) -> str:
         n = self._counters.get(prefix, 0) + 1
@@ -256,6 +259,8 @@ class Ids:
     def ts(self) -> str:
         """A new message ts, strictly greater than every ts issued before."""
         self._ts += 100
+        if self._clock is not None:
+            self._ts = max(self._ts, int(self._clock() * 1_000_000))
         return f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
 
     def trigger_id(self) -> str:

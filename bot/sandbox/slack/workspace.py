@@ -7,10 +7,11 @@ import random
 import re
 import string
 import time
+from collections.abc import Callable
 from typing import Any
 
-from tests.fakes.slack.blockkit import normalize_blocks
-from tests.fakes.slack.state import (
+from bot.sandbox.slack.blockkit import normalize_blocks
+from bot.sandbox.slack.state import (
     ApiError,
     Channel,
     FileRecord,
@@ -54,6 +55,7 @@ class Workspace:
         app_id: str,
         trigger_ttl: float,
         seed: int,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.team_id = team_id
         self.team_name = team_name
@@ -63,7 +65,7 @@ class Workspace:
         self.bot_name = bot_name
         self.app_id = app_id
         self.trigger_ttl = trigger_ttl
-        self.ids = Ids()
+        self.ids = Ids(clock=clock)
         self.rng = random.Random(seed)
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}

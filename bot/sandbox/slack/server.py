@@ -5,29 +5,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import ipaddress
 import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.slack.blockkit import validate_message, validate_view
-from tests.fakes.slack.faults import Faults
-from tests.fakes.slack.socket_mode import Delivery, SocketHub
-from tests.fakes.slack.state import ApiError, Channel, FileRecord, Message, User
-from tests.fakes.slack.webapi import Args, WebApi, decode_json_args
-from tests.fakes.slack.workspace import Workspace
-
-if TYPE_CHECKING:
-    from tests.fakes.slack.users import Actor
+from bot.sandbox.slack.blockkit import validate_message, validate_view
+from bot.sandbox.slack.faults import Faults
+from bot.sandbox.slack.socket_mode import Delivery, SocketHub
+from bot.sandbox.slack.state import ApiError, Channel, FileRecord, Message, User
+from bot.sandbox.slack.users import Actor
+from bot.sandbox.slack.webapi import Args, WebApi, decode_json_args
+from bot.sandbox.slack.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
 MAX_RESPONSE_URL_USES = 5
 ALL_ENVELOPE_TYPES = frozenset({"events_api", "slash_commands", "interactive"})
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -93,7 +101,10 @@ class FakeSlack:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int = 0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        if not _is_loopback(host):
+            raise ValueError(f"the fake Slack serves on loopback only, not on {host!r}")
         self.bot_token = bot_token
         # The scopes granted to the bot token, sent as X-OAuth-Scopes like Slack does (None: no header).
         self.bot_scopes: list[str] | None = None
@@ -111,6 +122,7 @@ class FakeSlack:
             app_id=app_id,
             trigger_ttl=trigger_ttl,
             seed=seed,
+            clock=clock,
         )
         self.api = WebApi(self.workspace, self, chat_write_public=chat_write_public)
         self.faults = Faults()
@@ -387,6 +399,13 @@ class FakeSlack:
         return self.hub.connected
 
     @property
+    def busy(self) -> bool:
+        """An envelope is on its way or waiting for its ack, or an event is about to be sent."""
+        return bool(self._tasks) or any(
+            not delivery.is_acked and not delivery.gave_up for delivery in self.hub.deliveries
+        )
+
+    @property
     def envelopes(self) -> list[Delivery]:
         """Every envelope delivered so far, oldest first."""
         return self.hub.deliveries
@@ -643,8 +662,6 @@ class FakeSlack:
 
     def as_user(self, user_id: str) -> Actor:
         """Act as user_id: slash commands, clicks, modal submissions, messages, reactions."""
-        from tests.fakes.slack.users import Actor
-
         self.workspace.user(user_id)
         return Actor(self, user_id)
 

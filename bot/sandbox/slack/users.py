@@ -6,14 +6,29 @@ import copy
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from tests.fakes.slack.blockkit import interactive_types
-from tests.fakes.slack.socket_mode import Delivery
-from tests.fakes.slack.state import Channel, Message, User
+from bot.sandbox.slack.blockkit import interactive_types
+from bot.sandbox.slack.socket_mode import Delivery
+from bot.sandbox.slack.state import Channel, Message, User
+from bot.sandbox.slack.workspace import Workspace
 
-if TYPE_CHECKING:
-    from tests.fakes.slack.server import FakeSlack
+
+class Host(Protocol):
+    """What a simulated user needs from the server around the workspace (FakeSlack)."""
+
+    workspace: Workspace
+
+    def channel(self, channel: str) -> Channel: ...
+
+    def response_url(self, url_id: str) -> str: ...
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None: ...
+
+    async def deliver(self, envelope_type: str, payload: dict[str, Any]) -> Delivery: ...
+
+    async def emit_event(self, event: dict[str, Any]) -> Delivery: ...
+
 
 # element type -> (key in state.values / block_actions, key of its initial value, empty value)
 STATE_KEYS: dict[str, tuple[str, str, Any]] = {
@@ -98,7 +113,7 @@ def _elements(block: dict[str, Any]) -> list[dict[str, Any]]:
 class Actor:
     """One workspace user acting in the Slack client (get one from fake.as_user(user_id))."""
 
-    def __init__(self, fake: FakeSlack, user_id: str) -> None:
+    def __init__(self, fake: Host, user_id: str) -> None:
         self.fake = fake
         self.ws = fake.workspace
         self.user_id = user_id
@@ -508,6 +523,10 @@ class Actor:
         if view is None or self.ws.view_owner.get(view_id) != self.user_id:
             raise ActorError(f"view {view_id} does not belong to {self.user_id}")
         return view
+
+    def view_values(self, view_id: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        """What the fields of the open modal (or view_id) hold now, as a submission would carry them."""
+        return self._view_state(self._view(view_id))
 
     def _initial_entry(self, element: dict[str, Any]) -> dict[str, Any]:
         key, initial_key, empty = STATE_KEYS[element["type"]]

@@ -9,9 +9,9 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from tests.fakes.slack.blockkit import normalize_blocks, validate_message, validate_view
-from tests.fakes.slack.state import ApiError, Channel, FileRecord, Message, now
-from tests.fakes.slack.workspace import Workspace, check_channel_name
+from bot.sandbox.slack.blockkit import normalize_blocks, validate_message, validate_view
+from bot.sandbox.slack.state import ApiError, Channel, FileRecord, Message, now
+from bot.sandbox.slack.workspace import Workspace, check_channel_name
 
 # Arguments slack_sdk may send as JSON strings inside form fields.
 JSON_ARGS = frozenset({"blocks", "attachments", "view", "files", "metadata"})

@@ -1,0 +1,29 @@
+"""A fake Slack workspace on loopback (Web API, Socket Mode, response_url): the tests' and the sandbox's."""
+
+from bot.sandbox.slack.blockkit import validate_blocks, validate_message, validate_view
+from bot.sandbox.slack.faults import Faults
+from bot.sandbox.slack.server import ApiCall, FakeSlack, ResponseUrlPost
+from bot.sandbox.slack.socket_mode import Ack, AckTimeoutError, Delivery, NotConnectedError
+from bot.sandbox.slack.state import Channel, FileRecord, Message, User
+from bot.sandbox.slack.users import Actor, ActorError, Interaction
+
+__all__ = [
+    "Ack",
+    "AckTimeoutError",
+    "Actor",
+    "ActorError",
+    "ApiCall",
+    "Channel",
+    "Delivery",
+    "FakeSlack",
+    "Faults",
+    "FileRecord",
+    "Interaction",
+    "Message",
+    "NotConnectedError",
+    "ResponseUrlPost",
+    "User",
+    "validate_blocks",
+    "validate_message",
+    "validate_view",
+]
