@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.effects import held_by_the_dead
 from storage.models import SentEmail
 from storage.scheduling import _insert
 
-# A claim still "sending" after this long belongs to a process that died mid-send (a send gives up
-# far sooner, at the plugin timeout): the e-mail may be claimed again.
+# A claim still "sending" with no process named (made before claims named one) after this long
+# belongs to a process that died mid-send: the e-mail may be claimed again.
 SENDING_LEASE = timedelta(minutes=5)
 
 
@@ -23,14 +25,21 @@ async def claim_email(
     recipients: Sequence[str],
     subject: str,
     now: datetime,
-    lease: timedelta = SENDING_LEASE,
+    claimant: str | None = None,
 ) -> bool:
-    """Take the e-mail `key` of the incident for sending; False when it was sent or is being sent.
+    """Take the e-mail `key` of the incident for `claimant` (a process instance); False when it was
+    sent or is being sent.
 
     One statement each way, so two deliveries of the same event cannot both win; a failed e-mail,
-    or one whose sender died before saying how it went, can be claimed again (a retry). Commits.
+    or one whose sending process died before saying how it went, can be claimed again (a retry).
+    A send still going in a live process is not, however long it has taken. Commits.
     """
-    values = {"recipients": list(recipients), "subject": subject[:500], "updated_at": now}
+    values = {
+        "recipients": list(recipients),
+        "subject": subject[:500],
+        "updated_at": now,
+        "claimed_by": claimant,
+    }
     inserted = (
         await (await session.connection()).execute(
             _insert(session)(SentEmail)
@@ -40,7 +49,12 @@ async def claim_email(
         )
     ).scalar_one_or_none()
     if inserted is None:
-        abandoned = (col(SentEmail.status) == "sending") & (col(SentEmail.updated_at) < now - lease)
+        claimed_by = col(SentEmail.claimed_by)
+        sender_gone = sa.or_(
+            claimed_by.is_not(None) & held_by_the_dead(claimed_by, now),
+            claimed_by.is_(None) & (col(SentEmail.updated_at) < now - SENDING_LEASE),
+        )
+        abandoned = (col(SentEmail.status) == "sending") & sender_gone
         retried = await (await session.connection()).execute(
             update(SentEmail)
             .where(col(SentEmail.incident_id) == incident_id, col(SentEmail.key) == key)

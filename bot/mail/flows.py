@@ -1,6 +1,7 @@
-"""Sending one incident e-mail: claimed in the database first, rendered, sent with a timeout, recorded.
+"""Sending one incident e-mail: claimed in the database first, rendered, sent, recorded.
 
-A failure is recorded and returned, never raised: no e-mail may stop the flow that sends it.
+A failure is recorded and returned, never raised: no e-mail may stop the flow that sends it. A send
+that outlives the plugin timeout is reported as failed to the flow, but stays claimed until it ends.
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.errors import failure_text, plugin_call
+from bot.core.errors import failure_text
 from bot.runtime.bot_context import BotContext
 from plugins.interfaces import EmailPlugin
 from storage import emails as store
@@ -71,21 +71,44 @@ async def send_once(
         return Mailed(recipients, "skipped", "no e-mail address")
     try:
         async with ctx.sessions() as session:
-            # A send may outlast its timeout in its worker thread: the lease leaves it well past that.
-            lease = max(store.SENDING_LEASE, timedelta(seconds=4 * ctx.settings.plugin_timeout_seconds))
             claimed = await store.claim_email(
-                session, incident_id, key, recipients, subject, ctx.clock(), lease
+                session, incident_id, key, recipients, subject, ctx.clock(), str(ctx.process["instance"])
             )
     except IntegrityError:  # a concurrent delivery of the same e-mail won the claim
         claimed = False
     if not claimed:
         return Mailed(recipients, "already")
-    error: str | None = None
     try:
         html, text = render_email(template, context)
-        await plugin_call(ctx, plugin.send(list(recipients), subject, html, text))
+    except Exception as failure:
+        return await _finished(ctx, incident_id, key, recipients, failure_text(failure))
+    sending = asyncio.ensure_future(plugin.send(list(recipients), subject, html, text))
+    timeout = ctx.settings.plugin_timeout_seconds
+    await asyncio.wait({sending}, timeout=timeout)
+    if not sending.done():
+        # The send goes on in its worker thread and may still reach the mail server: it is not
+        # started again until it ends, and its end (not the clock) says whether it went.
+        ctx.tasks.spawn(_record_when_sent(ctx, incident_id, key, recipients, sending), name=f"email:{key}")
+        return Mailed(recipients, "failed", f"no answer within {timeout:g} seconds; still sending")
+    refused = sending.exception()
+    return await _finished(ctx, incident_id, key, recipients, failure_text(refused) if refused else None)
+
+
+async def _record_when_sent(
+    ctx: BotContext, incident_id: int, key: str, recipients: tuple[str, ...], sending: asyncio.Future[None]
+) -> None:
+    try:
+        await sending
+        error = None
     except Exception as failure:
         error = failure_text(failure)
+    await _finished(ctx, incident_id, key, recipients, error)
+
+
+async def _finished(
+    ctx: BotContext, incident_id: int, key: str, recipients: tuple[str, ...], error: str | None
+) -> Mailed:
+    if error:
         logger.warning("e-mail %s of incident %s failed: %s", key, incident_id, error)
     async with ctx.sessions() as session:
         await store.finish_email(session, incident_id, key, ctx.clock(), error)

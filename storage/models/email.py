@@ -25,5 +25,8 @@ class SentEmail(Timestamped, table=True):
     recipients: list[str] = json_field(list)
     subject: str = Field(default="", max_length=500)
     status: str = Field(default="sending", max_length=20)
+    # The process sending it (`bot_process.instance`): a send still going in a live process is never
+    # started again, however long it takes; a dead process's is.
+    claimed_by: str | None = Field(default=None, max_length=32)
     error: str | None = None
     sent_at: datetime | None = optional_time_field()
