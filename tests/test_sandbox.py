@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import shlex
 import shutil
@@ -178,6 +179,16 @@ async def test_the_shipped_script_shows_a_first_incident_from_report_to_feedback
     assert out.count("│ Thank you: your feedback is saved.") == 2  # alice's and bob's
     assert "DM [" in out and "[Give feedback]" in out
 
+    # The README's excerpt is this transcript, lines left out where it says "…".
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    excerpt = readme.split("```text\n", 1)[1].split("```", 1)[0]
+    position = 0
+    for line in excerpt.splitlines():
+        if line != "…":
+            found = out.find(line + "\n", position)
+            assert found >= 0, f"the README shows a line the transcript does not have: {line!r}"
+            position = found
+
 
 async def test_a_script_stops_at_the_first_step_that_fails_with_its_line(tmp_path: Path) -> None:
     script = tmp_path / "stable-too-soon.txt"
@@ -314,3 +325,100 @@ async def test_the_interactive_prompt_as_a_person_uses_it(terminal: Terminal) ->
     await terminal.shows("#inc-1-checkout-is-down [3] bob: Rolling back the 14:00 deploy.")
     terminal.type(":quit")
     await terminal.shows("sandbox exited with 0")
+
+
+# Run in the sandbox's own process: an audit hook sees every socket the process (any library, any
+# thread) connects, binds or resolves a name for, and notes each address in the file it is given.
+WATCHED_CLI = """
+import ipaddress, socket, sys
+
+log = open(sys.argv.pop(1), "a", buffering=1)
+
+def address(value):
+    if isinstance(value, tuple) and value and isinstance(value[0], str):
+        return value[0]
+    return None
+
+def watch(event, args):
+    if event in ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"):
+        host = address(args[1] if event != "socket.sendmsg" else args[-1])
+    elif event == "socket.getaddrinfo":
+        host = args[0].decode() if isinstance(args[0], bytes) else args[0]
+    else:
+        return
+    if host is not None:
+        log.write(f"{event} {host}\\n")
+
+sys.addaudithook(watch)
+sys.argv[0] = "dispatch-bot"
+from bot.cli.main import main
+main()
+"""
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+async def test_a_sandbox_never_opens_a_socket_beyond_loopback(tmp_path: Path) -> None:
+    log = tmp_path / "sockets.log"
+    script = REPO / "examples" / "sandbox" / "first-incident.txt"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WATCHED_CLI,
+        str(log),
+        "sandbox",
+        "--script",
+        str(script),
+        env=clean_environment(),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, stdout.decode() + stderr.decode()
+    seen = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    events = {event for event, _ in seen}
+    # The hook saw the workspace and health servers bind and the bot connect to the workspace...
+    assert {"socket.bind", "socket.connect"} <= events, seen
+    # ...and nothing else: no address, and no name resolved, beyond this machine.
+    assert [(event, host) for event, host in seen if not is_loopback(host)] == []
+
+
+async def test_moving_the_clock_brings_the_reminders_due_then() -> None:
+    async with Sandbox(prepare_config(None)) as sandbox:
+        session = Session(sandbox, strict=True)
+        for line in ("/dispatch-report-incident Checkout is down", "Description: EU only.", ":submit"):
+            await session.handle(line)
+
+        shown = "\n".join(line.text for line in await session.handle(":time +7h"))
+        assert "7h00 ahead of the wall clock" in shown
+        # Medium asks for a tactical report every 6 hours.
+        assert "dispatch-bot: ⏰ INC-1 has had no tactical report for 6 hours" in shown
+        assert "[Remind me later ▾ In 30 minutes | In 1 hour | In 2 hours]" in shown
+
+        shown = "\n".join(line.text for line in await session.handle(":click In 1 hour"))
+        assert "OK: I will remind you about the tactical report of INC-1 at" in shown, shown
+
+
+async def test_a_modal_pushed_over_a_form_closes_back_to_it_with_its_answers() -> None:
+    async with Sandbox(prepare_config(None)) as sandbox:
+        session = Session(sandbox, strict=True)
+        for line in ("/dispatch-report-incident Checkout is down", "Description: EU only.", ":submit"):
+            await session.handle(line)
+        await session.handle(":goto #inc-1-checkout-is-down")
+        await session.handle("/dispatch-update-incident")
+        await session.handle("Title: Checkout is down in the EU")
+        shown = [line.text for line in await session.handle(":click Add cost")]
+        assert shown[0] == "┌ Add cost" and shown[-1] == "└"
+        shown = [line.text for line in await session.handle(":close")]
+        assert "┌ Update incident" in shown
+        assert session.prompt() == "│ Description (optional) [EU only.] ▸ "  # the title is answered
+        shown = [line.text for line in await session.handle(":submit")]
+        assert "    • Title: Checkout is down → Checkout is down in the EU" in shown

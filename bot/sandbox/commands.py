@@ -21,7 +21,8 @@ What you can type (a script holds the same lines; # starts a comment):
   :people                     who is here, with their time zones
   :help                       this
 In a form: answer each field (a number picks a choice, Enter keeps what is in [brackets]),
-  or `Label: value` for any field, then :submit (or :cancel). Errors are shown and asked again."""
+  or `Label: value` for any field, then :submit (or :cancel). Errors are shown and asked again.
+  :close closes a modal with nothing to fill (back to the one under it, if any)."""
 
 
 class ParseError(ValueError):
@@ -53,6 +54,7 @@ COMMANDS = frozenset(
         "help",
         "submit",
         "cancel",
+        "close",
         "quit",
     }
 )

@@ -69,7 +69,12 @@ def element_label(element: dict[str, Any], names: Names) -> str:
     if kind == "overflow":
         return "[⋯ " + " | ".join(_text_of(o.get("text"), names) for o in _options(element)) + "]"
     placeholder = _text_of(element.get("placeholder"), names)
-    return f"[{placeholder or kind} ▾]"
+    choices = " | ".join(_text_of(o.get("text"), names) for o in _options(element))
+    return f"[{placeholder or kind} ▾ {choices}]" if choices else f"[{placeholder or kind} ▾]"
+
+
+def option_texts(element: dict[str, Any]) -> list[str]:
+    return [str((option.get("text") or {}).get("text", "")) for option in _options(element)]
 
 
 def _rich_text(element: dict[str, Any], names: Names) -> str:
@@ -167,8 +172,11 @@ def message_lines(message: dict[str, Any], names: Names) -> list[str]:
     return [line.rstrip() for line in lines if line.strip()] or ["(empty message)"]
 
 
+CLICKABLE = frozenset({"button", "workflow_button", "overflow", "static_select", "radio_buttons"})
+
+
 def buttons(blocks: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(block, element) for every button and overflow menu, in reading order."""
+    """(block, element) for every button, and every menu of choices, in reading order."""
     found = []
     for block in blocks:
         kind = block.get("type")
@@ -178,7 +186,7 @@ def buttons(blocks: Iterable[dict[str, Any]]) -> list[tuple[dict[str, Any], dict
             elements = [block["accessory"]]
         else:
             elements = []
-        found += [(block, e) for e in elements if e.get("type") in ("button", "overflow", "workflow_button")]
+        found += [(block, e) for e in elements if e.get("type") in CLICKABLE]
     return found
 
 

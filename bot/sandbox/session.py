@@ -44,6 +44,8 @@ class Seen:
     pins: dict[str, set[str]] = field(default_factory=dict)
     bookmarks: set[str] = field(default_factory=set)
     views: dict[str, str] = field(default_factory=dict)
+    top: str | None = None
+    """The modal last seen on top of their stack."""
     buttons: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     """(channel id, message ts, block, element) of the buttons shown, oldest first."""
 
@@ -80,6 +82,7 @@ class Session:
         self.seen: dict[str, Seen] = {}
         self.numbers: dict[str, dict[str, int]] = {}
         self.forms: dict[str, Form] = {}
+        self.drafts: dict[str, Form] = {}
         self.names = render.Names(user=self._user_name, channel=self._channel_name)
 
     # ----- who and where -----
@@ -220,22 +223,27 @@ class Session:
         return lines + self._modal_news(user)
 
     def _modal_news(self, user: str) -> list[Line]:
+        """The modal on top of the person's stack, when it is new to them, changed, or back on top
+        (a pushed one closed); a modal with fields becomes the form being filled."""
         seen = self._seen(user)
         view = self.fake.open_view_for(user)
-        if view is None or seen.views.get(view["id"]) == view["hash"]:
+        if view is None:
+            seen.top = None
+            self.forms.pop(user, None)
             return []
-        seen.views[view["id"]] = view["hash"]
-        lines = [Line("modal", text) for text in render.modal_lines(view, self.names)]
-        form = self.forms.get(user)
+        fresh = seen.views.get(view["id"]) != view["hash"] or seen.top != view["id"]
+        seen.views[view["id"]], seen.top = view["hash"], view["id"]
+        lines = [Line("modal", text) for text in render.modal_lines(view, self.names)] if fresh else []
         if render.inputs(view) and view.get("submit"):
-            if form is None or form.view_id != view["id"]:
-                self.forms[user] = Form(view["id"])
-            else:
-                present = {block["block_id"] for block in render.inputs(view)}
-                form.answers = {k: v for k, v in form.answers.items() if k in present}
+            # Answers are kept per view: back on top, a modal is asked where it was left.
+            form = self.drafts.setdefault(view["id"], Form(view["id"]))
+            present = {block["block_id"] for block in render.inputs(view)}
+            form.answers = {k: v for k, v in form.answers.items() if k in present}
+            self.forms[user] = form
         else:
             self.forms.pop(user, None)
-            lines.append(Line("modal", "└"))
+            if fresh:
+                lines.append(Line("modal", "└"))
         return lines
 
     # ----- forms -----
@@ -311,7 +319,7 @@ class Session:
             step = self._parse(line)
             if step.kind == "submit":
                 return await self.submit()
-            if step.kind == "cancel":
+            if step.kind in ("cancel", "close"):
                 form = self.form
                 self.forms.pop(self.me, None)
                 if form is not None:
@@ -462,9 +470,11 @@ class Session:
             if step.kind == "join":
                 await self._act(actor.join_channel(channel.id))
                 self.places[self.me] = channel.id
+                done = f"you joined {self.where(channel)}"
             else:
                 await self._act(actor.leave_channel(channel.id))
-            return await self._after(expect_answer=False)
+                done = f"you left {self.where(channel)}"
+            return [Line("notice", done), *await self._after(expect_answer=False)]
         if step.kind == "jobs":
             return self._jobs()
         if step.kind == "run":
@@ -475,8 +485,11 @@ class Session:
             return self._people()
         if step.kind == "help":
             return [Line("notice", HELP)]
-        if step.kind in ("submit", "cancel"):
-            return self._refused("no form is open")
+        if step.kind in ("cancel", "close") and self.fake.open_view_for(self.me) is not None:
+            await self._act(self.actor.close_view())
+            return [Line("modal", "└ (closed)"), *await self._after(expect_answer=False)]
+        if step.kind in ("submit", "cancel", "close"):
+            return self._refused("no modal is open")
         return []
 
     def _last_written(self, channel: Channel) -> Message:
@@ -530,9 +543,9 @@ class Session:
             ts = self.message_at(self.here, step.number).ts
             candidates = [c for c in candidates if c[0] == self.here.id and c[1] == ts]
         for channel_id, ts, _block, element in candidates:
-            if element["type"] == "overflow":
-                options = [o["text"]["text"] for o in element.get("options") or []]
-                chosen = next((o for o in options if o.casefold() == wanted), None)
+            if element["type"] not in ("button", "workflow_button"):
+                # A menu: clicking one of its choices chooses it.
+                chosen = next((o for o in render.option_texts(element) if o.casefold() == wanted), None)
                 if chosen is not None:
                     await self._act(self.actor.select_option(channel_id, ts, element["action_id"], chosen))
                     return await self._after(expect_answer=True)
@@ -545,6 +558,7 @@ class Session:
                 return await self._after(expect_answer=True)
         shown = sorted(
             {str((e.get("text") or {}).get("text", "")) for *_, e in seen.buttons if e.get("text")}
+            | {option for *_, e in seen.buttons for option in render.option_texts(e)}
         )
         raise StepFailed(
             f"no button {step.text!r} was shown to you; buttons shown: {', '.join(shown) or 'none'}"
