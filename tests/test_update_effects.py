@@ -160,3 +160,28 @@ async def test_a_daily_summary_cut_short_by_slack_is_completed_without_repeating
     assert await effects.drain(bot.ctx) == (1, 0)
     assert len(summaries(slack, first)) == len(summaries(slack, second)) == 1
     assert await run_at(bot, 9, 30) == "posted 0 daily summary message(s) for 0 project(s)"
+
+
+async def test_a_reporter_whose_modal_cannot_show_the_result_is_told_by_dm_never_that_nothing_exists(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    from tests.test_incident_report import report, wait_until_opened
+
+    ada = slack.add_user("ada")
+    slack.faults.fail("views.update", error="internal_error")  # the "Creating…" modal cannot be updated
+    await report(slack, ada, "Checkout is down")
+    await wait_until_opened(slack, bot)
+    await slack.wait_for(
+        lambda: any("INC-1" in m.text and "is open" in m.text for m in slack.dms_to(ada)), timeout=5
+    )
+    told = [m.text for m in slack.dms_to(ada)] + [str(slack.open_view_for(ada))]
+    assert not any("nothing was created" in text for text in told)
+
+
+async def test_an_update_whose_modal_was_closed_is_told_by_dm(slack: FakeSlack, bot: BotProcess) -> None:
+    ada = slack.add_user("ada")
+    channel = await open_incident(slack, bot, ada, "Checkout errors")
+    await open_update_modal(slack, ada, channel)
+    slack.faults.fail("views.update", error="not_found")  # ada closed the "Saving…" modal
+    await slack.as_user(ada).submit_view({"Title": "Checkout errors in eu-west"})
+    await slack.wait_for(lambda: any("Saved: title" in m.text for m in slack.dms_to(ada)), timeout=5)

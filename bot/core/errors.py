@@ -18,14 +18,20 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def with_error_modal(ctx: BotContext, view_id: str, title: str, work: Awaitable[None]) -> None:
-    """Await `work`; if it fails, log it with a correlation id and show that id in the modal."""
+async def with_error_modal(
+    ctx: BotContext, view_id: str, title: str, work: Awaitable[None], user: str | None = None
+) -> None:
+    """Await `work`; if it fails, log it with a correlation id and show that id in the modal (to
+    `user` by DM when the modal is gone, if they are named)."""
     try:
         await work
     except Exception:
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("%s failed", title, extra={"correlation_id": correlation_id})
-        await ctx.gateway.update_view(view_id, error_modal(title, correlation_id))
+        if user is None:
+            await ctx.gateway.update_view(view_id, error_modal(title, correlation_id))
+        else:
+            await ctx.gateway.show_result(view_id, user, error_modal(title, correlation_id))
 
 
 def failure_text(error: BaseException) -> str:

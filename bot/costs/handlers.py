@@ -107,9 +107,10 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
         async def save() -> None:
             added = await flows.add_manual_cost(ctx, cost)
-            await ctx.gateway.update_view(
+            await ctx.gateway.show_result(
                 view["id"],
+                user_id,
                 views.added_modal(added.type_name, added.cents, added.total_cents, added.incident_name),
             )
 
-        ctx.tasks.spawn(with_error_modal(ctx, view["id"], views.TITLE, save()), name="cost-add")
+        ctx.tasks.spawn(with_error_modal(ctx, view["id"], views.TITLE, save(), user_id), name="cost-add")

@@ -59,6 +59,6 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
         async def save() -> None:
             outcome = await flows.save_feedback(ctx, incident_id, user, int(rating), text, anonymous)
-            await ctx.gateway.update_view(view["id"], views.result_modal(views.OUTCOMES[outcome]))
+            await ctx.gateway.show_result(view["id"], user, views.result_modal(views.OUTCOMES[outcome]))
 
         ctx.tasks.spawn(save(), name="feedback-save")

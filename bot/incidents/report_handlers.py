@@ -74,30 +74,47 @@ async def open_report_modal(
 
 
 async def report_and_open(ctx: BotContext, report: reporting.Report, view_id: str) -> None:
-    """Save the report, open the incident, and turn the reporter's modal into the result."""
+    """Save the report, open the incident, and turn the reporter's modal into the result (or DM it
+    to them when the modal is gone)."""
+    reporter = report.reporter_id
+    saved: int | None = None
     try:
         incident_id, created = await reporting.save_report(ctx, report)
+        saved = incident_id
 
         async def show_channel(card: IncidentCard) -> None:
-            await ctx.gateway.update_view(view_id, report_views.created_modal(card))
+            await ctx.gateway.show_result(view_id, reporter, report_views.created_modal(card))
 
         if created:
             card = await opening_runner.open_incident(ctx, incident_id, channel_ready=show_channel)
             if not card.channel_id:
-                await ctx.gateway.update_view(view_id, report_views.channel_pending_modal(card))
+                await ctx.gateway.show_result(view_id, reporter, report_views.channel_pending_modal(card))
         else:
             await show_channel(await incident_card(ctx, incident_id))
     except Exception:
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("reporting an incident failed", extra={"correlation_id": correlation_id})
-        await ctx.gateway.update_view(
-            view_id,
-            report_views.message_modal(
-                "Report an incident",
-                "Sorry, the incident could not be saved, so nothing was created. Please try again; "
-                f"if it keeps failing, give your admin this reference: `{correlation_id}`.",
-            ),
+        await ctx.gateway.show_result(view_id, reporter, await _failure_modal(ctx, saved, correlation_id))
+
+
+async def _failure_modal(ctx: BotContext, saved: int | None, correlation_id: str) -> dict[str, Any]:
+    """What the reporter is told of a failure: never "nothing was created" about an incident that exists."""
+    if saved is None:
+        return report_views.message_modal(
+            "Report an incident",
+            "Sorry, the incident could not be saved, so nothing was created. Please try again; "
+            f"if it keeps failing, give your admin this reference: `{correlation_id}`.",
         )
+    try:
+        card = await incident_card(ctx, saved)
+    except Exception:
+        logger.exception("reading a saved incident failed", extra={"correlation_id": correlation_id})
+        return report_views.message_modal(
+            "Incident reported",
+            "Your incident is saved, but opening it hit an error; the bot finishes it on its own. "
+            f"Reference: `{correlation_id}`.",
+        )
+    return report_views.saved_with_error_modal(card, correlation_id)
 
 
 def register(registry: Registry, ctx: BotContext) -> None:

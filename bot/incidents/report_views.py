@@ -211,6 +211,19 @@ def created_modal(incident: IncidentCard) -> dict[str, Any]:
     )
 
 
+def saved_with_error_modal(incident: IncidentCard, correlation_id: str) -> dict[str, Any]:
+    where = (
+        f"its channel <#{incident.channel_id}> exists"
+        if incident.channel_id
+        else "its channel is being opened"
+    )
+    return message_modal(
+        "Incident reported",
+        f"*{escape(incident.name)}* is saved and {where}, but part of its opening hit an error; the "
+        f"bot finishes what is left on its own. Reference: `{correlation_id}`.",
+    )
+
+
 def channel_pending_modal(incident: IncidentCard) -> dict[str, Any]:
     return message_modal(
         "Incident reported",

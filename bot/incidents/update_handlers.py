@@ -123,49 +123,37 @@ async def open_review_modal(
 
 
 async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -> None:
+    """Save the update and show its outcome in the person's "Saving…" modal (or by DM when it is gone)."""
+
+    async def tell(text: str) -> None:
+        await ctx.gateway.show_result(
+            view_id, update.user_id, report_views.message_modal("Update incident", text)
+        )
+
     try:
         saved = await lifecycle.apply_update(ctx, update)
     except lifecycle.UpdateRefused as refused:
-        await ctx.gateway.update_view(
-            view_id,
-            report_views.message_modal(
-                "Update incident",
-                "Not saved: someone changed the incident while you edited it, and together the changes "
-                f"don't hold: {refused}. Nothing changed; open the form again to see the incident as it is.",
-            ),
+        await tell(
+            "Not saved: someone changed the incident while you edited it, and together the changes "
+            f"don't hold: {refused}. Nothing changed; open the form again to see the incident as it is."
         )
         return
     except lifecycle.IncidentBusy:
-        await ctx.gateway.update_view(
-            view_id,
-            report_views.message_modal(
-                "Update incident",
-                "Not saved: another change to this incident was still being saved. Nothing changed; "
-                "open the form again in a moment.",
-            ),
+        await tell(
+            "Not saved: another change to this incident was still being saved. Nothing changed; "
+            "open the form again in a moment."
         )
         return
     except Exception:
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("updating an incident failed", extra={"correlation_id": correlation_id})
-        await ctx.gateway.update_view(
-            view_id,
-            report_views.message_modal(
-                "Update incident",
-                f"Sorry, the update could not be saved; nothing changed. Reference: `{correlation_id}`.",
-            ),
-        )
+        await tell(f"Sorry, the update could not be saved; nothing changed. Reference: `{correlation_id}`.")
         return
     # Saved with its effects: they run now, whatever becomes of the modal (a failed views.update
     # must not leave a close without its archive and feedback requests).
     running = ctx.tasks.spawn(saved.run_effects(ctx), name=f"update-effects:{update.incident_id}")
     summary = ", ".join(change.field.lower() for change in saved.changes)
-    await ctx.gateway.update_view(
-        view_id,
-        report_views.message_modal(
-            "Update incident", f"✅ Saved: {summary}." if saved.changes else "Nothing changed."
-        ),
-    )
+    await tell(f"✅ Saved: {summary}." if saved.changes else "Nothing changed.")
     await running
 
 

@@ -138,9 +138,11 @@ def register(registry: Registry, ctx: BotContext) -> None:
 
         async def send() -> None:
             outcome = await flows.create_report(ctx, submitted)
-            await ctx.gateway.update_view(view["id"], views.result_modal(outcome))
+            await ctx.gateway.show_result(view["id"], submitted.user_id, views.result_modal(outcome))
 
-        ctx.tasks.spawn(with_error_modal(ctx, view["id"], kind.name, send()), name=f"report-{kind.key}")
+        ctx.tasks.spawn(
+            with_error_modal(ctx, view["id"], kind.name, send(), submitted.user_id), name=f"report-{kind.key}"
+        )
 
     for callback_id in views.CALLBACKS.values():
         registry.view(callback_id)(report_submitted)

@@ -252,6 +252,18 @@ class SlackGateway:
             raise
         return True
 
+    async def show_result(self, view_id: str, user: str, view: dict[str, Any]) -> None:
+        """Turn the person's waiting modal ("Saving…") into `view`; when the modal is gone (they
+        closed it) or Slack refuses the update, DM them its words: the outcome always reaches them."""
+        try:
+            if await self.update_view(view_id, view):
+                return
+        except SlackApiError as error:
+            logger.warning("could not show a result in its modal: %s", error_code(error))
+        sections = [block for block in view.get("blocks", []) if block.get("type") == "section"]
+        text = "\n\n".join(str(block.get("text", {}).get("text", "")) for block in sections)
+        await self.direct_message(user, text or str(view.get("title", {}).get("text", "")))
+
 
 def with_suffix(name: str, number: int) -> str:
     suffix = f"-{number}"
