@@ -185,3 +185,19 @@ async def test_an_update_whose_modal_was_closed_is_told_by_dm(slack: FakeSlack, 
     slack.faults.fail("views.update", error="not_found")  # ada closed the "Saving…" modal
     await slack.as_user(ada).submit_view({"Title": "Checkout errors in eu-west"})
     await slack.wait_for(lambda: any("Saved: title" in m.text for m in slack.dms_to(ada)), timeout=5)
+
+
+async def test_a_close_reminder_slack_refused_is_sent_by_the_retry_once(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    from tests.test_close_reminders import MONDAY, close_reminders, run_at, stable_incident
+
+    ada = slack.add_user("ada")
+    await stable_incident(slack, bot, ada)
+    slack.faults.fail("chat.postMessage", error="internal_error")
+    assert await run_at(bot, MONDAY) == "sent 0 close reminder(s)"  # claimed, not sent: kept, not lost
+    assert close_reminders(slack, ada) == []
+    bot.ctx.clock = lambda: MONDAY + timedelta(seconds=20)
+    assert await effects.drain(bot.ctx) == (1, 0)
+    assert await run_at(bot, MONDAY + timedelta(hours=1)) == "sent 0 close reminder(s)"
+    assert len(close_reminders(slack, ada)) == 1

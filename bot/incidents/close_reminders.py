@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.core.direct_messages import dm
 from bot.core.local_time import today_at
 from bot.incidents import update_views
 from bot.incidents.context import COMMANDER
+from bot.runtime import effects
 from bot.runtime.bot_context import BotContext
 from storage import incidents as incident_store
 from storage import reminders as store
@@ -40,18 +42,21 @@ async def remind_to_close(ctx: BotContext) -> str:
     async with ctx.sessions() as session, session.begin():
         claimed = await store.claim_reminders(session, [claim for _, claim in due], now)
         channels = await incident_store.conversations(session, [claim.incident_id for _, claim in due])
-    sent = 0
-    for item, claim in due:
-        if (claim.incident_id, CLOSE) not in claimed:
-            continue  # this week's was sent by another run or process
-        days = (now - item.stable_since).days
-        text, blocks = update_views.close_reminder(
-            claim.incident_id, item.incident.name, item.incident.title, days, channels.get(claim.incident_id)
-        )
-        try:
-            await ctx.gateway.direct_message(claim.user_id or "", text, blocks)
-        except Exception:  # one commander Slack refuses must not stop the others' reminders
-            logger.warning("close reminder failed", exc_info=True, extra={"incident_id": claim.incident_id})
-            continue
-        sent += 1
+        sends = []
+        for item, claim in due:
+            if (claim.incident_id, CLOSE) not in claimed:
+                continue  # this week's was sent by another run or process
+            days = (now - item.stable_since).days
+            text, blocks = update_views.close_reminder(
+                claim.incident_id,
+                item.incident.name,
+                item.incident.title,
+                days,
+                channels.get(claim.incident_id),
+            )
+            key = f"close-reminder:{claim.incident_id}:{claim.due_at.isoformat()}"
+            sends.append(dm(ctx, key, [claim.user_id or ""], text, blocks, claim.incident_id))
+        # The claim and the send are one: each claimed reminder is an effect, sent at least once.
+        keys = await effects.record(session, ctx, sends)
+    sent, _failed = await effects.run_stages(ctx, keys)
     return f"sent {sent} close reminder(s)"

@@ -10,9 +10,11 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.direct_messages import dm
 from bot.incidents.context import COMMANDER
 from bot.people import queries as people
 from bot.people.flows import in_transaction
+from bot.runtime import effects
 from bot.runtime.bot_context import BotContext
 from bot.tasks import views
 from bot.tasks.facts import TaskCard, TaskDraft
@@ -289,18 +291,15 @@ async def remind_overdue(ctx: BotContext) -> str:
         due = await task_store.overdue_tasks(session, now, REMIND_EVERY)
     async with ctx.sessions() as session, session.begin():
         claimed = await task_store.claim_reminders(session, [row.id for row in due], now, REMIND_EVERY)
-    sent = 0
-    for row in due:
-        if row.id not in claimed:
-            continue  # another run (another process) reminded about it meanwhile
-        card = card_of(row)
-        text, blocks = views.overdue_reminder(card, row.incident_title)
-        outcomes = await asyncio.gather(
-            *(ctx.gateway.direct_message(user, text, blocks) for user in card.assignees),
-            return_exceptions=True,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, Exception):
-                logger.warning("a task reminder failed for task %s", row.id, exc_info=outcome)
-        sent += 1
-    return f"reminded about {sent} overdue task(s)"
+        sends = []
+        for row in due:
+            if row.id not in claimed:
+                continue  # another run (another process) reminded about it meanwhile
+            card = card_of(row)
+            text, blocks = views.overdue_reminder(card, row.incident_title)
+            key = f"task-reminder:{row.id}:{now.isoformat()}"
+            sends.append(dm(ctx, key, card.assignees, text, blocks, card.incident_id))
+        # The claim and the send are one: each claimed reminder is an effect, sent at least once.
+        keys = await effects.record(session, ctx, sends)
+    await effects.run_stages(ctx, keys)
+    return f"reminded about {len(keys)} overdue task(s)"
