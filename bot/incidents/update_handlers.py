@@ -100,6 +100,29 @@ async def _update_view(ctx: BotContext, incident_id: int, status: str | None = N
     return update_views.update_modal(form, {"incident_id": incident_id, "shown": form.shown}, status)
 
 
+async def _retry_view(ctx: BotContext, update: lifecycle.Update, problem: str) -> dict[str, Any]:
+    """The update form on the incident as it is now, filled with what `update` typed, under `problem`."""
+    form = await lifecycle.update_form(ctx, update.incident_id)
+    typed = replace(
+        form,
+        incident=replace(
+            form.incident,
+            title=update.title,
+            description=update.description,
+            visibility=update.visibility,
+            tags=list(update.tags),
+        ),
+        resolution=update.resolution,
+        type_id=update.type_id,
+        severity_id=update.severity_id,
+        priority_id=update.priority_id,
+    )
+    metadata = {"incident_id": update.incident_id, "shown": form.shown}
+    view = update_views.update_modal(typed, metadata, update.status)
+    view["blocks"].insert(0, {"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {problem}"}})
+    return view
+
+
 async def open_review_modal(
     ctx: BotContext,
     respond: AsyncRespond,
@@ -130,18 +153,22 @@ async def save_update(ctx: BotContext, update: lifecycle.Update, view_id: str) -
             view_id, update.user_id, report_views.message_modal("Update incident", text)
         )
 
+    async def ask_again(problem: str) -> None:
+        """The form again, with what they typed and why it was not saved: nothing they wrote is lost."""
+        await ctx.gateway.show_result(view_id, update.user_id, await _retry_view(ctx, update, problem))
+
     try:
         saved = await lifecycle.apply_update(ctx, update)
     except lifecycle.UpdateRefused as refused:
-        await tell(
+        await ask_again(
             "Not saved: someone changed the incident while you edited it, and together the changes "
-            f"don't hold: {refused}. Nothing changed; open the form again to see the incident as it is."
+            f"don't hold: {refused}. Nothing changed; your changes are below, on the incident as it is now."
         )
         return
     except lifecycle.IncidentBusy:
-        await tell(
+        await ask_again(
             "Not saved: another change to this incident was still being saved. Nothing changed; "
-            "open the form again in a moment."
+            "your changes are below: save again in a moment."
         )
         return
     except Exception:
