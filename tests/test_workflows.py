@@ -277,6 +277,19 @@ async def test_the_webhook_sends_its_token_and_says_what_went_wrong() -> None:
             await WebhookWorkflow("s3cret", timeout=0.2).run(url, {}, key="k3", context=context)
 
 
+async def test_a_workflow_that_redirects_is_not_followed_and_its_token_goes_nowhere_else() -> None:
+    from plugins.errors import PluginError
+    from plugins.workflow.webhook import WebhookWorkflow
+
+    async with FakeWorkflows() as elsewhere, FakeWorkflows(token="s3cret") as fake:
+        fake.redirect_to = elsewhere.hook("collect")
+        with pytest.raises(PluginError, match=r"answered a redirect to http://127\.0\.0\.1:\d+ .*point the"):
+            await WebhookWorkflow("s3cret").run(
+                fake.hook("restart"), {}, key="k1", context={"workflow": RESTART}
+            )
+        assert elsewhere.requests == []  # the request, and the token, stayed where the operator sent them
+
+
 async def test_a_run_is_followed_at_the_status_url_its_system_gave() -> None:
     from plugins.workflow.webhook import WebhookWorkflow
 

@@ -134,7 +134,17 @@ class WebhookWorkflow:
         async with aiohttp.ClientSession(timeout=self.timeout) as session:
             while True:
                 try:
-                    async with session.request(method, url, json=body, headers=sent) as response:
+                    # Never followed: a redirect would carry the request (and its token) where the
+                    # operator did not point the workflow.
+                    async with session.request(
+                        method, url, json=body, headers=sent, allow_redirects=False
+                    ) as response:
+                        if 300 <= response.status < 400:
+                            raise PluginError(
+                                f"The workflow at {_where(url)} answered a redirect "
+                                f"to {_where(response.headers.get('Location', ''))} for {what}; the bot "
+                                "does not follow redirects: point the workflow's URL where it leads"
+                            )
                         if response.status in RETRIED and attempt < self.retries:
                             attempt += 1
                             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))

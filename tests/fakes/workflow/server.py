@@ -36,6 +36,8 @@ class FakeWorkflows(Misbehaving):
     status_urls: bool = False
     # Or answer with a `status_url` elsewhere: `<status_base>/status/<run id>`.
     status_base: str | None = None
+    # Answer every request with a redirect to this URL instead (a moved service, or a hostile one).
+    redirect_to: str | None = None
     runs: dict[str, Run] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     injected: Injected = field(default_factory=Injected)
@@ -86,6 +88,8 @@ class FakeWorkflows(Misbehaving):
         await self.injected.wait(request.method, request.path)
         if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"error": "unauthorized"}, status=401)
+        if self.redirect_to is not None:
+            raise web.HTTPTemporaryRedirect(self.redirect_to)
         fault = self.injected.take(request.method, request.path)
         if fault is not None:
             response = web.json_response({"error": f"injected {fault.status}"}, status=fault.status)
