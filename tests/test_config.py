@@ -50,6 +50,22 @@ SMALL = textwrap.dedent("""\
 """)
 
 
+RESOLUTION_REASONS = (
+    "Benign",
+    "Contained",
+    "Escalated",
+    "False Positive",
+    "Information Gathered",
+    "Insufficient Information",
+    "Mitigated",
+    "Operational Error",
+    "Policy Violation",
+    "User Acknowledged",
+)
+CASE_PRIORITIES = ("Low", "Medium", "High", "Critical", "Optional")
+CASE_SEVERITIES = ("Undetermined", "Low", "Medium", "High")
+
+
 def run(url: str, *args: str) -> Result:
     return CliRunner().invoke(config_group, list(args), obj=Settings(database_url=url))
 
@@ -86,22 +102,29 @@ def test_plan_on_an_empty_database_lists_creations_and_writes_nothing(
     result = run(database_url, "plan", write(tmp_path, SMALL))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[:7] == [
+    assert lines[:6] == [
         "+ create role 'Incident Commander'",
         "+ create role 'Scribe'",
         "+ create role 'Liaison'",
         "+ create role 'Reporter'",
         "+ create role 'Participant'",
         "+ create role 'Observer'",
-        "+ create project 'Default'",
     ]
-    assert lines[7:11] == [
+    # The file says nothing about cases, so the built-in case configuration comes with it.
+    assert lines[6:16] == [f"+ create resolution reason {name!r}" for name in RESOLUTION_REASONS]
+    assert lines[16:21] == [
+        "+ create project 'Default'",
         "+ create priority 'Low' (project Default)",
         "+ create priority 'High' (project Default)",
         "+ create notification 'all-incidents' (project Default)",
         "+ create notification 'sec-alerts' (project Default)",
     ]
-    assert lines[11].startswith("Plan: 11 to create, 0 to update, 0 to disable.")
+    assert lines[21:31] == [
+        "+ create case type 'General' (project Default)",
+        *(f"+ create case priority {name!r} (project Default)" for name in CASE_PRIORITIES),
+        *(f"+ create case severity {name!r} (project Default)" for name in CASE_SEVERITIES),
+    ]
+    assert lines[31].startswith("Plan: 31 to create, 0 to update, 0 to disable.")
     assert fetch(database_url, select(Project)) == []
 
 
@@ -109,7 +132,7 @@ def test_apply_creates_rows_and_a_second_apply_changes_nothing(database_url: str
     path = write(tmp_path, SMALL)
     first = run(database_url, "apply", path)
     assert first.exit_code == 0, first.output
-    assert first.stdout.splitlines()[-1] == "Applied: 11 created, 0 updated, 0 disabled."
+    assert first.stdout.splitlines()[-1] == "Applied: 31 created, 0 updated, 0 disabled."
 
     priorities = fetch(database_url, select(IncidentPriority).order_by(col(IncidentPriority.view_order)))
     assert [(p.name, p.tactical_report_reminder_hours, p.page_commander, p.enabled) for p in priorities] == [

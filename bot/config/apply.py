@@ -2,8 +2,8 @@
 
 Rows are matched by natural key, compared case-insensitively so that re-casing a name updates the row:
 the project name; (project, name) for its children; (project, e-mail) for individuals; (project, tag
-type, name) for tags; the name for participant roles. Rows the file no longer mentions are disabled,
-never deleted, because incidents keep pointing at them.
+type, name) for tags; the name for participant roles and case resolution reasons. Rows the file no
+longer mentions are disabled, never deleted, because incidents and cases keep pointing at them.
 """
 
 from __future__ import annotations
@@ -18,8 +18,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config.checks import ConfigCheckError, check_workspace
 from bot.config.filters import from_column, to_column
-from bot.config.schema import ProjectConfig, WorkspaceConfig, builtin_roles
+from bot.config.schema import (
+    CaseTypeConfig,
+    ProjectConfig,
+    WorkspaceConfig,
+    builtin_case_priorities,
+    builtin_case_severities,
+    builtin_case_types,
+    builtin_resolution_reasons,
+    builtin_roles,
+)
 from storage.models import (
+    CasePriority,
+    CaseResolutionReason,
+    CaseSeverity,
+    CaseType,
     CostModel,
     Document,
     IncidentCostType,
@@ -32,6 +45,7 @@ from storage.models import (
     RoleDefinition,
     RolePolicy,
     Service,
+    SignalDefinition,
     Tag,
     TagType,
     TeamContact,
@@ -140,6 +154,12 @@ class _Differ:
         statement = select(model).where(*where).order_by(col(model.id))  # type: ignore[attr-defined]
         return list((await self.session.exec(statement)).all())
 
+    async def project_rows(self, model: type[Row], project_id: int | None) -> list[Row]:
+        # A project that a dry run would create has no rows yet.
+        if project_id is None:
+            return []
+        return await self.rows(model, col(model.project_id) == project_id)  # type: ignore[attr-defined]
+
     async def sync(
         self,
         kind: str,
@@ -196,6 +216,52 @@ class _Differ:
         return result
 
 
+@dataclass
+class _Reference:
+    """A config field naming another row of the project (`oncall_service: SRE`), stored as that row's id.
+
+    `rows` are the referenced rows by folded name as synced (with ids, except creations in a dry run);
+    `names` are the names of every referenced row by id, for reading what a row points at now.
+    """
+
+    column: str
+    rows: dict[str, Any]
+    names: dict[int | None, str]
+
+
+def _reference(column: str, existing: Iterable[Any], synced: dict[str, Any]) -> _Reference:
+    names = {row.id: row.name for row in existing}
+    names.update({row.id: row.name for row in synced.values()})
+    return _Reference(column, synced, names)
+
+
+def _by_reference(
+    references: dict[str, _Reference],
+) -> tuple[Callable[[Any, str], Any], Callable[[Any, str, Any], None]]:
+    """The `read` and `write` for `_Differ.sync` of rows with `references`: names in, ids stored."""
+
+    def read(row: Any, field: str) -> Any:
+        reference = references.get(field)
+        if reference is None:
+            return getattr(row, field)
+        target = getattr(row, reference.column)
+        return reference.names.get(target) if target is not None else None
+
+    def write(row: Any, field: str, value: Any) -> None:
+        reference = references.get(field)
+        if reference is None:
+            setattr(row, field, value)
+        else:
+            setattr(row, reference.column, reference.rows[_fold(value)].id if value is not None else None)
+
+    return read, write
+
+
+def _spelled(name: str | None, spellings: dict[str, str]) -> str | None:
+    """A reference as the referenced item spells itself in the file (references match case-insensitively)."""
+    return spellings.get(_fold(name), name) if name is not None else None
+
+
 async def plan(session: AsyncSession, config: WorkspaceConfig) -> Plan:
     """What `apply` would change, without writing anything."""
     return await _run(session, config, execute=False)
@@ -219,6 +285,12 @@ async def _run(session: AsyncSession, config: WorkspaceConfig, *, execute: bool)
         RoleDefinition,
         await differ.rows(RoleDefinition),
         [role.model_dump() for role in config.roles],
+    )
+    await differ.sync(
+        "resolution reason",
+        CaseResolutionReason,
+        await differ.rows(CaseResolutionReason),
+        [reason.model_dump() for reason in config.case_resolution_reasons],
     )
     projects = await differ.sync(
         "project",
@@ -253,10 +325,7 @@ async def _sync_project(
     name = project.name
 
     async def existing(model: type[Row]) -> list[Row]:
-        # A project that a dry run would create has no rows yet.
-        if project_id is None:
-            return []
-        return await differ.rows(model, col(model.project_id) == project_id)  # type: ignore[attr-defined]
+        return await differ.project_rows(model, project_id)
 
     fixed = {"project_id": project_id}
     documents = {_fold(d.name): d.name for d in project.documents}
@@ -308,10 +377,11 @@ async def _sync_project(
         project=name,
         fixed={**fixed, "editable": True},
     )
-    await differ.sync(
+    existing_types = await existing(IncidentType)
+    incident_types = await differ.sync(
         "incident type",
         IncidentType,
-        await existing(IncidentType),
+        existing_types,
         [type_values(t) for t in project.incident_types],
         project=name,
         fixed=fixed,
@@ -343,19 +413,8 @@ async def _sync_project(
         fixed=fixed,
     )
     service_spelling = {_fold(s.name): s.name for s in project.services}
-    service_names = {s.id: s.name for s in existing_services}
-    service_names.update({s.id: s.name for s in services.values()})
-
-    def read_policy(row: RolePolicy, field: str) -> Any:
-        if field == "service":
-            return service_names.get(row.service_id) if row.service_id is not None else None
-        return getattr(row, field)
-
-    def write_policy(row: RolePolicy, field: str, value: Any) -> None:
-        if field == "service":
-            row.service_id = services[_fold(value)].id if value is not None else None
-        else:
-            setattr(row, field, value)
+    service = _reference("service_id", existing_services, services)
+    read_policy, write_policy = _by_reference({"service": service})
 
     await differ.sync(
         "role policy",
@@ -367,7 +426,7 @@ async def _sync_project(
                 "role": roles[_fold(p.role)],
                 "incident_types": [types[_fold(t)] for t in p.incident_types],
                 "incident_priorities": [priorities[_fold(t)] for t in p.incident_priorities],
-                "service": service_spelling.get(_fold(p.service), p.service) if p.service else None,
+                "service": _spelled(p.service, service_spelling),
                 "individual_email": p.individual,
             }
             for p in project.role_policies
@@ -415,11 +474,11 @@ async def _sync_project(
         fixed=fixed,
     )
 
-    existing_types = await existing(TagType)
+    existing_tag_types = await existing(TagType)
     tag_types = await differ.sync(
         "tag type",
         TagType,
-        existing_types,
+        existing_tag_types,
         [t.model_dump(exclude={"tags"}) for t in project.tag_types],
         project=name,
         fixed=fixed,
@@ -427,7 +486,7 @@ async def _sync_project(
     existing_tags = await existing(Tag)
     wanted_tags = {_fold(t.name): t for t in project.tag_types}
     # Tags of a tag type that left the file are disabled along with it.
-    all_types = {_fold(t.name): t for t in existing_types} | tag_types
+    all_types = {_fold(t.name): t for t in existing_tag_types} | tag_types
     for folded, tag_type_row in all_types.items():
         tag_type_config = wanted_tags.get(folded)
         scope = f"tag type {tag_type_config.name if tag_type_config else tag_type_row.name}"
@@ -452,12 +511,163 @@ async def _sync_project(
                 scope=f"tag type {tag_type_config.name}",
             )
 
+    await _sync_cases(
+        differ,
+        project,
+        project_id,
+        oncall_service=_reference("oncall_service_id", existing_services, services),
+        incident_type=_reference("incident_type_id", existing_types, incident_types),
+    )
+
+
+def _case_type_values(
+    case_type: CaseTypeConfig, services: dict[str, str], incident_types: dict[str, str]
+) -> dict[str, Any]:
+    """A case type's columns, its references by name as the items named spell themselves."""
+    return {
+        **case_type.model_dump(exclude={"enabled", "default", "oncall_service", "incident_type"}),
+        "oncall_service": _spelled(case_type.oncall_service, services),
+        "incident_type": _spelled(case_type.incident_type, incident_types),
+        # The config's `enabled` says whether it is offered; the row's `enabled` whether it is in the file.
+        "active": case_type.enabled,
+        "is_default": case_type.default,
+    }
+
+
+async def _sync_cases(
+    differ: _Differ,
+    project: ProjectConfig,
+    project_id: int | None,
+    *,
+    oncall_service: _Reference,
+    incident_type: _Reference,
+) -> None:
+    """The project's case types, priorities, severities and signal definitions, after the services and
+    incident types that case types name."""
+    name = project.name
+    fixed = {"project_id": project_id}
+
+    async def existing(model: type[Row]) -> list[Row]:
+        return await differ.project_rows(model, project_id)
+
+    services = {_fold(s.name): s.name for s in project.services}
+    incident_types = {_fold(t.name): t.name for t in project.incident_types}
+    existing_case_types = await existing(CaseType)
+    read_type, write_type = _by_reference({"oncall_service": oncall_service, "incident_type": incident_type})
+    case_types = await differ.sync(
+        "case type",
+        CaseType,
+        existing_case_types,
+        [_case_type_values(t, services, incident_types) for t in project.case_types],
+        project=name,
+        fixed=fixed,
+        read=read_type,
+        write=write_type,
+    )
+    existing_priorities = await existing(CasePriority)
+    case_priorities = await differ.sync(
+        "case priority",
+        CasePriority,
+        existing_priorities,
+        [_with_default(p.model_dump()) for p in project.case_priorities],
+        project=name,
+        fixed=fixed,
+    )
+    await differ.sync(
+        "case severity",
+        CaseSeverity,
+        await existing(CaseSeverity),
+        [_with_default(s.model_dump()) for s in project.case_severities],
+        project=name,
+        fixed=fixed,
+    )
+    type_names = {_fold(t.name): t.name for t in project.case_types}
+    priority_names = {_fold(p.name): p.name for p in project.case_priorities}
+    read_signal, write_signal = _by_reference(
+        {
+            "case_type": _reference("case_type_id", existing_case_types, case_types),
+            "case_priority": _reference("case_priority_id", existing_priorities, case_priorities),
+        }
+    )
+    await differ.sync(
+        "signal definition",
+        SignalDefinition,
+        await existing(SignalDefinition),
+        [
+            {
+                **signal.model_dump(exclude={"case_type", "case_priority"}),
+                "case_type": _spelled(signal.case_type, type_names),
+                "case_priority": _spelled(signal.case_priority, priority_names),
+            }
+            for signal in project.signals
+        ],
+        project=name,
+        fixed=fixed,
+        read=read_signal,
+        write=write_signal,
+    )
+
+
+async def apply_case_defaults(session: AsyncSession) -> Plan:
+    """Give a database configured before cases existed the built-in case configuration; the caller commits.
+
+    Every project without a case type, priority or severity row gets the built-in ones, and the
+    workspace its resolution reasons when it has none. Tables with any row, even disabled, are left
+    alone: they were configured.
+    """
+    differ = _Differ(session, execute=True)
+    if not await differ.rows(CaseResolutionReason):
+        await differ.sync(
+            "resolution reason",
+            CaseResolutionReason,
+            [],
+            [reason.model_dump() for reason in builtin_resolution_reasons()],
+        )
+    builtins: list[tuple[str, type[SQLModel], Callable[[], list[Any]]]] = [
+        ("case type", CaseType, builtin_case_types),
+        ("case priority", CasePriority, builtin_case_priorities),
+        ("case severity", CaseSeverity, builtin_case_severities),
+    ]
+    # The built-in case type names no service or incident type.
+    read, write = _by_reference(
+        {
+            "oncall_service": _Reference("oncall_service_id", {}, {}),
+            "incident_type": _Reference("incident_type_id", {}, {}),
+        }
+    )
+    for project in await differ.rows(Project):
+        for kind, model, defaults in builtins:
+            if await differ.project_rows(model, project.id):
+                continue
+            values = [
+                _case_type_values(item, {}, {}) if model is CaseType else _with_default(item.model_dump())
+                for item in defaults()
+            ]
+            await differ.sync(
+                kind,
+                model,
+                [],
+                values,
+                project=project.name,
+                fixed={"project_id": project.id},
+                read=read,
+                write=write,
+            )
+    return differ.plan
+
 
 async def export(session: AsyncSession) -> dict[str, Any]:
     """The enabled configuration as a config-file structure; applying it back changes nothing."""
     roles = (
         await session.exec(
             select(RoleDefinition).where(col(RoleDefinition.enabled)).order_by(col(RoleDefinition.id))
+        )
+    ).all()
+    reasons = (
+        await session.exec(
+            select(CaseResolutionReason)
+            .where(col(CaseResolutionReason.enabled))
+            .order_by(col(CaseResolutionReason.id))
         )
     ).all()
     projects = (
@@ -475,6 +685,8 @@ async def export(session: AsyncSession) -> dict[str, Any]:
             for r in roles
         ]
         or [role.model_dump() for role in builtin_roles()],
+        "case_resolution_reasons": [{"name": r.name, "description": r.description} for r in reasons]
+        or [reason.model_dump() for reason in builtin_resolution_reasons()],
         "projects": [await _export_project(session, project) for project in projects],
     }
     if not data["projects"]:
@@ -482,7 +694,12 @@ async def export(session: AsyncSession) -> dict[str, Any]:
     config = WorkspaceConfig.model_validate(data)
     compact = config.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     # Spelled out even when they equal the defaults, so the export documents what the bot uses.
-    return {"version": 1, "roles": data["roles"], "projects": compact["projects"]}
+    return {
+        "version": 1,
+        "roles": data["roles"],
+        "case_resolution_reasons": data["case_resolution_reasons"],
+        "projects": compact["projects"],
+    }
 
 
 _COMMON = {"id", "project_id", "created_at", "updated_at", "enabled"}
@@ -499,20 +716,27 @@ def _plain(row: SQLModel, *, drop: Iterable[str] = ()) -> dict[str, Any]:
     return values
 
 
+async def _enabled(session: AsyncSession, model: type[Row], project: Project) -> Sequence[Row]:
+    statement = (
+        select(model)
+        .where(col(model.project_id) == project.id, col(model.enabled))  # type: ignore[attr-defined]
+        .order_by(col(model.id))  # type: ignore[attr-defined]
+    )
+    return (await session.exec(statement)).all()
+
+
+async def _names(session: AsyncSession, model: type[Row], project: Project) -> dict[int | None, str]:
+    """Names of the project's rows by id, disabled ones too: a reference exports as what it points at."""
+    statement = select(model).where(col(model.project_id) == project.id)  # type: ignore[attr-defined]
+    return {row.id: row.name for row in (await session.exec(statement)).all()}  # type: ignore[attr-defined]
+
+
 async def _export_project(session: AsyncSession, project: Project) -> dict[str, Any]:
     async def enabled(model: type[Row]) -> Sequence[Row]:
-        statement = (
-            select(model)
-            .where(col(model.project_id) == project.id, col(model.enabled))  # type: ignore[attr-defined]
-            .order_by(col(model.id))  # type: ignore[attr-defined]
-        )
-        return (await session.exec(statement)).all()
+        return await _enabled(session, model, project)
 
     services = await enabled(Service)
-    all_services = {
-        s.id: s.name
-        for s in (await session.exec(select(Service).where(col(Service.project_id) == project.id))).all()
-    }
+    all_services = await _names(session, Service, project)
     policies = []
     for policy in await enabled(RolePolicy):
         values = _plain(policy, drop={"service_id", "individual_email"})
@@ -553,4 +777,40 @@ async def _export_project(session: AsyncSession, project: Project) -> dict[str, 
             ],
         }
     )
+    values.update(await _export_cases(session, project))
     return values
+
+
+async def _export_cases(session: AsyncSession, project: Project) -> dict[str, Any]:
+    """The project's case sections; an empty one is left out (its built-ins then apply), since a
+    database configured before cases existed has none."""
+    services, incident_types = (
+        await _names(session, Service, project),
+        await _names(session, IncidentType, project),
+    )
+    case_types, priorities = (
+        await _names(session, CaseType, project),
+        await _names(session, CasePriority, project),
+    )
+    sections: dict[str, Any] = {
+        "case_types": [
+            {
+                **_plain(row, drop={"oncall_service_id", "incident_type_id", "active"}),
+                "oncall_service": services.get(row.oncall_service_id),
+                "incident_type": incident_types.get(row.incident_type_id),
+                "enabled": row.active,
+            }
+            for row in await _enabled(session, CaseType, project)
+        ],
+        "case_priorities": [_plain(row) for row in await _enabled(session, CasePriority, project)],
+        "case_severities": [_plain(row) for row in await _enabled(session, CaseSeverity, project)],
+        "signals": [
+            {
+                **_plain(row, drop={"case_type_id", "case_priority_id"}),
+                "case_type": case_types.get(row.case_type_id),
+                "case_priority": priorities.get(row.case_priority_id),
+            }
+            for row in await _enabled(session, SignalDefinition, project)
+        ],
+    }
+    return {key: items for key, items in sections.items() if items}

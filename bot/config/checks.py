@@ -8,11 +8,13 @@ from typing import Any
 
 from bot.config.filters import references
 from bot.config.schema import (
+    BUILTIN_RESOLUTION_REASONS,
     BUILTIN_ROLE_NAMES,
     TEMPLATE_FIELDS,
     Issue,
     Loc,
     ProjectConfig,
+    ResolutionReasonConfig,
     RoleConfig,
     WorkspaceConfig,
     builtin_roles,
@@ -88,10 +90,25 @@ def _single_default(
         )
 
 
+def _one_default(items: Sequence[Any], where: Loc, list_name: str, what: str) -> Iterator[Issue]:
+    """Exactly one default: the bot falls back to it whenever nobody chose."""
+    yield from _single_default(enumerate(items), where, list_name, what)
+    if not any(item.default for item in items):
+        yield (
+            (*where, list_name),
+            f"one {what} must be the default (default: true); "
+            f"leave {list_name}: out to get the built-in ones",
+        )
+
+
+def _missing_builtins(names: Iterable[str], builtins: Sequence[str]) -> list[str]:
+    present = {_fold(name) for name in names}
+    return [name for name in builtins if _fold(name) not in present]
+
+
 def check_roles(roles: Sequence[RoleConfig]) -> list[Issue]:
     issues = list(_duplicates(enumerate(roles), lambda role: role.name, (), "roles", "role name"))
-    names = {_fold(role.name) for role in roles}
-    missing = [name for name in BUILTIN_ROLE_NAMES if _fold(name) not in names]
+    missing = _missing_builtins((role.name for role in roles), BUILTIN_ROLE_NAMES)
     if missing:
         plural = "s" if len(missing) > 1 else ""
         issues.append(
@@ -106,6 +123,23 @@ def check_roles(roles: Sequence[RoleConfig]) -> list[Issue]:
             issues.append(
                 (("roles", index, "single_holder"), "an incident has one Incident Commander at a time")
             )
+    return issues
+
+
+def check_resolution_reasons(reasons: Sequence[ResolutionReasonConfig]) -> list[Issue]:
+    list_name = "case_resolution_reasons"
+    issues = list(_duplicates(enumerate(reasons), lambda r: r.name, (), list_name, "resolution reason"))
+    missing = _missing_builtins((reason.name for reason in reasons), BUILTIN_RESOLUTION_REASONS)
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        issues.append(
+            (
+                (list_name,),
+                f"missing built-in resolution reason{plural} {', '.join(map(repr, missing))}: the bot closes "
+                "escalated cases as Escalated and auto_close cases as User Acknowledged; list them, "
+                f"or leave {list_name}: out to get the defaults",
+            )
+        )
     return issues
 
 
@@ -129,6 +163,10 @@ def check_project(
         ("workflows", "workflow name", "name"),
         ("cost_models", "cost model name", "name"),
         ("cost_types", "cost type name", "name"),
+        ("case_types", "case type name", "name"),
+        ("case_priorities", "case priority name", "name"),
+        ("case_severities", "case severity name", "name"),
+        ("signals", "signal name", "name"),
     ):
         items = getattr(project, list_name)
         issues += _duplicates(enumerate(items), attrgetter(key), at, list_name, what, key)
@@ -137,6 +175,7 @@ def check_project(
         ("tag_types", "tags", "name", lambda tag_type: f"tag name in {tag_type.name!r}"),
         ("workflows", "parameters", "key", lambda _: "parameter key"),
         ("cost_models", "activities", "kind", lambda _: "activity"),
+        ("signals", "entity_types", "name", lambda signal: f"entity type name in {signal.name!r}"),
     )
     for list_name, children, key, what_of in nested:
         for parent_index, parent in enumerate(getattr(project, list_name)):
@@ -164,6 +203,7 @@ def check_project(
     issues += _single_default(enumerate(project.incident_types), at, "incident_types", "incident type")
     issues += _single_default(enumerate(project.severities), at, "severities", "severity")
     issues += _single_default(enumerate(project.priorities), at, "priorities", "priority")
+    issues += _check_cases(at, project)
 
     types = [t.name for t in project.incident_types]
     priorities = [p.name for p in project.priorities]
@@ -225,6 +265,58 @@ def check_project(
     return issues
 
 
+def _check_cases(at: Loc, project: ProjectConfig) -> Iterator[Issue]:
+    """Case types, priorities and severities each have one default; case types and signals name
+    things that exist in the project."""
+    yield from _one_default(project.case_types, at, "case_types", "case type")
+    yield from _one_default(project.case_priorities, at, "case_priorities", "case priority")
+    yield from _one_default(project.case_severities, at, "case_severities", "case severity")
+    # An external id is how an alert names its definition, so two definitions cannot share one.
+    with_ids = [(i, s) for i, s in enumerate(project.signals) if s.external_id is not None]
+    yield from _duplicates(
+        with_ids, attrgetter("external_id"), at, "signals", "signal external_id", "external_id"
+    )
+
+    services = [s.name for s in project.services]
+    incident_types = [t.name for t in project.incident_types]
+    for index, case_type in enumerate(project.case_types):
+        loc = (*at, "case_types", index)
+        if case_type.default and not case_type.enabled:
+            yield (*loc, "enabled"), "the default case type cannot be disabled; make another one the default"
+        if case_type.oncall_service is not None:
+            yield from _unknown(
+                case_type.oncall_service, services, (*loc, "oncall_service"), "on-call service"
+            )
+        if case_type.incident_type is not None:
+            yield from _unknown(
+                case_type.incident_type, incident_types, (*loc, "incident_type"), "incident type"
+            )
+
+    case_types = {_fold(t.name): t for t in project.case_types}
+    enabled_types = [t.name for t in project.case_types if t.enabled]
+    priorities = [p.name for p in project.case_priorities]
+    for index, signal in enumerate(project.signals):
+        loc = (*at, "signals", index)
+        if signal.case_type is not None:
+            named = case_types.get(_fold(signal.case_type))
+            if named is not None and not named.enabled:
+                yield (
+                    (*loc, "case_type"),
+                    f"case type {named.name!r} is disabled, so no case could be opened "
+                    f"({_known(enabled_types)})",
+                )
+            else:
+                yield from _unknown(signal.case_type, enabled_types, (*loc, "case_type"), "case type")
+        if signal.case_priority is not None:
+            yield from _unknown(signal.case_priority, priorities, (*loc, "case_priority"), "case priority")
+        for entity_index, entity_type in enumerate(signal.entity_types):
+            if entity_type.json_path is None and entity_type.regex is None:
+                yield (
+                    (*loc, "entity_types", entity_index),
+                    f"entity type {entity_type.name!r} needs a json_path, a regex, or both",
+                )
+
+
 def _unknown(name: str, known: Sequence[str], loc: Loc, what: str) -> Iterator[Issue]:
     if _fold(name) not in {_fold(k) for k in known}:
         yield loc, f"unknown {what} {name!r} ({_known(known)})"
@@ -232,7 +324,9 @@ def _unknown(name: str, known: Sequence[str], loc: Loc, what: str) -> Iterator[I
 
 def check_workspace(config: WorkspaceConfig) -> list[Issue]:
     """Every cross-check of a schema-valid config; an empty list means the config can be applied."""
-    return check_parts(config.roles, list(enumerate(config.projects)))
+    return check_parts(
+        config.roles, list(enumerate(config.projects)), resolution_reasons=config.case_resolution_reasons
+    )
 
 
 def check_parts(
@@ -241,13 +335,17 @@ def check_parts(
     *,
     role_names: Sequence[str] | None = None,
     project_names: Sequence[str] | None = None,
+    resolution_reasons: Sequence[ResolutionReasonConfig] | None = None,
 ) -> list[Issue]:
     """Cross-checks over the parts of a file that passed the schema, keeping their indices in the file.
 
     The loader uses this when some parts are invalid, so that one typo does not hide every other
-    problem; `role_names` and `project_names` then come from the raw file.
+    problem; `role_names` and `project_names` then come from the raw file. Parts given as None (roles,
+    resolution reasons) failed the schema and are not cross-checked.
     """
     issues = check_roles(roles) if roles is not None else []
+    if resolution_reasons is not None:
+        issues += check_resolution_reasons(resolution_reasons)
     issues += _duplicates(projects, lambda p: p.name, (), "projects", "project name")
     issues += _duplicates(projects, lambda p: p.prefix, (), "projects", "project prefix", "prefix")
     issues += _single_default(projects, (), "projects", "project")

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.config.apply import apply
+from bot.config.apply import apply, apply_case_defaults
 from bot.config.schema import (
     IncidentTypeConfig,
     PriorityConfig,
@@ -28,7 +28,8 @@ def default_config() -> WorkspaceConfig:
     """One project, "default" (prefix INC), with Dispatch's priorities, severities and roles.
 
     Priorities follow Dispatch's reminder hours (tactical 12/6/2, executive never/12/6); unlike
-    Dispatch, Medium is the default and High pages the commander.
+    Dispatch, Medium is the default and High pages the commander. The project's case types,
+    priorities and severities, and the resolution reasons, are the schema's built-ins.
     """
     return WorkspaceConfig(
         roles=builtin_roles(),
@@ -137,3 +138,21 @@ async def seed_defaults_if_empty(sessions: SessionFactory, config: WorkspaceConf
             return False
     logger.info("seeded the %s configuration", "given" if config else "built-in default")
     return True
+
+
+async def seed_case_defaults_if_missing(sessions: SessionFactory) -> bool:
+    """Give a database configured before cases existed the built-in case configuration; True when it did.
+
+    Like `seed_defaults_if_empty`, the loser of a race between replicas rolls back and reports False.
+    """
+    async with sessions() as session:
+        try:
+            changes = await apply_case_defaults(session)
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            logger.info("another process added the built-in case configuration first")
+            return False
+    if changes:
+        logger.info("added the built-in case configuration: %s", changes.summary(applied=True))
+    return bool(changes)

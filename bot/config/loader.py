@@ -7,6 +7,7 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -17,7 +18,18 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.config.checks import check_parts, check_workspace, format_loc
-from bot.config.schema import Issue, Loc, ProjectConfig, RoleConfig, WorkspaceConfig
+from bot.config.schema import (
+    CasePriorityConfig,
+    CaseSeverityConfig,
+    CaseTypeConfig,
+    EntityTypeConfig,
+    Issue,
+    Loc,
+    ProjectConfig,
+    ResolutionReasonConfig,
+    RoleConfig,
+    WorkspaceConfig,
+)
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
@@ -181,7 +193,15 @@ def parse_config(text: str, source: str = "<config>") -> LoadResult:
 
 
 def _check_valid_parts(data: dict[Any, Any]) -> list[Issue]:
-    """Cross-check the roles and projects that passed the schema, so all problems show in one run."""
+    """Cross-check the roles, resolution reasons and projects that passed the schema, so all problems
+    show in one run."""
+    reasons: list[ResolutionReasonConfig] | None = None
+    raw_reasons = data.get("case_resolution_reasons")
+    if raw_reasons is not None:
+        try:
+            reasons = TypeAdapter(list[ResolutionReasonConfig]).validate_python(raw_reasons)
+        except ValidationError:
+            reasons = None
     raw_roles = data.get("roles")
     roles: list[RoleConfig] | None
     role_names: list[str] | None = None
@@ -195,13 +215,19 @@ def _check_valid_parts(data: dict[Any, Any]) -> list[Issue]:
             role_names = _raw_names(raw_roles)
     raw_projects = data.get("projects")
     if not isinstance(raw_projects, list):
-        return check_parts(roles, [], role_names=role_names)
+        return check_parts(roles, [], role_names=role_names, resolution_reasons=reasons)
     projects: list[tuple[int, ProjectConfig]] = []
     for index, raw in enumerate(raw_projects):
         project = _salvage(raw)
         if project is not None:
             projects.append((index, project))
-    return check_parts(roles, projects, role_names=role_names, project_names=_raw_names(raw_projects))
+    return check_parts(
+        roles,
+        projects,
+        role_names=role_names,
+        project_names=_raw_names(raw_projects),
+        resolution_reasons=reasons,
+    )
 
 
 def _salvage(raw: Any) -> ProjectConfig | None:
@@ -222,6 +248,18 @@ def _salvage(raw: Any) -> ProjectConfig | None:
     return None
 
 
+# Invalid keys that are replaced rather than dropped: a project cannot go without its prefix, and an
+# entity type without its regex or JSON path would look as if it had neither. Nothing refers to these
+# values, so a stand-in lets the rest of the project be checked.
+_STAND_INS: dict[tuple[type[BaseModel], str], Callable[[dict[Any, Any]], Any]] = {
+    (ProjectConfig, "prefix"): lambda parent: f"INVALID{id(parent)}"[:20],
+    (EntityTypeConfig, "regex"): lambda _: "(?!)",
+    (EntityTypeConfig, "json_path"): lambda _: "$",
+}
+# Invalid keys that are neither dropped nor replaced: without them a list would seem to lack its default.
+_NEEDED = {(CaseTypeConfig, "default"), (CasePriorityConfig, "default"), (CaseSeverityConfig, "default")}
+
+
 def _drop(data: dict[Any, Any], loc: Loc) -> bool:
     loc = tuple(part for part in loc if part != "[key]")
     for end in range(len(loc), 0, -1):
@@ -232,11 +270,11 @@ def _drop(data: dict[Any, Any], loc: Loc) -> bool:
         annotation = _step(_annotation_at(ProjectConfig, parent_loc), key) if isinstance(key, str) else None
         model = _model_in(_annotation_at(ProjectConfig, parent_loc))
         info = model.model_fields.get(str(key)) if model is not None else None
-        if parent is data and key == "prefix":
-            # Nothing refers to a prefix, so a stand-in lets the rest of the project be checked.
-            parent[key] = f"INVALID{id(parent)}"[:20]
+        stand_in = _STAND_INS.get((model, str(key))) if model is not None else None
+        if stand_in is not None:
+            parent[key] = stand_in(parent)
             return True
-        if info is not None and info.is_required():
+        if (info is not None and info.is_required()) or (model, str(key)) in _NEEDED:
             return False
         if annotation is not None and any(
             get_origin(alt) is list and _model_in(get_args(alt)[0]) is not None

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import jsonpath
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -52,6 +53,8 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,19}$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _CHANNEL_LITERAL = re.compile(r"^[a-z0-9_-]*$")
+# RFC 9535 JSON paths, without the library's extensions, so a path means what it means elsewhere.
+_JSON_PATHS = jsonpath.JSONPathEnvironment(strict=True)
 
 
 def _email(value: str) -> str:
@@ -66,11 +69,49 @@ def _color(value: str) -> str:
     return value
 
 
+def _channel(value: str) -> str:
+    # Slack users write channels with their '#'; the API wants the bare name.
+    name = value.strip().removeprefix("#")
+    if not name or any(character.isspace() for character in name) or len(name) > 80:
+        raise ValueError(f"{value!r} is not a Slack channel name or id")
+    return name
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"{value!r} is not a valid regular expression: {error}") from None
+    return value
+
+
+def _json_path(value: str) -> str:
+    if not value.startswith("$"):
+        raise ValueError(f"{value!r} is not a valid JSON path: it starts with $, as in $.labels.instance")
+    try:
+        _JSON_PATHS.compile(value)
+    except jsonpath.JSONPathError as error:
+        reason = str(error.args[0]) if error.args else "cannot parse"
+        token = getattr(error, "token", None)
+        index = getattr(token, "index", -1)
+        where = f" at character {index + 1}" if isinstance(index, int) and index >= 0 else ""
+        raise ValueError(
+            f"{value!r} is not a valid JSON path: {reason}{where}; write it like $.labels.instance"
+        ) from None
+    return value
+
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_email)]
 Color = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_color)]
+Channel = Annotated[str, AfterValidator(_channel)]
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Regex = Annotated[str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_regex)]
+JsonPath = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), AfterValidator(_json_path)
+]
 
 
 class Section(BaseModel):
@@ -300,6 +341,172 @@ class CostTypeConfig(Section):
     category: ShortName = "Primary"
 
 
+# Cases and signals. The bot's case flows set these resolution reasons themselves: Escalated when a
+# case becomes an incident, User Acknowledged when an auto_close type closes a case at once.
+BUILTIN_RESOLUTION_REASONS = ("Escalated", "User Acknowledged")
+
+
+class CaseTypeConfig(Section):
+    """A kind of case: who is proposed as its assignee, where it is triaged, what it escalates to."""
+
+    name: Name
+    description: str = ""
+    visibility: Literal["open", "restricted"] = "open"
+    # The on-call service whose current on-call is proposed as the assignee.
+    oncall_service: Name | None = None
+    # The triage channel where each case of this type is a thread.
+    conversation_target: Channel | None = None
+    # The incident type an escalated case becomes, unless the person escalating picks another.
+    incident_type: Name | None = None
+    # Cases of this type are closed as soon as they are made (reason User Acknowledged).
+    auto_close: bool = False
+    enabled: bool = True
+    default: bool = False
+
+
+class CasePriorityConfig(Section):
+    name: Name
+    description: str = ""
+    view_order: int = 0
+    page_assignee: bool = False
+    delayed_message_warning: bool = True
+    color: Color | None = None
+    default: bool = False
+
+
+class CaseSeverityConfig(Section):
+    name: Name
+    description: str = ""
+    view_order: int = 0
+    color: Color | None = None
+    default: bool = False
+
+
+class ResolutionReasonConfig(Section):
+    """Why a case was closed; the description is shown next to it when someone resolves a case."""
+
+    name: Name
+    description: str = ""
+
+
+class EntityTypeConfig(Section):
+    """Something found in an alert (a host, an account, an address): the values `json_path` selects,
+    the matches of `regex` in the alert, or the matches of `regex` in what `json_path` selects."""
+
+    name: Name
+    description: str = ""
+    # At least one of the two (a cross-check, so that a bad regex here hides no other problem).
+    json_path: JsonPath | None = None
+    regex: Regex | None = None
+
+
+class SignalConfig(Section):
+    """A signal definition: what one kind of alert is, and what the bot does when one arrives.
+
+    An alert names its definition by `external_id` (or `name`); an alert posted in a channel may
+    instead be recognised by `match_pattern`. Within `dedupe_window_minutes` an alert with the same
+    entities as an earlier one joins that one's case instead of opening another.
+    """
+
+    name: Name
+    description: str = ""
+    external_id: ExternalId | None = None
+    variant: ShortName | None = None
+    case_type: Name | None = None
+    case_priority: Name | None = None
+    create_case: bool = True
+    dedupe_window_minutes: int = Field(default=60, ge=0, le=10_080)
+    conversation_target: Channel | None = None
+    match_pattern: Regex | None = None
+    entity_types: list[EntityTypeConfig] = Field(default_factory=list)
+
+
+def builtin_case_types() -> list[CaseTypeConfig]:
+    """One type, so that cases work in a project whose config says nothing about them."""
+    return [
+        CaseTypeConfig(
+            name="General",
+            default=True,
+            description="Anything worth looking into that has no more specific type.",
+        )
+    ]
+
+
+def builtin_case_priorities() -> list[CasePriorityConfig]:
+    """Dispatch's case priorities: Low is the default, Critical pages the assignee."""
+    return [
+        CasePriorityConfig(
+            name="Low",
+            view_order=1,
+            color="#8bc34a",
+            default=True,
+            description="Look at it during working hours.",
+        ),
+        CasePriorityConfig(name="Medium", view_order=2, color="#ff9800", description="Look at it today."),
+        CasePriorityConfig(
+            name="High", view_order=3, color="#e53935", description="Look at it now; someone is waiting."
+        ),
+        CasePriorityConfig(
+            name="Critical",
+            view_order=4,
+            color="#b71c1c",
+            page_assignee=True,
+            delayed_message_warning=False,
+            description="Drop everything: the assignee is paged.",
+        ),
+        CasePriorityConfig(
+            name="Optional",
+            view_order=5,
+            color="#9e9e9e",
+            description="Worth a look when there is time; nobody is waiting on it.",
+        ),
+    ]
+
+
+def builtin_case_severities() -> list[CaseSeverityConfig]:
+    return [
+        CaseSeverityConfig(
+            name="Undetermined",
+            view_order=1,
+            color="#9e9e9e",
+            default=True,
+            description="The impact has not been assessed yet.",
+        ),
+        CaseSeverityConfig(
+            name="Low", view_order=2, color="#8bc34a", description="Little or no impact if it is real."
+        ),
+        CaseSeverityConfig(
+            name="Medium",
+            view_order=3,
+            color="#ff9800",
+            description="Some users or systems would be affected.",
+        ),
+        CaseSeverityConfig(
+            name="High",
+            view_order=4,
+            color="#e53935",
+            description="Many users, customers or their data at stake.",
+        ),
+    ]
+
+
+def builtin_resolution_reasons() -> list[ResolutionReasonConfig]:
+    """Dispatch's resolution reasons, each with a line saying when to choose it."""
+    reasons = [
+        ("Benign", "It happened, and it is harmless: nothing needs doing."),
+        ("Contained", "The threat or fault was stopped from spreading; clean-up may still follow."),
+        ("Escalated", "The case became an incident and is handled there."),
+        ("False Positive", "The alert fired, but what it describes did not happen."),
+        ("Information Gathered", "The case only collected facts; nothing more was asked of it."),
+        ("Insufficient Information", "There was not enough to go on to reach a conclusion."),
+        ("Mitigated", "It was real, and its impact has been reduced or removed."),
+        ("Operational Error", "A mistake in how something was run or set up, not an attack or a fault."),
+        ("Policy Violation", "Someone acted against a policy; its owners follow it up."),
+        ("User Acknowledged", "The person concerned confirmed it was them and expected."),
+    ]
+    return [ResolutionReasonConfig(name=name, description=description) for name, description in reasons]
+
+
 class PluginChoice(Section):
     plugin: ShortName
     options: dict[str, Any] = Field(default_factory=dict)
@@ -350,6 +557,11 @@ class ProjectConfig(Section):
     workflows: list[WorkflowConfig] = Field(default_factory=list)
     cost_models: list[CostModelConfig] = Field(default_factory=list)
     cost_types: list[CostTypeConfig] = Field(default_factory=list)
+    # Left out, each of these gives the project the built-in ones, so that cases work without config.
+    case_types: list[CaseTypeConfig] = Field(default_factory=builtin_case_types)
+    case_priorities: list[CasePriorityConfig] = Field(default_factory=builtin_case_priorities)
+    case_severities: list[CaseSeverityConfig] = Field(default_factory=builtin_case_severities)
+    signals: list[SignalConfig] = Field(default_factory=list)
     plugins: dict[PluginRole, PluginChoice] = Field(default_factory=dict)
 
     @field_validator("prefix")
@@ -399,10 +611,11 @@ class ProjectConfig(Section):
 
 
 class WorkspaceConfig(Section):
-    """The whole file: participant roles shared by all projects, and the projects."""
+    """The whole file: the roles and case resolution reasons that all projects share, and the projects."""
 
     version: Literal[1] = 1
     roles: list[RoleConfig] = Field(default_factory=builtin_roles)
+    case_resolution_reasons: list[ResolutionReasonConfig] = Field(default_factory=builtin_resolution_reasons)
     projects: list[ProjectConfig] = Field(min_length=1)
 
     def summary(self) -> str:
@@ -422,6 +635,8 @@ class WorkspaceConfig(Section):
             (lambda p: sum(len(t.tags) for t in p.tag_types), "tag", "tags"),
             (lambda p: len(p.documents), "document", "documents"),
             (lambda p: len(p.workflows), "workflow", "workflows"),
+            (lambda p: len(p.case_types), "case type", "case types"),
+            (lambda p: len(p.signals), "signal definition", "signal definitions"),
         ]
         for count_of, one, many in per_project:
             counts.append((sum(count_of(project) for project in self.projects), one, many))

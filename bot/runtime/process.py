@@ -10,7 +10,7 @@ import aiohttp
 import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 
-from bot.config.defaults import seed_defaults_if_empty
+from bot.config.defaults import seed_case_defaults_if_missing, seed_defaults_if_empty
 from bot.config.loader import load_config
 from bot.config.schema import WorkspaceConfig
 from bot.runtime import effects
@@ -76,14 +76,16 @@ async def check_slack_token(ctx: BotContext) -> dict[str, str]:
 async def seed_configuration(
     settings: Settings, ctx: BotContext, config: WorkspaceConfig | None = None
 ) -> None:
-    """On an empty database, apply `config`, else DISPATCH_CONFIG if set, else the built-in defaults."""
+    """On an empty database, apply `config`, else DISPATCH_CONFIG if set, else the built-in defaults; on
+    a database configured before cases existed, add the built-in case configuration."""
     if config is None and settings.dispatch_config is not None:
         loaded = load_config(settings.dispatch_config)
         if loaded.config is None or loaded.errors:
             problems = "\n  ".join(loaded.rendered_errors())
             raise StartupError(f"DISPATCH_CONFIG {settings.dispatch_config} is not valid:\n  {problems}")
         config = loaded.config
-    await seed_defaults_if_empty(ctx.sessions, config)
+    if not await seed_defaults_if_empty(ctx.sessions, config):
+        await seed_case_defaults_if_missing(ctx.sessions)
 
 
 async def build_plugins(ctx: BotContext) -> None:

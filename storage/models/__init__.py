@@ -1,6 +1,13 @@
 """All tables, importable from one place (alembic reads `SQLModel.metadata` after importing this)."""
 
 from storage.models.base import metadata
+from storage.models.case import (
+    CasePriority,
+    CaseResolutionReason,
+    CaseSeverity,
+    CaseType,
+    SignalDefinition,
+)
 from storage.models.config import (
     Document,
     IncidentPriority,
@@ -47,6 +54,10 @@ from storage.models.workflow import WorkflowInstance
 
 __all__ = [
     "BotProcess",
+    "CasePriority",
+    "CaseResolutionReason",
+    "CaseSeverity",
+    "CaseType",
     "CostModel",
     "DailySummary",
     "Document",
@@ -75,6 +86,7 @@ __all__ = [
     "RolePolicy",
     "SentEmail",
     "Service",
+    "SignalDefinition",
     "Subscription",
     "Tag",
     "TagType",
