@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.sandbox.session import Line, Session
+    from bot.sandbox.news import Line
+    from bot.sandbox.session import Session
 
 EXIT_STARTUP = 2
 

@@ -29,6 +29,10 @@ class ParseError(ValueError):
     """A line that is no step; the message says what was expected."""
 
 
+class StepFailed(Exception):
+    """A line could not be done, or the bot did not answer it; the message says which and why."""
+
+
 @dataclass(frozen=True)
 class Step:
     """One thing a person does: `kind` is the command (without its colon), "slash" or "text"."""

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox.commands import is_blank
+from bot.sandbox.commands import StepFailed, is_blank
+from bot.sandbox.news import Line
 from bot.sandbox.runner import Sandbox
-from bot.sandbox.session import Line, Session, StepFailed
+from bot.sandbox.session import Session
 from bot.sandbox.setup import PEOPLE, Prepared
 from bot.settings import mask_url_password
 

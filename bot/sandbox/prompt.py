@@ -13,7 +13,8 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from rich.console import Console
 from rich.text import Text
 
-from bot.sandbox.session import Line, Session
+from bot.sandbox.news import Line
+from bot.sandbox.session import Session
 
 STYLES = {
     "you": "dim",

@@ -216,6 +216,11 @@ def inputs(view: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for b in view.get("blocks") or [] if b.get("type") == "input" and b.get("element")]
 
 
+def is_form(view: dict[str, Any]) -> bool:
+    """A modal with fields to fill and a button to send them: asked field by field."""
+    return bool(inputs(view) and view.get("submit"))
+
+
 def modal_lines(view: dict[str, Any], names: Names) -> list[str]:
     """A modal's title and everything in it but its fields (those are asked one by one)."""
     title = _text_of(view.get("title"), names)

@@ -20,7 +20,8 @@ from bot.sandbox.slack.faults import Faults
 from bot.sandbox.slack.socket_mode import Delivery, SocketHub
 from bot.sandbox.slack.state import ApiError, Channel, FileRecord, Message, User
 from bot.sandbox.slack.users import Actor
-from bot.sandbox.slack.webapi import Args, WebApi, decode_json_args
+from bot.sandbox.slack.webapi.calls import Args, decode_json_args
+from bot.sandbox.slack.webapi.methods import WebApi
 from bot.sandbox.slack.workspace import Workspace
 
 logger = logging.getLogger(__name__)
