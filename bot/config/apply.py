@@ -21,6 +21,7 @@ from bot.config.filters import from_column, to_column
 from bot.config.schema import ProjectConfig, WorkspaceConfig, builtin_roles
 from storage.models import (
     CostModel,
+    Definition,
     Document,
     IncidentCostType,
     IncidentPriority,
@@ -407,6 +408,15 @@ async def _sync_project(
         fixed=fixed,
     )
     await differ.sync(
+        "definition",
+        Definition,
+        await existing(Definition),
+        [d.model_dump() for d in project.definitions],
+        key="term",
+        project=name,
+        fixed=fixed,
+    )
+    await differ.sync(
         "workflow",
         Workflow,
         await existing(Workflow),
@@ -543,6 +553,7 @@ async def _export_project(session: AsyncSession, project: Project) -> dict[str, 
             "tag_types": tag_types,
             "documents": [_plain(row) for row in await enabled(Document)],
             "workflows": [_plain(row) for row in await enabled(Workflow)],
+            "definitions": [_plain(row) for row in await enabled(Definition)],
             "cost_types": [
                 _plain(row, drop={"editable", "default"})
                 for row in await enabled(IncidentCostType)

@@ -129,6 +129,7 @@ def check_project(
         ("workflows", "workflow name", "name"),
         ("cost_models", "cost model name", "name"),
         ("cost_types", "cost type name", "name"),
+        ("definitions", "defined term", "term"),
     ):
         items = getattr(project, list_name)
         issues += _duplicates(enumerate(items), attrgetter(key), at, list_name, what, key)

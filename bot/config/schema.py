@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config.filters import Filter
+from bot.config.filters import Filter, tokens
 
 Loc = tuple[str | int, ...]
 Issue = tuple[Loc, str]
@@ -257,6 +257,25 @@ class DocumentConfig(Section):
         return self
 
 
+def _has_words(value: str) -> str:
+    if not tokens(value):
+        raise ValueError(f"{value!r} has no letters or digits to match")
+    return value
+
+
+Term = Annotated[Name, AfterValidator(_has_words)]
+
+
+class DefinitionConfig(Section):
+    """A term explained to responders (`/dispatch-define`, *Explain terms*, and once per incident
+    when its description first uses it); the synonyms are other ways of writing it."""
+
+    term: Term
+    synonyms: list[Term] = Field(default_factory=list)
+    text: str = Field(min_length=1, max_length=2000)
+    link: str | None = None
+
+
 class WorkflowParameter(Section):
     key: Name
     value: str = ""
@@ -350,6 +369,7 @@ class ProjectConfig(Section):
     workflows: list[WorkflowConfig] = Field(default_factory=list)
     cost_models: list[CostModelConfig] = Field(default_factory=list)
     cost_types: list[CostTypeConfig] = Field(default_factory=list)
+    definitions: list[DefinitionConfig] = Field(default_factory=list)
     plugins: dict[PluginRole, PluginChoice] = Field(default_factory=dict)
 
     @field_validator("prefix")
@@ -422,6 +442,7 @@ class WorkspaceConfig(Section):
             (lambda p: sum(len(t.tags) for t in p.tag_types), "tag", "tags"),
             (lambda p: len(p.documents), "document", "documents"),
             (lambda p: len(p.workflows), "workflow", "workflows"),
+            (lambda p: len(p.definitions), "definition", "definitions"),
         ]
         for count_of, one, many in per_project:
             counts.append((sum(count_of(project) for project in self.projects), one, many))

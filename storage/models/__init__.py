@@ -2,6 +2,7 @@
 
 from storage.models.base import metadata
 from storage.models.config import (
+    Definition,
     Document,
     IncidentPriority,
     IncidentSeverity,
@@ -31,6 +32,7 @@ from storage.models.incident import (
     FlowStep,
     Incident,
     IncidentCounter,
+    IncidentMemory,
     Participant,
     ParticipantRole,
     Resource,
@@ -49,6 +51,7 @@ __all__ = [
     "BotProcess",
     "CostModel",
     "DailySummary",
+    "Definition",
     "Document",
     "Effect",
     "Feedback",
@@ -58,6 +61,7 @@ __all__ = [
     "IncidentCostState",
     "IncidentCostType",
     "IncidentCounter",
+    "IncidentMemory",
     "IncidentPriority",
     "IncidentSeverity",
     "IncidentType",
