@@ -38,11 +38,10 @@ def register(registry: Registry, ctx: BotContext) -> None:
         ctx.tasks.spawn(answer(), name="define")
 
     @registry.shortcut(EXPLAIN_SHORTCUT)
-    async def explain_terms(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def explain_terms(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         message = body.get("message") or {}
         channel = str((body.get("channel") or {}).get("id") or "")
-        user = str((body.get("user") or {}).get("id") or "")
 
         async def answer() -> None:
             terms = await flows.explain(ctx, channel, str(message.get("text") or ""))
@@ -50,8 +49,8 @@ def register(registry: Registry, ctx: BotContext) -> None:
                 text, blocks = views.explanations(terms, "this message")
             else:
                 text, blocks = views.no_terms("this message"), None
-            if not await ctx.gateway.post_ephemeral(channel, user, text, blocks):
-                # Not in the channel (a DM with someone else, say): the answer comes as a DM.
-                await ctx.gateway.direct_message(user, text, blocks)
+            # Through the shortcut's response URL: only the person sees it, in any channel, the bot
+            # a member of it or not.
+            await respond(response_type="ephemeral", replace_original=False, text=text, blocks=blocks)
 
         ctx.tasks.spawn(answer(), name="explain-terms")
