@@ -306,3 +306,34 @@ def test_the_file_defaults_to_dispatch_config(tmp_path: Path) -> None:
     result = CliRunner().invoke(config_group, ["validate"], obj=Settings(dispatch_config=None))
     assert result.exit_code == 2
     assert "set DISPATCH_CONFIG" in result.output
+
+
+BANG = 'term: "!!"'
+
+
+def test_a_definition_without_text_or_letters_names_path_and_line(tmp_path: Path) -> None:
+    text = textwrap.dedent("""\
+        projects:
+          - name: default
+            prefix: INC
+            definitions:
+              - term: SLO
+                text: What we promise.
+              - term: "!!"
+                text: Nothing.
+              - term: slo
+                synonyms: [objective]
+                text: Again.
+              - term: RTO
+    """)
+    result = validate(tmp_path, text)
+    assert result.exit_code == 1
+    errors = result.stderr.splitlines()
+    assert (
+        f"config.yaml:{line_of(text, BANG)}: projects[0].definitions[1].term: "
+        "'!!' has no letters or digits to match"
+    ) in errors
+    assert (
+        f"config.yaml:{line_of(text, 'term: RTO')}: projects[0].definitions[3].text: "
+        "missing required key 'text'"
+    ) in errors

@@ -34,6 +34,7 @@ from storage.models import (
     CaseSeverity,
     CaseType,
     CostModel,
+    Definition,
     Document,
     IncidentCostType,
     IncidentPriority,
@@ -466,6 +467,15 @@ async def _sync_project(
         fixed=fixed,
     )
     await differ.sync(
+        "definition",
+        Definition,
+        await existing(Definition),
+        [d.model_dump() for d in project.definitions],
+        key="term",
+        project=name,
+        fixed=fixed,
+    )
+    await differ.sync(
         "workflow",
         Workflow,
         await existing(Workflow),
@@ -767,6 +777,7 @@ async def _export_project(session: AsyncSession, project: Project) -> dict[str, 
             "tag_types": tag_types,
             "documents": [_plain(row) for row in await enabled(Document)],
             "workflows": [_plain(row) for row in await enabled(Workflow)],
+            "definitions": [_plain(row) for row in await enabled(Definition)],
             "cost_types": [
                 _plain(row, drop={"editable", "default"})
                 for row in await enabled(IncidentCostType)

@@ -167,6 +167,7 @@ def check_project(
         ("case_priorities", "case priority name", "name"),
         ("case_severities", "case severity name", "name"),
         ("signals", "signal name", "name"),
+        ("definitions", "defined term", "term"),
     ):
         items = getattr(project, list_name)
         issues += _duplicates(enumerate(items), attrgetter(key), at, list_name, what, key)

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config.filters import Filter
+from bot.config.filters import Filter, tokens
 
 Loc = tuple[str | int, ...]
 Issue = tuple[Loc, str]
@@ -298,6 +298,25 @@ class DocumentConfig(Section):
         return self
 
 
+def _has_words(value: str) -> str:
+    if not tokens(value):
+        raise ValueError(f"{value!r} has no letters or digits to match")
+    return value
+
+
+Term = Annotated[Name, AfterValidator(_has_words)]
+
+
+class DefinitionConfig(Section):
+    """A term explained to responders (`/dispatch-define`, *Explain terms*, and once per incident
+    when its description first uses it); the synonyms are other ways of writing it."""
+
+    term: Term
+    synonyms: list[Term] = Field(default_factory=list)
+    text: str = Field(min_length=1, max_length=2000)
+    link: str | None = None
+
+
 class WorkflowParameter(Section):
     key: Name
     value: str = ""
@@ -562,6 +581,7 @@ class ProjectConfig(Section):
     case_priorities: list[CasePriorityConfig] = Field(default_factory=builtin_case_priorities)
     case_severities: list[CaseSeverityConfig] = Field(default_factory=builtin_case_severities)
     signals: list[SignalConfig] = Field(default_factory=list)
+    definitions: list[DefinitionConfig] = Field(default_factory=list)
     plugins: dict[PluginRole, PluginChoice] = Field(default_factory=dict)
 
     @field_validator("prefix")
@@ -637,6 +657,7 @@ class WorkspaceConfig(Section):
             (lambda p: len(p.workflows), "workflow", "workflows"),
             (lambda p: len(p.case_types), "case type", "case types"),
             (lambda p: len(p.signals), "signal definition", "signal definitions"),
+            (lambda p: len(p.definitions), "definition", "definitions"),
         ]
         for count_of, one, many in per_project:
             counts.append((sum(count_of(project) for project in self.projects), one, many))

@@ -21,6 +21,7 @@ from bot.incidents import report_views, update_effects, update_views
 from bot.incidents.card import incident_card
 from bot.incidents.context import may_lead
 from bot.incidents.facts import Change, Choice, IncidentCard
+from bot.knowledge import tags as found_tags
 from bot.runtime import effects
 from bot.runtime.bot_context import BotContext
 from storage import costs as cost_store
@@ -258,6 +259,7 @@ async def _apply_update(ctx: BotContext, update: Update) -> Saved:
         if not changes:
             return Saved([])
         previous_status = incident.status
+        await found_tags.note_hand_changes(session, update.incident_id, incident.tags, update.tags)
         incident.title = update.title.strip()
         incident.description = update.description.strip()
         incident.resolution = update.resolution.strip()
@@ -290,13 +292,21 @@ async def _apply_update(ctx: BotContext, update: Update) -> Saved:
                 key_event=change.field == "Status",
                 details={"field": change.field, "old": change.old, "new": change.new},
             )
+        found = await found_tags.discover(session, incident, now)
         if update.status == "closed" and previous_status != "closed":
             await _end_all_roles(session, update.incident_id, now)
         elif previous_status == "closed" and update.status != "closed":
             await _restore_roles(session, update.incident_id, incident.closed_at)
             incident.closed_at = None
         stages = await update_effects.record(
-            session, ctx, update.incident_id, incident.name, incident.status, changes, update.user_id
+            session,
+            ctx,
+            update.incident_id,
+            incident.name,
+            incident.status,
+            changes,
+            update.user_id,
+            tags_found=bool(found),
         )
     return Saved(changes, stages)
 

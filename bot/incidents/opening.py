@@ -28,12 +28,16 @@ OPEN_STEPS = (
     "page_commander",
     "services",
     "welcome_emails",
+    "suggestions",
 )
 # Run once the other steps have settled: the welcome e-mail links what they made (conference, folder...).
 LATE_STEPS = ("welcome_emails",)
 # Steps are claimed for this long; a process that dies mid-flow leaves them to the reconcile job after it.
 CLAIM = timedelta(minutes=2)
 RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
+# Steps that wait for others (besides the resources': bot/incidents/resource_steps.py): the runbooks
+# suggested come after the people and the pinned summary.
+AFTER = {"suggestions": ("people", "summary")}
 # Run (concurrently) before the rest, which run concurrently once both are done.
 FIRST_STEPS = ("commander", "channel")
 

@@ -25,6 +25,7 @@ from bot.incidents.announcements import notify_targets
 from bot.incidents.card import incident_card
 from bot.incidents.facts import IncidentCard
 from bot.incidents.opening import (
+    AFTER,
     CLAIM,
     FIRST_STEPS,
     LATE_STEPS,
@@ -42,6 +43,7 @@ from bot.incidents.opening_steps import (
     page_commander,
     pin_summary,
     send_commander_tips,
+    suggest_documents,
 )
 from bot.incidents.resource_steps import WAITS_FOR, resource_roles, resource_step
 from bot.incidents.welcome import email_welcomes
@@ -169,7 +171,7 @@ async def _open(
     def waits_for(step: str) -> Iterable[str]:
         if step in LATE_STEPS:
             return [other for other in finished if other not in LATE_STEPS]
-        return WAITS_FOR.get(step, ())
+        return (*WAITS_FOR.get(step, ()), *AFTER.get(step, ()))
 
     async def run(step: str, runner: StepRunner) -> None:
         for before in waits_for(step):
@@ -234,6 +236,7 @@ STEPS: dict[str, StepRunner] = {
     "page_commander": page_commander,
     "services": engage_services,
     "welcome_emails": email_welcomes,
+    "suggestions": suggest_documents,
 }
 
 

@@ -13,6 +13,7 @@ from bot.incidents.card import incident_card, user_name
 from bot.incidents.context import COMMANDER
 from bot.incidents.facts import IncidentCard
 from bot.incidents.opening import Opening
+from bot.knowledge import suggestions
 from bot.oncall import flows as oncall
 from bot.oncall import paging
 from bot.runtime.bot_context import BotContext
@@ -195,3 +196,9 @@ async def engage_services(opening: Opening) -> dict[str, Any]:
     if unanswered:  # recorded as failed: the reconcile job tries again (engaged services are skipped)
         raise RuntimeError("; ".join(str(error) for error in unanswered))
     return {"engaged": [outcome.service for outcome in outcomes if outcome.user]}
+
+
+async def suggest_documents(opening: Opening) -> dict[str, Any]:
+    """Suggest the runbooks whose filters match and explain the terms the description uses."""
+    key = f"open:{opening.incident_id}:suggestions"
+    return await suggestions.tell_channel(opening.ctx, opening.incident_id, key, opening.resuming)

@@ -16,6 +16,7 @@ from bot.incidents.context import COMMANDER
 from bot.incidents.facts import Choice, ReportForm
 from bot.incidents.opening import CLAIM, OPEN_FLOW, OPEN_STEPS
 from bot.incidents.resource_steps import resource_roles
+from bot.knowledge import tags as found_tags
 from bot.runtime.bot_context import BotContext
 from storage import incidents as store
 from storage.models import FlowStep, Incident, Project
@@ -177,6 +178,7 @@ async def save_report(ctx: BotContext, report: Report) -> tuple[int, bool]:
                     "visibility": incident.visibility,
                 },
             )
+            await found_tags.discover(session, incident, now)
             for step in (*OPEN_STEPS, *resource_roles(project_plugins)):
                 session.add(
                     FlowStep(

@@ -33,6 +33,7 @@ from bot.incidents.announcements import announce_to_targets
 from bot.incidents.card import incident_card, refresh_topic, user_name
 from bot.incidents.facts import Change, IncidentCard
 from bot.incidents.welcome import welcome_person
+from bot.knowledge import suggestions
 from bot.mail import content
 from bot.oncall import flows as oncall
 from bot.reports import reminders as report_reminders
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 # Changes that can make more people's filters match the incident.
 ENGAGING_FIELDS = {"Title", "Description", "Type", "Severity", "Priority", "Visibility", "Tags"}
+# Changes that can make more runbooks' filters match, or bring new terms into the description.
+SUGGESTING_FIELDS = {*ENGAGING_FIELDS, "Status"}
 # The changes a ticket keeps in step with, by the ticket plugin's field name.
 TICKET_FIELDS = {"Title": "title", "Status": "status", "Priority": "priority"}
 
@@ -81,8 +84,10 @@ async def record(
     status: str,
     changes: Sequence[Change],
     actor: str,
+    tags_found: bool = False,
 ) -> list[list[str]]:
-    """Record the effects of an update that left the incident in `status`; their keys by stage."""
+    """Record the effects of an update that left the incident in `status` (with tags found in its
+    text, when `tags_found`); their keys by stage."""
     moved = next((change for change in changes if change.field == "Status"), None)
     closing = moved is not None and moved.new == "Closed"
     reopening = moved is not None and moved.old == "Closed"
@@ -106,6 +111,11 @@ async def record(
         new(FOLLOWERS),
         new(DOCUMENT),
         *([new(ENGAGE)] if status == "active" and any(c.field in ENGAGING_FIELDS for c in changes) else []),
+        *(
+            [suggestions.suggest_effect(incident_id, update, now)]
+            if status != "closed" and (tags_found or any(c.field in SUGGESTING_FIELDS for c in changes))
+            else []
+        ),
         *([new(TICKET, fields=ticket_fields(name, changes))] if ticket_fields(name, changes) else []),
         *([new(STATUS_REMINDER)] if moved and not closing else []),
         *([new(REVIEW_DOCUMENT)] if moved and moved.new == "Stable" else []),

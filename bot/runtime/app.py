@@ -18,6 +18,7 @@ from bot.costs import handlers as costs
 from bot.feedback import handlers as feedback
 from bot.groups import handlers as groups
 from bot.incidents import list_handlers, report_handlers, update_handlers
+from bot.knowledge import handlers as knowledge
 from bot.oncall import handlers as oncall
 from bot.people import handlers as people
 from bot.reports import handlers as reports
@@ -46,6 +47,7 @@ CAPABILITIES: list[Capability] = [
     reports.register_reminders,
     costs.register,
     workflows.register,
+    knowledge.register,
     feedback.register,
     core.register,
 ]

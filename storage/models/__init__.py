@@ -9,6 +9,7 @@ from storage.models.case import (
     SignalDefinition,
 )
 from storage.models.config import (
+    Definition,
     Document,
     IncidentPriority,
     IncidentSeverity,
@@ -38,6 +39,7 @@ from storage.models.incident import (
     FlowStep,
     Incident,
     IncidentCounter,
+    IncidentMemory,
     Participant,
     ParticipantRole,
     Resource,
@@ -60,6 +62,7 @@ __all__ = [
     "CaseType",
     "CostModel",
     "DailySummary",
+    "Definition",
     "Document",
     "Effect",
     "Feedback",
@@ -69,6 +72,7 @@ __all__ = [
     "IncidentCostState",
     "IncidentCostType",
     "IncidentCounter",
+    "IncidentMemory",
     "IncidentPriority",
     "IncidentSeverity",
     "IncidentType",

@@ -232,3 +232,17 @@ class Workflow(Timestamped, table=True):
     external_id: str = ""
     parameters: list[dict[str, Any]] = json_field(list)
     enabled: bool = True
+
+
+class Definition(Timestamped, table=True):
+    """A term responders may not know, with its synonyms and what it means."""
+
+    __table_args__ = (sa.UniqueConstraint("project_id", "term"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = project_fk()
+    term: str = Field(max_length=100)
+    synonyms: list[str] = json_field(list)
+    text: str = ""
+    link: str | None = None
+    enabled: bool = True

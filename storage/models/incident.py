@@ -174,3 +174,22 @@ class Feedback(SQLModel, table=True):
     text: str = ""
     anonymous: bool = False
     created_at: datetime = created_at_field()
+
+
+class IncidentMemory(SQLModel, table=True):
+    """What the bot did once for an incident and must not do again: a document suggested, a term
+    explained, a tag someone removed by hand (never found again).
+
+    `effect_key` names the message that suggests or explains it, so a retried message keeps what
+    it claimed and two messages never claim the same thing.
+    """
+
+    __tablename__ = "incident_memory"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "kind", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    effect_key: str | None = Field(default=None, max_length=200)
+    created_at: datetime = created_at_field()
