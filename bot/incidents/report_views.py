@@ -211,6 +211,37 @@ def created_modal(incident: IncidentCard) -> dict[str, Any]:
     )
 
 
+def opening_modal(incident: IncidentCard, position: int = 0) -> dict[str, Any]:
+    """The incident exists, its channel is on its way (`position`: its place in the queue of channels
+    Slack lets the bot create only so many a minute; 0 when it is not queued)."""
+    queued = (
+        f"\n\nChannels are being opened one after another (Slack allows only so many a minute): "
+        f"yours is number {position} in the queue. You will be invited as soon as it exists."
+        if position
+        else ""
+    )
+    return message_modal(
+        "Incident reported",
+        f"*{escape(incident.name)}: {escape(incident.title)}* exists. "
+        f"⏳ The channel is being opened…{queued}",
+    )
+
+
+def report_failed_modal(reference: str, saved: bool) -> dict[str, Any]:
+    if saved:
+        text = (
+            "Your incident is saved, but opening it ran into a problem; the bot carries on by itself "
+            "and invites you once its channel exists. If nothing happens within a few minutes, give "
+            f"your admin this reference: `{reference}`."
+        )
+    else:
+        text = (
+            "Sorry, the incident could not be saved, so nothing was created. Please try again; "
+            f"if it keeps failing, give your admin this reference: `{reference}`."
+        )
+    return message_modal("Report an incident", text)
+
+
 def channel_pending_modal(incident: IncidentCard) -> dict[str, Any]:
     return message_modal(
         "Incident reported",
