@@ -34,6 +34,9 @@ async def start_bot(
         DATABASE_URL=f"sqlite+aiosqlite:///{scratch}/bench.db",
         HEALTH_PORT="0",
         PYTHONPATH=str(REPO),
+        # The fake enforces no rate limit here, so the bot does not pace itself either (a 429 injected
+        # by a benchmark is still waited out); pass SLACK_PACE_SCALE to measure with pacing.
+        SLACK_PACE_SCALE="0",
     )
     environment.update(env)
     process = await asyncio.create_subprocess_exec(

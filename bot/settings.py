@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     thread_reminder: bool = True
     # Only the commander and the scribe create and change tasks (otherwise any participant does).
     tasks_leads_only: bool = False
+    # Slack's documented tier rates are multiplied by this for the bot's own pacing (above 1: a
+    # workspace Slack granted more); 0 paces nothing, though a 429's Retry-After is still waited out.
+    slack_pace_scale: float = Field(default=1.0, ge=0)
     # Renamed slash commands, by key: SLACK_COMMANDS='{"help": "/incident-help"}'.
     slack_commands: dict[str, str] = Field(default_factory=dict)
     # Plugin credentials; which plugin serves which role is chosen per project in the config file.

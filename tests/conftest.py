@@ -116,6 +116,8 @@ def bot_settings(slack: FakeSlack, database_url: str, **overrides: Any) -> Setti
         "shutdown_grace_seconds": 5,
         # Jobs run when a test runs them: the wall clock never acts in the middle of a scenario.
         "scheduled_jobs": False,
+        # The fake enforces no rate limit unless a test asks it to; the bot then paces to match.
+        "slack_pace_scale": 0,
         "_env_file": None,
     }
     values.update(overrides)

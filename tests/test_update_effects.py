@@ -168,7 +168,7 @@ async def test_a_reporter_whose_modal_cannot_show_the_result_is_told_by_dm_never
     from tests.test_incident_report import report, wait_until_opened
 
     ada = slack.add_user("ada")
-    slack.faults.fail("views.update", error="internal_error")  # the "Creating…" modal cannot be updated
+    slack.faults.fail("views.update", error="internal_error", times=5)  # the modal cannot be updated
     await report(slack, ada, "Checkout is down")
     await wait_until_opened(slack, bot)
     await slack.wait_for(

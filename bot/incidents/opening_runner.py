@@ -123,21 +123,24 @@ async def open_incident(
     incident_id: int,
     channel_ready: Callable[[IncidentCard], Awaitable[Any]] | None = None,
     *,
+    channel_opening: Callable[[IncidentCard], Any] | None = None,
     resuming: bool = False,
 ) -> IncidentCard:
     """Run the opening steps not done yet; returns the incident as it stands afterwards.
 
-    `channel_ready` runs alongside the remaining steps as soon as the channel exists (the
+    `channel_opening` is called (not awaited) with the incident just before its channel is asked
+    for, `channel_ready` runs alongside the remaining steps as soon as the channel exists (the
     reporter's modal turns into a link to it then, not when everything is done).
     """
     async with _holding(ctx, incident_id):
-        return await _open(ctx, incident_id, channel_ready, resuming)
+        return await _open(ctx, incident_id, channel_ready, channel_opening, resuming)
 
 
 async def _open(
     ctx: BotContext,
     incident_id: int,
     channel_ready: Callable[[IncidentCard], Awaitable[Any]] | None,
+    channel_opening: Callable[[IncidentCard], Any] | None,
     resuming: bool,
 ) -> IncidentCard:
     async with ctx.sessions() as session:
@@ -156,6 +159,8 @@ async def _open(
     # The commander and the channel come first, side by side (an on-call lookup and a channel
     # creation): the other steps invite the commander, name them in the topic, post in the channel.
     first = [step for step in FIRST_STEPS if step not in done]
+    if channel_opening is not None and "channel" in first:
+        channel_opening(opening.card)
     if first:
         made = await asyncio.gather(*(_run_step(opening, step, STEPS[step]) for step in first))
         if not all(made):

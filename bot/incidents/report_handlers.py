@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable
@@ -77,23 +79,45 @@ async def report_and_open(ctx: BotContext, report: reporting.Report, view_id: st
     """Save the report, open the incident, and turn the reporter's modal into the result (or DM it
     to them when the modal is gone)."""
     reporter = report.reporter_id
+    told: list[asyncio.Task[bool]] = []
+
+    def tell_opening(card: IncidentCard) -> None:
+        # Told at once, beside the channel's creation rather than before it (the reporter waits for
+        # the channel): the incident exists, and where its channel stands in Slack's queue.
+        position = ctx.slack.pacer.queue("conversations.create")
+        told.append(
+            asyncio.ensure_future(
+                ctx.gateway.update_view(view_id, report_views.opening_modal(card, position))
+            )
+        )
+
+    async def after_telling() -> None:
+        for task in told:
+            with contextlib.suppress(Exception):  # a lost progress note must not cost the result
+                await task
+
     saved: int | None = None
     try:
         incident_id, created = await reporting.save_report(ctx, report)
         saved = incident_id
 
         async def show_channel(card: IncidentCard) -> None:
+            await after_telling()
             await ctx.gateway.show_result(view_id, reporter, report_views.created_modal(card))
 
         if created:
-            card = await opening_runner.open_incident(ctx, incident_id, channel_ready=show_channel)
+            card = await opening_runner.open_incident(
+                ctx, incident_id, channel_ready=show_channel, channel_opening=tell_opening
+            )
             if not card.channel_id:
+                await after_telling()
                 await ctx.gateway.show_result(view_id, reporter, report_views.channel_pending_modal(card))
         else:
             await show_channel(await incident_card(ctx, incident_id))
     except Exception:
         correlation_id = uuid.uuid4().hex[:12]
         logger.exception("reporting an incident failed", extra={"correlation_id": correlation_id})
+        await after_telling()
         await ctx.gateway.show_result(view_id, reporter, await _failure_modal(ctx, saved, correlation_id))
 
 

@@ -224,6 +224,22 @@ def saved_with_error_modal(incident: IncidentCard, correlation_id: str) -> dict[
     )
 
 
+def opening_modal(incident: IncidentCard, position: int = 0) -> dict[str, Any]:
+    """The incident exists, its channel is on its way (`position`: its place in the queue of channels
+    Slack lets the bot create only so many a minute; 0 when it is not queued)."""
+    queued = (
+        f"\n\nChannels are being opened one after another (Slack allows only so many a minute): "
+        f"yours is number {position} in the queue. You will be invited as soon as it exists."
+        if position
+        else ""
+    )
+    return message_modal(
+        "Incident reported",
+        f"*{escape(incident.name)}: {escape(incident.title)}* exists. "
+        f"⏳ The channel is being opened…{queued}",
+    )
+
+
 def channel_pending_modal(incident: IncidentCard) -> dict[str, Any]:
     return message_modal(
         "Incident reported",

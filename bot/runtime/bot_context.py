@@ -58,7 +58,7 @@ class BotContext:
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
-            slack=build_web_client(token, settings.slack_api_url, metrics),
+            slack=build_web_client(token, settings.slack_api_url, metrics, settings.slack_pace_scale),
             metrics=metrics,
             plugins=PluginProvider(settings.plugin_secrets()),
         )

@@ -35,6 +35,12 @@ class Metrics:
             ["method", "error"],
             registry=self.registry,
         )
+        self.slack_rate_limited = Counter(
+            "dispatch_bot_slack_rate_limited",
+            "Slack Web API calls answered 429 (the method, or its channel, then held for Retry-After).",
+            ["method"],
+            registry=self.registry,
+        )
         self.job_runs = Counter(
             "dispatch_bot_job_runs", "Scheduled job runs, by job.", ["job"], registry=self.registry
         )

@@ -3,6 +3,7 @@
 from bot.sandbox.slack.blockkit import validate_blocks, validate_message, validate_view
 from bot.sandbox.slack.faults import Faults
 from bot.sandbox.slack.interactions import ActorError, Interaction
+from bot.sandbox.slack.limits import Limit, RateLimits
 from bot.sandbox.slack.server import ApiCall, FakeSlack, ResponseUrlPost
 from bot.sandbox.slack.socket_mode import Ack, AckTimeoutError, Delivery, NotConnectedError
 from bot.sandbox.slack.state import Channel, FileRecord, Message, User
@@ -20,8 +21,10 @@ __all__ = [
     "Faults",
     "FileRecord",
     "Interaction",
+    "Limit",
     "Message",
     "NotConnectedError",
+    "RateLimits",
     "ResponseUrlPost",
     "User",
     "validate_blocks",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -13,6 +15,8 @@ class Fault:
     retry_after: int = 1
     status: int = 500
     error: str = ""
+    channel: str | None = None
+    """Only calls with this `channel` argument (None: any)."""
 
 
 class Faults:
@@ -22,9 +26,12 @@ class Faults:
         self._queued: dict[str, list[Fault]] = {}
         self._latency: dict[str, float] = {}
 
-    def rate_limit(self, method: str = "*", times: int = 1, retry_after: int = 1) -> None:
-        """Answer the next `times` calls with HTTP 429, Retry-After and error "ratelimited"."""
-        self._add(method, Fault("rate_limit", times, retry_after=retry_after))
+    def rate_limit(
+        self, method: str = "*", times: int = 1, retry_after: int = 1, channel: str | None = None
+    ) -> None:
+        """Answer the next `times` calls (to `channel` only, when given) with HTTP 429, Retry-After
+        and error "ratelimited"."""
+        self._add(method, Fault("rate_limit", times, retry_after=retry_after, channel=channel))
 
     def server_error(self, method: str = "*", times: int = 1, status: int = 500) -> None:
         """Answer the next `times` calls with an HTTP 5xx."""
@@ -53,15 +60,17 @@ class Faults:
     def delay_for(self, method: str) -> float:
         return self._latency.get(method, self._latency.get("*", 0.0))
 
-    def take(self, method: str) -> Fault | None:
+    def take(self, method: str, args: Mapping[str, Any] | None = None) -> Fault | None:
         """The fault to apply to this call, if any (method-specific ones first)."""
+        channel = (args or {}).get("channel")
         for key in (method, "*"):
-            queue = self._queued.get(key)
-            if queue:
-                fault = queue[0]
+            queue = self._queued.get(key) or []
+            for fault in queue:
+                if fault.channel is not None and fault.channel != channel:
+                    continue
                 fault.remaining -= 1
                 if fault.remaining <= 0:
-                    queue.pop(0)
+                    queue.remove(fault)
                 return fault
         return None
 

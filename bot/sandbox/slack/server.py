@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.sandbox.slack.blockkit import validate_message, validate_view
 from bot.sandbox.slack.faults import Faults
+from bot.sandbox.slack.limits import Limit, RateLimits
 from bot.sandbox.slack.socket_mode import Delivery, SocketHub
 from bot.sandbox.slack.state import ApiError, Channel, FileRecord, Message, User
 from bot.sandbox.slack.users import Actor
@@ -51,6 +52,12 @@ class ApiCall:
     token: str | None
     status: int = 0
     response: dict[str, Any] | None = None
+    arrived: float = 0.0
+    """When it arrived on the clock of the fake's rate limits (`FakeSlack.limits.clock`)."""
+    retry_after: int | None = None
+    """The Retry-After it was answered with (a 429), if any."""
+    answered: float | None = None
+    """When its answer left, on the same clock as `arrived`."""
 
     @property
     def ok(self) -> bool:
@@ -103,6 +110,7 @@ class FakeSlack:
         port: int = 0,
         seed: int = 0,
         clock: Callable[[], float] | None = None,
+        rate_limit_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"the fake Slack serves on loopback only, not on {host!r}")
@@ -127,6 +135,8 @@ class FakeSlack:
         )
         self.api = WebApi(self.workspace, self, chat_write_public=chat_write_public)
         self.faults = Faults()
+        # Slack's per-method limits, enforced only after enforce_rate_limits() (tests stay fast).
+        self.limits = RateLimits(rate_limit_clock)
         self.hub = SocketHub(
             app_id=app_id,
             ack_timeout=ack_timeout,
@@ -228,7 +238,7 @@ class FakeSlack:
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        call = ApiCall(method, {}, time.time(), request.method, None)
+        call = ApiCall(method, {}, time.time(), request.method, None, arrived=self.limits.now())
         self.calls.append(call)
         try:
             args = await self._read_args(request)
@@ -242,18 +252,23 @@ class FakeSlack:
         args.pop("token", None)
         call.args, call.token = args, token
 
+        # An injected fault comes first; else the call counts against its limit when it arrives.
+        fault = self.faults.take(method, args)
+        retry_after = self.limits.check(method, args) if fault is None else None
         delay = self.faults.delay_for(method)
         if delay:
             await asyncio.sleep(delay)
         status, headers = 200, {}
-        # A faulted call never reaches the method (a lost answer aside), so a retried write is not
-        # applied twice.
-        fault = self.faults.take(method)
-        if fault is None:
-            body = self._dispatch(method, args, token, parse_error)
-        elif fault.kind == "rate_limit":
-            status, headers = 429, {"Retry-After": str(fault.retry_after)}
+        # A faulted or refused call never reaches the method (a lost answer aside), so a retried
+        # write is not applied twice.
+        if fault is not None and fault.kind == "rate_limit":
+            retry_after = fault.retry_after
+        if retry_after is not None:
+            status, headers = 429, {"Retry-After": str(retry_after)}
             body = {"ok": False, "error": "ratelimited"}
+            call.retry_after = retry_after
+        elif fault is None:
+            body = self._dispatch(method, args, token, parse_error)
         elif fault.kind == "server_error":
             status, body = fault.status, {"ok": False, "error": "internal_error"}
         elif fault.kind == "lost_answer":
@@ -261,7 +276,7 @@ class FakeSlack:
             status, body = 500, {"ok": False, "error": "internal_error"}
         else:
             body = {"ok": False, "error": fault.error}
-        call.status, call.response = status, body
+        call.status, call.response, call.answered = status, body, self.limits.now()
         if self.bot_scopes is not None and token == self.bot_token:
             headers["X-OAuth-Scopes"] = ",".join(self.bot_scopes)  # what Slack says the token may do
         self._touch()
@@ -290,6 +305,41 @@ class FakeSlack:
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [call for call in self.calls if call.method == method]
+
+    def enforce_rate_limits(self, overrides: dict[str, Limit] | None = None, scale: float = 1.0) -> None:
+        """Refuse calls beyond Slack's rate limits from now on (HTTP 429, Retry-After, "ratelimited"),
+        as Slack does: a tier per method, chat.postMessage per channel; `overrides` replace the limits
+        of the methods they name, and `scale` speeds every refill up (Retry-After stays whole seconds).
+        Every call's arrival is on `limits.clock` (`ApiCall.arrived`)."""
+        self.limits.enforce(overrides, scale)
+
+    def held_back(self, refused: ApiCall) -> list[ApiCall]:
+        """The calls that should have waited for the 429 `refused`: of the same method (and channel,
+        for chat.postMessage), arriving after it was answered and before its Retry-After had passed."""
+        assert refused.retry_after is not None and refused.answered is not None
+        until = refused.answered + refused.retry_after
+        return [
+            call
+            for call in self.calls[self.calls.index(refused) + 1 :]
+            if call.method == refused.method
+            and (call.method != "chat.postMessage" or call.args.get("channel") == refused.args.get("channel"))
+            and refused.answered < call.arrived < until
+        ]
+
+    def early_retries(self) -> list[tuple[ApiCall, ApiCall]]:
+        """Each (429, its retry) where the retry (the next call of the same method with the same
+        arguments) arrived before the Retry-After had passed."""
+        early: list[tuple[ApiCall, ApiCall]] = []
+        for index, refused in enumerate(self.calls):
+            if refused.retry_after is None or refused.answered is None:
+                continue
+            retry = next(
+                (c for c in self.calls[index + 1 :] if (c.method, c.args) == (refused.method, refused.args)),
+                None,
+            )
+            if retry is not None and retry.arrived < refused.answered + refused.retry_after:
+                early.append((refused, retry))
+        return early
 
     # ----- file uploads (the URL files.getUploadURLExternal hands out) -----
 
